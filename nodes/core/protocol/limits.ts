@@ -1,0 +1,82 @@
+import { ProtocolError } from './errors';
+
+/** Bounds on what a peer may send us, so a hostile or broken peer cannot exhaust a Raspberry Pi. */
+export interface MessageLimits {
+  /** Largest accepted message, in bytes of UTF-8 JSON. A payment carries a few bundles of ~16 KB each. */
+  maxBytes: number;
+  /** Deepest accepted nesting of objects and arrays. Our own messages nest at most 5 levels. */
+  maxDepth: number;
+}
+
+export const DEFAULT_LIMITS: MessageLimits = { maxBytes: 512 * 1024, maxDepth: 8 };
+
+/**
+ * Depth of a JSON text, measured without parsing it: a hostile message nested a million levels deep is refused
+ * before JSON.parse has to recurse into it.
+ */
+export function jsonTextDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** Depth of an already parsed value, walked without recursion. */
+export function valueDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    const here = depth + 1;
+    if (here > deepest) deepest = here;
+    for (const child of Object.values(item as object)) stack.push([child, here]);
+  }
+  return deepest;
+}
+
+/**
+ * Turns what an `mqtt in` node delivers (a Buffer, a string, or an object it already parsed) into a plain value,
+ * enforcing the limits. Never throws anything but a ProtocolError.
+ */
+export function decodePayload(payload: unknown, limits: MessageLimits = DEFAULT_LIMITS): unknown {
+  if (Buffer.isBuffer(payload)) payload = payload.toString('utf8');
+  if (typeof payload === 'string') {
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    if (bytes > limits.maxBytes) {
+      throw new ProtocolError('TOO_LARGE', `message of ${bytes} bytes exceeds the limit of ${limits.maxBytes}`);
+    }
+    if (jsonTextDepth(payload) > limits.maxDepth) {
+      throw new ProtocolError('TOO_DEEP', `message nests deeper than ${limits.maxDepth} levels`);
+    }
+    try {
+      return JSON.parse(payload);
+    } catch (err) {
+      throw new ProtocolError('MALFORMED_JSON', `message is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (payload !== null && typeof payload === 'object') {
+    if (valueDepth(payload) > limits.maxDepth) {
+      throw new ProtocolError('TOO_DEEP', `message nests deeper than ${limits.maxDepth} levels`);
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(payload), 'utf8');
+    if (bytes > limits.maxBytes) {
+      throw new ProtocolError('TOO_LARGE', `message of ${bytes} bytes exceeds the limit of ${limits.maxBytes}`);
+    }
+    return payload;
+  }
+  throw new ProtocolError('MALFORMED_JSON', `message must be a JSON object, got ${payload === null ? 'null' : typeof payload}`);
+}
