@@ -257,7 +257,7 @@ function emptyState(terms: ChannelTerms, self: Party, settlementAddresses: [stri
 }
 
 function isReady(state: ChannelState): boolean {
-  return state.nodes[ROOT]?.address != null && state.settlementAddresses[1] !== '';
+  return (state.nodes[ROOT]?.address ?? null) !== null && state.settlementAddresses[1] !== '';
 }
 
 // ---------------------------------------------------------------------------------------------- building states
