@@ -457,8 +457,12 @@ function compareBundle(state: ChannelState, expected: PendingBundle, actualTryte
   const stranger = gotOutputs.find((tx) => !wantOutputs.has(tx.address));
   if (stranger) fail('UNEXPECTED_OUTPUT', `bundle ${i} pays ${stranger.value} to an address that is not ours to pay`);
   for (const [address, value] of wantOutputs) {
+    if (!gotOutputs.some((tx) => tx.address === address)) {
+      fail('OUTPUT_DROPPED', `bundle ${i} drops the output of ${value} to ${address.slice(0, 9)}...`);
+    }
+  }
+  for (const [address, value] of wantOutputs) {
     const paid = gotOutputs.filter((tx) => tx.address === address);
-    if (paid.length === 0) fail('OUTPUT_DROPPED', `bundle ${i} drops the output of ${value} to ${address.slice(0, 9)}...`);
     const sum = paid.reduce((s, tx) => s + tx.value, 0);
     if (paid.length > 1 || sum !== value) fail('OUTPUT_VALUE_MISMATCH', `bundle ${i} pays ${sum} to ${address.slice(0, 9)}..., not ${value}`);
   }
