@@ -1,0 +1,94 @@
+import { addEntry, addSignatureOrMessage, finalizeBundle } from '@iota/bundle';
+import isBundle from '@iota/bundle-validator';
+import { fromValue, trits, trytes } from '@iota/converter';
+import { FRAGMENT_LENGTH } from '@iota/signing';
+import { TRANSACTION_LENGTH } from '@iota/transaction';
+import { asTransactionObject } from '@iota/transaction-converter';
+import type { Party, SecurityLevel } from './types';
+
+/**
+ * Building, hashing and checking the bundles of a state.
+ *
+ * Layout of every bundle (the layout `@iota/multisig createBundle` uses): the outputs first, then the input, the
+ * spending node's address repeated 2 x security times. The first input transaction carries the whole channel
+ * balance as a negative value; the others hold the remaining signature fragments, party 0's first.
+ */
+
+/** Every transaction carries this tag; it also seeds the obsoleteTag that bundle finalization increments. */
+export const CHANNEL_TAG = 'MTOMEV9FLASH999999999999999';
+
+const NULL_HASH = '9'.repeat(81);
+
+export interface Output {
+  address: string;
+  value: number;
+}
+
+/**
+ * The unsigned bundle that moves `total` from `inputAddress` to `outputs`, in canonical form: finalization bumps
+ * the first obsoleteTag until no signed fragment of the hash normalizes to 13, so both parties get the same bytes.
+ */
+export function buildBundle(
+  inputAddress: string,
+  total: number,
+  outputs: readonly Output[],
+  security: SecurityLevel,
+  timestamp: number,
+): string[] {
+  const common = { obsoleteTag: trits(CHANNEL_TAG), tag: trits(CHANNEL_TAG), issuanceTimestamp: fromValue(timestamp) };
+  let bundle: Int8Array = new Int8Array(0);
+  for (const output of outputs) {
+    bundle = addEntry(bundle, { ...common, address: trits(output.address), value: fromValue(output.value) });
+  }
+  bundle = addEntry(bundle, {
+    ...common,
+    address: trits(inputAddress),
+    value: fromValue(-total),
+    signatureOrMessage: new Int8Array(2 * security * FRAGMENT_LENGTH),
+  });
+  return splitTrytes(finalizeBundle(bundle));
+}
+
+function splitTrytes(bundle: Int8Array): string[] {
+  const out: string[] = [];
+  for (let offset = 0; offset < bundle.length; offset += TRANSACTION_LENGTH) {
+    out.push(trytes(bundle.subarray(offset, offset + TRANSACTION_LENGTH)));
+  }
+  return out;
+}
+
+/** The Kerl bundle hash of the transactions' essences, whatever their bundle field says. */
+export function computeBundleHash(txTrytes: readonly string[]): string {
+  // With zero fragments to protect, finalizeBundle only hashes: it never bumps the obsoleteTag.
+  const hashed = finalizeBundle(trits(txTrytes.join('')), 0);
+  return asTransactionObject(trytes(hashed.subarray(0, TRANSACTION_LENGTH)), NULL_HASH).bundle;
+}
+
+/** Index of the first input transaction: the outputs come before it. */
+export function inputIndex(txTrytes: readonly string[]): number {
+  return parseBundle(txTrytes).findIndex((tx) => tx.value < 0);
+}
+
+export function parseBundle(txTrytes: readonly string[]) {
+  // A fixed hash: the transaction hash (Curl over the whole tx) is not needed for a bundle that is not attached.
+  return txTrytes.map((t) => asTransactionObject(t, NULL_HASH));
+}
+
+/** Writes one party's fragments into its slots of the input: party p starts at input + p x security. */
+export function addSignature(txTrytes: readonly string[], fragments: readonly string[], party: Party, security: SecurityLevel): string[] {
+  const at = inputIndex(txTrytes) + party * security;
+  return splitTrytes(addSignatureOrMessage(trits(txTrytes.join('')), trits(fragments.join('')), at));
+}
+
+/** @iota/bundle-validator on the fully signed bundle: structure, value sum, hash and both signatures. */
+export function isValidBundle(txTrytes: readonly string[]): boolean {
+  return isBundle(parseBundle(txTrytes));
+}
+
+/**
+ * The order in which to hand a bundle to composeAPI `sendTrytes`: head (highest currentIndex) first, as
+ * `prepareTransfers` returns it. The node's attachToTangle sorts them anyway; local PoW functions may not.
+ */
+export function attachOrder(txTrytes: readonly string[]): string[] {
+  return [...txTrytes].reverse();
+}

@@ -1,0 +1,106 @@
+import { trits, trytes } from '@iota/converter';
+import Kerl from '@iota/kerl';
+import {
+  digest,
+  digests,
+  FRAGMENT_LENGTH,
+  HASH_LENGTH,
+  key,
+  MAX_TRYTE_VALUE,
+  NORMALIZED_FRAGMENT_LENGTH,
+  normalizedBundle,
+  signatureFragment,
+  subseed,
+} from '@iota/signing';
+import type { Party, SecurityLevel } from './types';
+
+/**
+ * 2-of-2 WOTS co-signing on the @iota/signing primitives.
+ *
+ * Why not @iota/multisig: in beta.30 `Multisig#addSignature` never returns, and `initiateTransfer` rejects a
+ * security sum above 3, so a 2-of-2 at security 2 cannot go through it.
+ *
+ * The fragment rule: a validating node (IRI `BundleValidator`, and `isBundle` here) checks the k-th signature
+ * fragment of an input, counted over all cosigners, against normalized bundle-hash fragment `k mod 3`. Party 0 owns
+ * the first `security` fragments, party 1 the next `security`, so party p signs its fragment j with normalized
+ * fragment `(p * security + j) % 3`. With security 2, party 0 uses (0, 1) and party 1 uses (2, 0).
+ */
+
+export const FRAGMENT_TRYTES = FRAGMENT_LENGTH / 3;
+
+export function digestTrytes(security: SecurityLevel): number {
+  return (security * HASH_LENGTH) / 3;
+}
+
+/** A party's digests for one key index: security x 81 trytes. The costly step (about 210 ms at security 2). */
+export function deriveDigest(seed: string, keyIndex: number, security: SecurityLevel): string {
+  return trytes(digests(key(subseed(trits(seed), keyIndex), security)));
+}
+
+/** The multisig address: Kerl over party 0's digests, then party 1's. Kerl output always ends in a 0 trit. */
+export function multisigAddress(digest0: string, digest1: string): string {
+  const absorbed = trits(digest0 + digest1);
+  const out = new Int8Array(HASH_LENGTH);
+  const sponge = new Kerl();
+  sponge.absorb(absorbed, 0, absorbed.length);
+  sponge.squeeze(out, 0, HASH_LENGTH);
+  return trytes(out);
+}
+
+/** Which normalized fragment (0..2) party `party`'s j-th signature fragment signs. */
+export function fragmentSlot(party: Party, security: SecurityLevel, j: number): number {
+  return (party * security + j) % 3;
+}
+
+function normalizedFragment(bundleHash: string, slot: number): Int8Array {
+  return normalizedBundle(trits(bundleHash)).slice(slot * NORMALIZED_FRAGMENT_LENGTH, (slot + 1) * NORMALIZED_FRAGMENT_LENGTH);
+}
+
+/**
+ * True when a normalized fragment that the two parties sign contains a 13 ("M"): that chunk would be signed with
+ * zero hash rounds, which publishes the raw private key chunk.
+ */
+export function hasInsecureFragment(bundleHash: string, security: SecurityLevel): boolean {
+  const signedSlots = new Set([0, 1].flatMap((p) => [0, 1, 2].slice(0, security).map((j) => fragmentSlot(p as Party, security, j))));
+  const normalized = normalizedBundle(trits(bundleHash));
+  return [...signedSlots].some((slot) =>
+    normalized.slice(slot * NORMALIZED_FRAGMENT_LENGTH, (slot + 1) * NORMALIZED_FRAGMENT_LENGTH).includes(MAX_TRYTE_VALUE),
+  );
+}
+
+/** One party's `security` signature fragments (2187 trytes each) for a bundle hash. */
+export function signFragments(
+  seed: string,
+  keyIndex: number,
+  security: SecurityLevel,
+  party: Party,
+  bundleHash: string,
+): string[] {
+  const privateKey = key(subseed(trits(seed), keyIndex), security);
+  const fragments: string[] = [];
+  for (let j = 0; j < security; j++) {
+    const keyFragment = privateKey.slice(j * FRAGMENT_LENGTH, (j + 1) * FRAGMENT_LENGTH);
+    fragments.push(trytes(signatureFragment(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), keyFragment)));
+  }
+  return fragments;
+}
+
+/**
+ * Index of the first fragment that does not hash to the party's digest for that node, or -1 when all match.
+ * Checked before we add our own signature, so a bad counter-signature never costs us a signature.
+ */
+export function firstBadFragment(
+  fragments: readonly string[],
+  partyDigest: string,
+  security: SecurityLevel,
+  party: Party,
+  bundleHash: string,
+): number {
+  const expected = trits(partyDigest);
+  for (let j = 0; j < security; j++) {
+    const actual = digest(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), trits(fragments[j]));
+    const want = expected.subarray(j * HASH_LENGTH, (j + 1) * HASH_LENGTH);
+    if (!actual.every((trit, i) => trit === want[i])) return j;
+  }
+  return -1;
+}

@@ -1,0 +1,530 @@
+import path from 'node:path';
+import { generateAddress } from '@iota/core';
+import type { Transaction } from '@iota/core';
+import { asTransactionObject } from '@iota/transaction-converter';
+import { attachTrytes, PowCancelledError, PowPool } from '../pow';
+import { AppendLog, DirectoryLock, ensurePrivateDir, StoreError } from '../store';
+import { RequestError } from './errors';
+import { checkBundle, checkTransaction, hasValueAddress, isHash, NULL_HASH, StoredTransaction, SUPPLY } from './validate';
+
+/** Funds a development ledger gets when it is created: an address, or the first `count` addresses of a seed. */
+export type GenesisFunding =
+  | { address: string; value: number }
+  | { seed: string; count?: number; security?: number; value: number };
+
+export interface DevTangleOptions {
+  /** Where the ledger lives (created 0700 if missing). Omitted: in memory only, gone on close. */
+  dataDir?: string;
+  /** Proof of work every transaction must carry. Default 9 (the old devnet); mainnet used 14. */
+  minWeightMagnitude?: number;
+  /** 0 (default): a bundle is confirmed as soon as it is accepted. N > 0: a milestone confirms every N ms. */
+  milestoneIntervalMs?: number;
+  /** Development mode: genesis funding and the faucet. Only takes effect when the ledger is created. */
+  dev?: boolean;
+  /** Development only: funding applied once, when the ledger is created. Seeds are used, never stored. */
+  genesis?: readonly GenesisFunding[];
+  /** Worker threads for the attachToTangle command. Default 1. */
+  powWorkers?: number;
+}
+
+export interface NodeInfo {
+  appName: string;
+  appVersion: string;
+  development: boolean;
+  minWeightMagnitude: number;
+  latestMilestone: string;
+  latestMilestoneIndex: number;
+  latestSolidSubtangleMilestone: string;
+  latestSolidSubtangleMilestoneIndex: number;
+  milestoneStartIndex: number;
+  lastSnapshottedMilestoneIndex: number;
+  neighbors: number;
+  packetsQueueSize: number;
+  time: number;
+  tips: number;
+  transactionsToRequest: number;
+  features: string[];
+  coordinatorAddress: string;
+}
+
+export interface FindQuery {
+  addresses?: readonly string[];
+  bundles?: readonly string[];
+  tags?: readonly string[];
+  approvees?: readonly string[];
+}
+
+type LedgerRecord =
+  | { type: 'genesis'; createdAt: number; dev: boolean }
+  | { type: 'mint'; address: string; value: number; reason: 'genesis' | 'faucet' }
+  | { type: 'txs'; txs: { hash: string; trytes: string }[]; accepted: string[]; reattached: string[] }
+  | { type: 'milestone'; index: number; time: number; tails: string[] };
+
+interface BundleEntry {
+  hashes: string[];
+  /** false for a reattachment of a bundle already accepted: valid, but it moves no money a second time. */
+  counts: boolean;
+  milestone: number | null;
+}
+
+const LOG_FILE = 'ledger.log';
+const LOG_KIND = 'm2m-tangle-ledger';
+const LOG_VERSION = 1;
+const APP_VERSION = '1.0.0';
+
+/**
+ * A validating development Tangle: it stores legacy IOTA transactions, accepts a bundle only if it is valid and
+ * keeps every balance non-negative, confirms accepted bundles with milestones, and persists everything to an
+ * append-only log that is fsynced before any acceptance or confirmation is reported.
+ *
+ * The methods mirror the IRI commands; `startTangleServer` serves them over HTTP.
+ */
+export class DevTangle {
+  readonly minWeightMagnitude: number;
+  readonly milestoneIntervalMs: number;
+  private dev = false;
+  private createdAt = 0;
+  private readonly txs = new Map<string, StoredTransaction>();
+  private readonly byAddress = new Map<string, Set<string>>();
+  private readonly byBundle = new Map<string, Set<string>>();
+  private readonly byTag = new Map<string, Set<string>>();
+  private readonly byApprovee = new Map<string, Set<string>>();
+  /** Complete, valid bundles by tail hash, and the tail of every transaction in them. */
+  private readonly bundles = new Map<string, BundleEntry>();
+  private readonly tailOf = new Map<string, string>();
+  private readonly acceptedBundleHashes = new Set<string>();
+  /** Balances after every accepted bundle (for the double-spend check) and after the last milestone. */
+  private readonly acceptedBalances = new Map<string, number>();
+  private readonly confirmedBalances = new Map<string, number>();
+  private readonly spent = new Set<string>();
+  private readonly tips = new Set<string>();
+  private pending: string[] = [];
+  private milestoneIndex = 0;
+  private latestMilestone = NULL_HASH;
+  private minted = 0;
+  private mutex: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(
+    options: DevTangleOptions,
+    private readonly log: AppendLog<LedgerRecord> | null,
+    private readonly lock: DirectoryLock | null,
+    private readonly pow: PowPool,
+  ) {
+    this.minWeightMagnitude = options.minWeightMagnitude ?? 9;
+    this.milestoneIntervalMs = options.milestoneIntervalMs ?? 0;
+  }
+
+  /** Opens (or creates) the ledger in `options.dataDir`; fails with a StoreError on a foreign or corrupt file. */
+  static async open(options: DevTangleOptions = {}): Promise<DevTangle> {
+    const mwm = options.minWeightMagnitude ?? 9;
+    if (!Number.isInteger(mwm) || mwm < 1 || mwm > 81) throw new RangeError('minWeightMagnitude must be an integer 1..81');
+    const interval = options.milestoneIntervalMs ?? 0;
+    if (!Number.isInteger(interval) || interval < 0) throw new RangeError('milestoneIntervalMs must be an integer >= 0');
+    const genesis = genesisRecords(options);
+
+    let lock: DirectoryLock | null = null;
+    let log: AppendLog<LedgerRecord> | null = null;
+    let records: LedgerRecord[] = [];
+    if (options.dataDir !== undefined) {
+      await ensurePrivateDir(options.dataDir);
+      lock = await DirectoryLock.acquire(options.dataDir);
+      try {
+        const opened = await AppendLog.open<LedgerRecord>(path.join(options.dataDir, LOG_FILE), { kind: LOG_KIND, version: LOG_VERSION });
+        log = opened.log;
+        records = opened.records;
+      } catch (err) {
+        await lock.release();
+        throw err;
+      }
+    }
+    const tangle = new DevTangle(options, log, lock, new PowPool(options.powWorkers ?? 1));
+    try {
+      if (records.length === 0) {
+        await log?.append(genesis);
+        records = genesis;
+      } else if (records[0].type !== 'genesis') {
+        throw new StoreError(`${log?.file}: the ledger does not start with its genesis record`);
+      }
+      for (const record of records) tangle.apply(record);
+      if (options.dev && !tangle.dev) {
+        throw new StoreError(`the ledger in ${options.dataDir} was created without development mode; use a new data directory`);
+      }
+    } catch (err) {
+      await tangle.close();
+      throw err;
+    }
+    if (interval > 0) {
+      tangle.timer = setInterval(() => void tangle.confirmPending().catch(() => undefined), interval);
+      tangle.timer.unref();
+    }
+    return tangle;
+  }
+
+  get development(): boolean {
+    return this.dev;
+  }
+
+  nodeInfo(): NodeInfo {
+    return {
+      appName: this.dev ? 'm2m-tangle DEVELOPMENT ledger (genesis funds, faucet; not a real network)' : 'm2m-tangle',
+      appVersion: APP_VERSION,
+      development: this.dev,
+      minWeightMagnitude: this.minWeightMagnitude,
+      latestMilestone: this.latestMilestone,
+      latestMilestoneIndex: this.milestoneIndex,
+      latestSolidSubtangleMilestone: this.latestMilestone,
+      latestSolidSubtangleMilestoneIndex: this.milestoneIndex,
+      milestoneStartIndex: 0,
+      lastSnapshottedMilestoneIndex: 0,
+      neighbors: 0,
+      packetsQueueSize: 0,
+      time: Date.now(),
+      tips: this.tips.size,
+      transactionsToRequest: 0,
+      features: this.dev ? ['RemotePOW', 'faucet'] : ['RemotePOW'],
+      coordinatorAddress: NULL_HASH,
+    };
+  }
+
+  /** Simple tip selection: the newest tip (or `reference`) as trunk, a random tip as branch. */
+  transactionsToApprove(reference?: string): { trunkTransaction: string; branchTransaction: string } {
+    const tips = [...this.tips];
+    if (reference !== undefined && !this.bundles.has(reference)) {
+      throw new RequestError(`reference transaction ${reference} is not the tail of a valid bundle`);
+    }
+    const trunkTransaction = reference ?? tips[tips.length - 1] ?? NULL_HASH;
+    const branchTransaction = tips.length > 0 ? tips[Math.floor(Math.random() * tips.length)] : NULL_HASH;
+    return { trunkTransaction, branchTransaction };
+  }
+
+  /** attachToTangle with proof of work on this node's worker threads. */
+  async attach(trunk: string, branch: string, minWeightMagnitude: number, trytes: readonly string[]): Promise<string[]> {
+    this.assertOpen();
+    if (minWeightMagnitude < this.minWeightMagnitude) {
+      throw new RequestError(`minWeightMagnitude ${minWeightMagnitude} is below this node's minimum of ${this.minWeightMagnitude}`);
+    }
+    try {
+      return await attachTrytes(trunk, branch, minWeightMagnitude, trytes, { pool: this.pow });
+    } catch (err) {
+      if (err instanceof PowCancelledError) throw new RequestError('attachToTangle was interrupted');
+      throw new RequestError((err as Error).message);
+    }
+  }
+
+  interruptAttaching(): void {
+    this.pow.cancelCurrent();
+  }
+
+  /**
+   * storeTransactions/broadcastTransactions: validates the transactions and every bundle they complete, then
+   * persists them. All or nothing: one invalid transaction or bundle refuses the whole call with a RequestError.
+   * Already known transactions are ignored. Resolves after the data (and, with immediate confirmation, the
+   * milestone) is fsynced.
+   */
+  store(trytes: readonly string[]): Promise<void> {
+    return this.exclusive(async () => {
+      const now = Date.now();
+      const batch = new Map<string, StoredTransaction>();
+      for (const t of trytes) {
+        const tx = checkTransaction(t, this.minWeightMagnitude, { notBeforeMs: this.createdAt, nowMs: now });
+        if (!this.txs.has(tx.hash)) batch.set(tx.hash, { trytes: t as string, tx });
+      }
+      if (batch.size === 0) return;
+      for (const { tx } of batch.values()) {
+        for (const approvee of [tx.trunkTransaction, tx.branchTransaction]) {
+          if (approvee !== NULL_HASH && !this.txs.has(approvee) && !batch.has(approvee)) {
+            throw new RequestError(`Transaction ${tx.hash} approves unknown transaction ${approvee}`);
+          }
+        }
+      }
+      const { accepted, reattached } = this.checkNewBundles(batch);
+      const records: LedgerRecord[] = [{ type: 'txs', txs: [...batch.values()].map((b) => ({ hash: b.tx.hash, trytes: b.trytes })), accepted, reattached }];
+      if (this.milestoneIntervalMs === 0 && accepted.length > 0) records.push(this.milestoneRecord([...this.pending, ...accepted]));
+      await this.persist(records);
+    });
+  }
+
+  /** Issues a milestone confirming every accepted bundle not yet confirmed. Returns how many it confirmed. */
+  confirmPending(): Promise<number> {
+    return this.exclusive(async () => {
+      const count = this.pending.length;
+      if (count > 0) await this.persist([this.milestoneRecord(this.pending)]);
+      return count;
+    });
+  }
+
+  /** Development only: credits `value` to `address` out of thin air, confirmed at once. */
+  faucet(address: string, value: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.dev) throw new RequestError('faucet is disabled: this is not a development ledger');
+      checkFunding(address, value, this.minted);
+      await this.persist([{ type: 'mint', address, value, reason: 'faucet' }]);
+    });
+  }
+
+  findTransactions(query: FindQuery): string[] {
+    const fields: [readonly string[] | undefined, Map<string, Set<string>>][] = [
+      [query.addresses, this.byAddress],
+      [query.bundles, this.byBundle],
+      [query.tags, this.byTag],
+      [query.approvees, this.byApprovee],
+    ];
+    // Within a field any key matches; across fields, IRI keeps the hashes every field matched.
+    const perField = fields
+      .filter(([keys]) => keys !== undefined)
+      .map(([keys, index]) => new Set((keys ?? []).flatMap((key) => [...(index.get(key) ?? [])])));
+    if (perField.length === 0) return [];
+    return [...perField[0]].filter((hash) => perField.every((matches) => matches.has(hash)));
+  }
+
+  /** Raw trytes by hash; all 9s for an unknown hash, as IRI. */
+  getTrytes(hashes: readonly string[]): string[] {
+    return hashes.map((h) => this.txs.get(h)?.trytes ?? '9'.repeat(2673));
+  }
+
+  /** Confirmed balances (as of the latest milestone). */
+  balances(addresses: readonly string[]): { balances: number[]; milestoneIndex: number; references: string[] } {
+    return {
+      balances: addresses.map((a) => this.confirmedBalances.get(a) ?? 0),
+      milestoneIndex: this.milestoneIndex,
+      references: [this.latestMilestone],
+    };
+  }
+
+  /** Whether each transaction belongs to a bundle confirmed by a milestone. */
+  inclusionStates(hashes: readonly string[]): boolean[] {
+    return hashes.map((h) => {
+      const tail = this.tailOf.get(h);
+      const milestone = tail === undefined ? undefined : this.bundles.get(tail)?.milestone;
+      return typeof milestone === 'number';
+    });
+  }
+
+  wereAddressesSpentFrom(addresses: readonly string[]): boolean[] {
+    return addresses.map((a) => this.spent.has(a));
+  }
+
+  /** A tail is consistent when its bundle is complete and was accepted (valid, no negative balance). */
+  checkConsistency(tails: readonly string[]): { state: boolean; info: string } {
+    for (const tail of tails) {
+      const stored = this.txs.get(tail);
+      if (!stored) throw new RequestError(`Invalid tails input: transaction ${tail} is unknown`);
+      if (stored.tx.currentIndex !== 0) throw new RequestError(`Invalid tails input: ${tail} is not a tail transaction`);
+      if (!this.bundles.has(tail)) return { state: false, info: `tail ${tail}: its bundle is incomplete` };
+    }
+    return { state: true, info: '' };
+  }
+
+  /** Stops the milestone timer and PoW, waits for writes in progress, closes the log and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.pow.close();
+    await this.mutex.catch(() => undefined);
+    await this.log?.close();
+    await this.lock?.release();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the ledger is closed');
+  }
+
+  /** Mutations run one at a time, each one validating against the state left by the previous one. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const run = this.mutex.then(fn);
+    this.mutex = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Durable first, visible second: the records reach the disk before the state (and any caller) sees them. */
+  private async persist(records: LedgerRecord[]): Promise<void> {
+    await this.log?.append(records);
+    for (const record of records) this.apply(record);
+  }
+
+  private milestoneRecord(tails: string[]): LedgerRecord {
+    return { type: 'milestone', index: this.milestoneIndex + 1, time: Date.now(), tails };
+  }
+
+  /**
+   * Finds the bundles the batch completes, in an order where approved bundles come first, and validates each:
+   * bundle rules, head approving only null or valid tails, and no balance going negative.
+   */
+  private checkNewBundles(batch: Map<string, StoredTransaction>): { accepted: string[]; reattached: string[] } {
+    const lookup = (hash: string): StoredTransaction | undefined => batch.get(hash) ?? this.txs.get(hash);
+    const bundleHashes = new Set([...batch.values()].map((b) => b.tx.bundle));
+    const candidates: StoredTransaction[][] = [];
+    for (const bundleHash of bundleHashes) {
+      const tails = [...batch.values(), ...[...(this.byBundle.get(bundleHash) ?? [])].map((h) => this.txs.get(h) as StoredTransaction)]
+        .filter((b) => b.tx.bundle === bundleHash && b.tx.currentIndex === 0 && !this.bundles.has(b.tx.hash));
+      for (const tail of tails) {
+        const chain = [tail];
+        while (chain.length <= tail.tx.lastIndex) {
+          const next = lookup(chain[chain.length - 1].tx.trunkTransaction);
+          if (!next) break;
+          chain.push(next);
+        }
+        if (chain.length === tail.tx.lastIndex + 1) candidates.push(chain);
+      }
+    }
+
+    const valid = new Set<string>();
+    const balances = new Map<string, number>();
+    const acceptedHashes = new Set<string>();
+    const accepted: string[] = [];
+    const reattached: string[] = [];
+    const isValidTail = (hash: string): boolean => hash === NULL_HASH || this.bundles.has(hash) || valid.has(hash);
+    let remaining = candidates;
+    while (remaining.length > 0) {
+      const waiting: StoredTransaction[][] = [];
+      for (const chain of remaining) {
+        const head = chain[chain.length - 1].tx;
+        const approvees = [head.trunkTransaction, head.branchTransaction];
+        if (!approvees.every(isValidTail)) {
+          waiting.push(chain);
+          continue;
+        }
+        checkBundle(chain);
+        const tail = chain[0].tx;
+        valid.add(tail.hash);
+        if (this.acceptedBundleHashes.has(tail.bundle) || acceptedHashes.has(tail.bundle)) {
+          reattached.push(tail.hash);
+          continue;
+        }
+        for (const [address, diff] of bundleDiff(chain.map((c) => c.tx))) {
+          const balance = (balances.get(address) ?? this.acceptedBalances.get(address) ?? 0) + diff;
+          if (balance < 0) {
+            throw new RequestError(
+              `Bundle ${tail.bundle} is inconsistent: insufficient balance on ${address} ` +
+                `(it spends ${-diff}, the address holds ${balance - diff}): a double spend, or an older state of a spent address`,
+            );
+          }
+          balances.set(address, balance);
+        }
+        acceptedHashes.add(tail.bundle);
+        accepted.push(tail.hash);
+      }
+      if (waiting.length === remaining.length) {
+        const head = waiting[0][waiting[0].length - 1].tx;
+        throw new RequestError(`Bundle ${head.bundle} is inconsistent: its head approves a transaction that is not the tail of a valid bundle`);
+      }
+      remaining = waiting;
+    }
+    return { accepted, reattached };
+  }
+
+  private apply(record: LedgerRecord): void {
+    switch (record.type) {
+      case 'genesis':
+        this.createdAt = record.createdAt;
+        this.dev = record.dev;
+        break;
+      case 'mint':
+        addTo(this.acceptedBalances, record.address, record.value);
+        addTo(this.confirmedBalances, record.address, record.value);
+        this.minted += record.value;
+        break;
+      case 'txs':
+        for (const { hash, trytes } of record.txs) this.index(hash, trytes);
+        for (const tail of record.accepted) this.registerBundle(tail, true);
+        for (const tail of record.reattached) this.registerBundle(tail, false);
+        break;
+      case 'milestone':
+        for (const tail of record.tails) {
+          const entry = this.bundles.get(tail) as BundleEntry;
+          entry.milestone = record.index;
+          for (const [address, diff] of bundleDiff(entry.hashes.map((h) => this.txOf(h)))) addTo(this.confirmedBalances, address, diff);
+        }
+        this.pending = this.pending.filter((t) => !record.tails.includes(t));
+        this.milestoneIndex = record.index;
+        this.latestMilestone = record.tails[record.tails.length - 1];
+        break;
+    }
+  }
+
+  private index(hash: string, trytes: string): void {
+    const tx = asTransactionObject(trytes, hash);
+    this.txs.set(hash, { trytes, tx });
+    addToIndex(this.byAddress, tx.address, hash);
+    addToIndex(this.byBundle, tx.bundle, hash);
+    addToIndex(this.byTag, tx.tag, hash);
+    addToIndex(this.byApprovee, tx.trunkTransaction, hash);
+    addToIndex(this.byApprovee, tx.branchTransaction, hash);
+  }
+
+  private registerBundle(tail: string, counts: boolean): void {
+    const hashes = [tail];
+    const first = this.txOf(tail);
+    while (hashes.length <= first.lastIndex) hashes.push(this.txOf(hashes[hashes.length - 1]).trunkTransaction);
+    this.bundles.set(tail, { hashes, counts, milestone: null });
+    for (const hash of hashes) this.tailOf.set(hash, tail);
+    const head = this.txOf(hashes[hashes.length - 1]);
+    this.tips.delete(head.trunkTransaction);
+    this.tips.delete(head.branchTransaction);
+    this.tips.add(tail);
+    if (!counts) return;
+    this.acceptedBundleHashes.add(first.bundle);
+    for (const [address, diff] of bundleDiff(hashes.map((h) => this.txOf(h)))) {
+      addTo(this.acceptedBalances, address, diff);
+      if (diff < 0) this.spent.add(address);
+    }
+    this.pending.push(tail);
+  }
+
+  private txOf(hash: string): Transaction {
+    return (this.txs.get(hash) as StoredTransaction).tx;
+  }
+}
+
+/** Net value per address of one bundle. */
+function bundleDiff(txs: readonly Transaction[]): Map<string, number> {
+  const diff = new Map<string, number>();
+  for (const tx of txs) if (tx.value !== 0) addTo(diff, tx.address, tx.value);
+  return diff;
+}
+
+function addTo(map: Map<string, number>, key: string, value: number): void {
+  map.set(key, (map.get(key) ?? 0) + value);
+}
+
+function addToIndex(index: Map<string, Set<string>>, key: string, hash: string): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(hash);
+}
+
+function checkFunding(address: string, value: number, alreadyMinted: number): void {
+  if (!isHash(address) || !hasValueAddress(address)) throw new RequestError(`Invalid address ${String(address)}: 81 trytes, last trit 0`);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RequestError(`Invalid value ${String(value)}: a positive integer`);
+  if (alreadyMinted + value > SUPPLY) throw new RequestError('Invalid value: the total would exceed the IOTA supply');
+}
+
+function genesisRecords(options: DevTangleOptions): LedgerRecord[] {
+  const funding = options.genesis ?? [];
+  if (funding.length > 0 && !options.dev) throw new RangeError('genesis funding needs development mode (dev: true)');
+  const records: LedgerRecord[] = [{ type: 'genesis', createdAt: Date.now(), dev: options.dev === true }];
+  let minted = 0;
+  for (const fund of funding) {
+    const addresses =
+      'address' in fund
+        ? [fund.address]
+        : Array.from({ length: fund.count ?? 1 }, (_, i) => {
+            if (!isHash(fund.seed)) throw new RangeError('a genesis seed must be 81 trytes');
+            return generateAddress(fund.seed, i, fund.security ?? 2);
+          });
+    for (const address of addresses) {
+      try {
+        checkFunding(address, fund.value, minted);
+      } catch (err) {
+        throw new RangeError(`genesis: ${(err as Error).message}`, { cause: err });
+      }
+      minted += fund.value;
+      records.push({ type: 'mint', address, value: fund.value, reason: 'genesis' });
+    }
+  }
+  return records;
+}

@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Creates the directory (and parents) readable by the owner only. An existing directory keeps its mode. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Makes a rename or a new file durable: the directory entry itself must reach the disk. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Replaces `file` with `data` so that a crash at any moment leaves either the old or the new content, never a mix:
+ * write a temporary file next to it, fsync it, rename it over the target, fsync the directory. Mode 0600.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}`;
+  const handle = await fs.promises.open(temp, 'w', 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.promises.rename(temp, file);
+  await syncDir(path.dirname(file));
+}

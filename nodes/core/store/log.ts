@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensurePrivateDir, writeFileAtomic } from './atomic';
+import { StoreError } from './errors';
+
+/**
+ * Append-only log of JSON records.
+ *
+ * File layout: the 8-byte magic `M2MEVLOG`, then records. The first record is the header `{kind, version}`.
+ * A record is `u32 big-endian payload length | first 8 bytes of sha256(payload) | payload (UTF-8 JSON)`.
+ *
+ * `append` returns once the records are fsynced, so whatever a caller reports after it survives a crash.
+ * A crash during an append can leave a torn last record. On open it is detected (short, bad checksum or zeros
+ * up to the end of the file) and cut off: it was never acknowledged. A bad record followed by more data is not
+ * a torn write but damage, and opening fails with a StoreError instead of silently dropping data.
+ */
+const MAGIC = Buffer.from('M2MEVLOG', 'latin1');
+const RECORD_HEAD = 12;
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+export interface AppendLogOptions {
+  /** What the file holds, e.g. 'tangle-ledger'. Opening a file of another kind fails. */
+  kind: string;
+  /** Format version written into new files; files of a higher version are refused. */
+  version: number;
+}
+
+export interface OpenedLog<T> {
+  log: AppendLog<T>;
+  /** The records in append order, without the header. */
+  records: T[];
+  /** Whether the file was created by this open. */
+  created: boolean;
+  /** Bytes of an unacknowledged torn tail that were cut off. */
+  droppedBytes: number;
+}
+
+export class AppendLog<T> {
+  private queue: Promise<void> = Promise.resolve();
+  private broken: Error | null = null;
+
+  private constructor(
+    readonly file: string,
+    private readonly handle: fs.promises.FileHandle,
+    private size: number,
+  ) {}
+
+  static async open<T>(file: string, options: AppendLogOptions): Promise<OpenedLog<T>> {
+    await ensurePrivateDir(path.dirname(file));
+    let created = false;
+    if (!fs.existsSync(file)) {
+      await writeFileAtomic(file, Buffer.concat([MAGIC, encodeRecord({ kind: options.kind, version: options.version })]));
+      created = true;
+    }
+    const data = await fs.promises.readFile(file);
+    const { records, validLength } = parse(file, data, options);
+    const handle = await fs.promises.open(file, 'r+');
+    if (validLength < data.length) {
+      await handle.truncate(validLength);
+      await handle.sync();
+    }
+    return {
+      log: new AppendLog<T>(file, handle, validLength),
+      records: records as T[],
+      created,
+      droppedBytes: data.length - validLength,
+    };
+  }
+
+  /** Appends the records in one write and resolves after fsync. Appends run one after the other. */
+  append(records: readonly T[]): Promise<void> {
+    const run = this.queue.then(() => this.write(records));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    await this.handle.close();
+  }
+
+  private async write(records: readonly T[]): Promise<void> {
+    if (this.broken) throw new StoreError(`${this.file} cannot be written any more: ${this.broken.message}`);
+    const buffer = Buffer.concat(records.map((r) => encodeRecord(r)));
+    try {
+      await this.handle.write(buffer, 0, buffer.length, this.size);
+      await this.handle.datasync();
+      this.size += buffer.length;
+    } catch (err) {
+      // Cut the partial write off so that a later append does not land behind garbage.
+      await this.handle.truncate(this.size).catch((truncateError: Error) => {
+        this.broken = truncateError;
+      });
+      throw err;
+    }
+  }
+}
+
+function encodeRecord(record: unknown): Buffer {
+  const payload = Buffer.from(JSON.stringify(record), 'utf8');
+  const head = Buffer.alloc(RECORD_HEAD);
+  head.writeUInt32BE(payload.length, 0);
+  checksum(payload).copy(head, 4);
+  return Buffer.concat([head, payload]);
+}
+
+function checksum(payload: Buffer): Buffer {
+  return createHash('sha256').update(payload).digest().subarray(0, 8);
+}
+
+function parse(file: string, data: Buffer, options: AppendLogOptions): { records: unknown[]; validLength: number } {
+  if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw new StoreError(`${file} is not a data file of this package (unknown format); move it away or choose another path`);
+  }
+  const records: unknown[] = [];
+  let offset = MAGIC.length;
+  while (offset < data.length) {
+    const record = readRecord(data, offset);
+    if (record === 'torn') {
+      if (records.length === 0) throw new StoreError(`${file} is corrupt: its header record is damaged`);
+      break;
+    }
+    if (record === 'damaged') {
+      throw new StoreError(`${file} is corrupt at byte ${offset}: a record fails its checksum and more data follows`);
+    }
+    records.push(record.value);
+    offset = record.end;
+  }
+  if (records.length === 0) throw new StoreError(`${file} is corrupt: it has no header record`);
+  const header = records.shift() as { kind?: unknown; version?: unknown };
+  if (header.kind !== options.kind) {
+    throw new StoreError(`${file} holds "${String(header.kind)}" data, not "${options.kind}"`);
+  }
+  if (typeof header.version !== 'number' || header.version > options.version) {
+    throw new StoreError(`${file} uses format version ${String(header.version)}; this version reads up to ${options.version}`);
+  }
+  return { records, validLength: offset };
+}
+
+type ReadResult = { value: unknown; end: number } | 'torn' | 'damaged';
+
+function readRecord(data: Buffer, offset: number): ReadResult {
+  if (data.length - offset < RECORD_HEAD) return 'torn';
+  const length = data.readUInt32BE(offset);
+  const end = offset + RECORD_HEAD + length;
+  // A length no record of ours can have is damage, not a write cut short.
+  if (length > MAX_RECORD_BYTES) return isZeros(data, offset) ? 'torn' : 'damaged';
+  if (end > data.length) return 'torn';
+  const payload = data.subarray(offset + RECORD_HEAD, end);
+  const intact = checksum(payload).equals(data.subarray(offset + 4, offset + RECORD_HEAD));
+  if (!intact) return end === data.length || isZeros(data, offset) ? 'torn' : 'damaged';
+  try {
+    return { value: JSON.parse(payload.toString('utf8')), end };
+  } catch {
+    return 'damaged';
+  }
+}
+
+/** A crash can leave a file extended with zeros that were never written: that, too, is a torn tail. */
+function isZeros(data: Buffer, from: number): boolean {
+  for (let i = from; i < data.length; i++) if (data[i] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const MWM = 9;
+
+/** An 81-tryte test seed derived from a readable name. */
+export function seed(name: string): string {
+  return name.padEnd(81, '9');
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-ledger-'));
+}
+
+/** A raw IRI request, as any HTTP client would send it, to check the node's answers byte for byte. */
+export async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-IOTA-API-Version': '1' },
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers, body });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
