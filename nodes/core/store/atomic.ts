@@ -32,3 +32,25 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await fs.promises.rename(temp, file);
   await syncDir(path.dirname(file));
 }
+
+/**
+ * The synchronous twin of writeFileAtomic, for small files whose callers cannot wait (a key counter that must be
+ * on disk before an index is handed out).
+ */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  const temp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(temp, 'w', 0o600);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, file);
+  const dirFd = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}

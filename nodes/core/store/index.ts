@@ -3,6 +3,6 @@
  * an atomic write-and-rename helper, and a lock file that keeps two processes from writing the same data.
  */
 export { AppendLog, AppendLogOptions, OpenedLog } from './log';
-export { writeFileAtomic, ensurePrivateDir } from './atomic';
+export { writeFileAtomic, writeFileAtomicSync, ensurePrivateDir } from './atomic';
 export { DirectoryLock } from './lock';
 export { StoreError } from './errors';

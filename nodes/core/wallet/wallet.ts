@@ -1,0 +1,181 @@
+import { generateAddress } from '@iota/core';
+import type { KeyHolder } from '../flash';
+import { isValidSeed, redactSeed, seedFingerprint } from './seed';
+import type { IotaApi, TangleConnection } from './tangle-connection';
+import { WalletAddress, WalletStore } from './wallet-store';
+
+export type SecurityLevel = 1 | 2 | 3;
+
+export interface WalletOptions {
+  seed: string;
+  security: SecurityLevel;
+  /** Where the wallet's key counter and address list live (the Node-RED user directory by default). */
+  dataDir: string;
+  tangle: TangleConnection;
+}
+
+export interface Balance {
+  /** Sum over the wallet's addresses, confirmed by the node, in IOTA tokens. */
+  total: number;
+  addresses: { address: string; balance: number }[];
+}
+
+export interface SentBundle {
+  bundle: string;
+  /** Hash of the bundle's tail transaction, to ask the node whether it is confirmed. */
+  tail: string;
+}
+
+export class WalletError extends Error {
+  override readonly name = 'WalletError';
+}
+
+/**
+ * A single-signature IOTA wallet for one seed, plus the key-index counter the channel engine draws from.
+ *
+ * The seed is held in a private field only. It is reachable through the `seed` getter (the channel engine needs
+ * it to sign), which, living on the prototype, never shows in JSON, util.inspect or a Node-RED debug message.
+ * Every error that leaves the wallet has the seed redacted.
+ */
+export class Wallet implements KeyHolder {
+  readonly #seed: string;
+  readonly security: SecurityLevel;
+  readonly fingerprint: string;
+  private readonly store: WalletStore;
+  private readonly tangle: TangleConnection;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: WalletOptions) {
+    if (!isValidSeed(options.seed)) throw new WalletError('the seed must be exactly 81 characters A-Z and 9');
+    if (![1, 2, 3].includes(options.security)) throw new WalletError('the security level must be 1, 2 or 3');
+    this.#seed = options.seed;
+    this.security = options.security;
+    this.fingerprint = seedFingerprint(options.seed);
+    this.store = WalletStore.open(options.dataDir, this.fingerprint);
+    this.tangle = options.tangle;
+  }
+
+  get seed(): string {
+    return this.#seed;
+  }
+
+  get api(): IotaApi {
+    return this.tangle.api;
+  }
+
+  /** Fresh key indices for the channel engine; persisted before they are returned. */
+  allocateKeyIndices(count: number): number[] {
+    return this.store.allocate(count);
+  }
+
+  addresses(): readonly WalletAddress[] {
+    return this.store.addresses();
+  }
+
+  /** A new address of this wallet (at a never-used key index), e.g. for a channel's settlement. */
+  newAddress(): Promise<string> {
+    return this.exclusive(async () => {
+      const [index] = this.store.allocate(1);
+      const address = generateAddress(this.#seed, index, this.security);
+      this.store.addAddress(index, address);
+      return address;
+    });
+  }
+
+  /** The address that receives funds when the wallet holds none yet (faucet, a first top-up). */
+  async receiveAddress(): Promise<string> {
+    const unspent = this.store.addresses().find((a) => !a.spent);
+    return unspent ? unspent.address : this.newAddress();
+  }
+
+  /**
+   * Development ledgers only: credits the wallet from the faucet until it holds `target` tokens, so that demos run
+   * without a funded account. Returns what was added (0 when the wallet already held enough).
+   */
+  async topUpFromFaucet(target: number): Promise<number> {
+    const { total } = await this.balance();
+    if (total >= target) return 0;
+    const missing = target - total;
+    await this.guard(this.tangle.faucet(await this.receiveAddress(), missing));
+    return missing;
+  }
+
+  async balance(): Promise<Balance> {
+    const addresses = this.store.addresses().map((a) => a.address);
+    if (addresses.length === 0) return { total: 0, addresses: [] };
+    const { balances } = await this.guard(this.api.getBalances(addresses));
+    const rows = addresses.map((address, i) => ({ address, balance: Number(balances[i]) }));
+    return { total: rows.reduce((sum, r) => sum + r.balance, 0), addresses: rows };
+  }
+
+  /**
+   * Sends `value` tokens to `address` (a channel's deposit address, say), spending whole addresses of this wallet
+   * and sending the change to a fresh one. Resolves once the node has accepted the bundle, not yet confirmed it.
+   */
+  send(address: string, value: number): Promise<SentBundle> {
+    if (!Number.isSafeInteger(value) || value <= 0) return Promise.reject(new WalletError(`invalid amount ${value}: a positive integer`));
+    return this.exclusive(async () => {
+      const { addresses } = await this.balance();
+      const byAddress = new Map(this.store.addresses().map((a) => [a.address, a]));
+      const inputs: { address: string; keyIndex: number; security: number; balance: number }[] = [];
+      let gathered = 0;
+      for (const row of addresses) {
+        const own = byAddress.get(row.address);
+        if (gathered >= value || !own || own.spent || row.balance <= 0) continue;
+        inputs.push({ address: row.address, keyIndex: own.index, security: this.security, balance: row.balance });
+        gathered += row.balance;
+      }
+      if (gathered < value) throw new WalletError(`insufficient funds: ${value} requested, ${gathered} available`);
+      const change = gathered > value ? await this.changeAddress() : undefined;
+      const trytes = await this.guard(
+        this.api.prepareTransfers(this.#seed, [{ address, value }], { inputs, ...(change ? { remainderAddress: change } : {}) }),
+      );
+      // Mark the inputs spent before the bundle leaves: a crash after sending must never let them sign again.
+      this.store.markSpent(inputs.map((i) => i.address));
+      const { depth, minWeightMagnitude } = this.tangle.settings;
+      const sent = await this.guard(this.api.sendTrytes(trytes, depth, minWeightMagnitude));
+      const tail = sent.find((tx) => tx.currentIndex === 0)!;
+      return { bundle: tail.bundle, tail: tail.hash };
+    });
+  }
+
+  private async changeAddress(): Promise<string> {
+    const [index] = this.store.allocate(1);
+    const address = generateAddress(this.#seed, index, this.security);
+    this.store.addAddress(index, address);
+    return address;
+  }
+
+  /** Keeps two sends from picking the same inputs. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Any failure below the wallet leaves it with the seed redacted. */
+  private async guard<T>(work: PromiseLike<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      const message = redactSeed(err instanceof Error ? err.message : String(err), this.#seed);
+      throw new WalletError(message);
+    }
+  }
+}
+
+/** Waits until the node reports every transaction in `tails` as confirmed, polling every `pollMs`. */
+export async function waitForConfirmation(
+  api: IotaApi,
+  tails: readonly string[],
+  options: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+  for (;;) {
+    const states = await api.getInclusionStates(tails as string[]);
+    if (states.every(Boolean)) return;
+    if (options.signal?.aborted) throw new WalletError('stopped while waiting for confirmation');
+    if (Date.now() > deadline) throw new WalletError(`not confirmed after ${options.timeoutMs ?? 600000} ms`);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+  }
+}

@@ -1,0 +1,26 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { NodeAPI } from 'node-red';
+
+/**
+ * Where this package keeps its files for a Node-RED runtime: `<userDir>/m2m-ev/<part>`, unless the user named a
+ * directory. A relative directory is taken from the user directory too, so flows stay portable between devices.
+ */
+export function dataDir(RED: NodeAPI, configured: string | undefined, part: string): string {
+  const userDir = RED.settings.userDir ?? path.join(os.homedir(), '.node-red');
+  const chosen = (configured ?? '').trim();
+  if (chosen === '') return path.join(userDir, 'm2m-ev', part);
+  return path.resolve(userDir, chosen);
+}
+
+/** A number from an editor field (they arrive as strings), or the fallback when the field is empty. */
+export function numberSetting(value: unknown, fallback: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+/** The message of anything thrown. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

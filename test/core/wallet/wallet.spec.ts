@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import util from 'node:util';
+import { generateAddress } from '@iota/core';
+import {
+  connectTangle,
+  generateSeed,
+  isValidSeed,
+  seedFingerprint,
+  TangleConnection,
+  TangleSettings,
+  Wallet,
+  WalletError,
+  WalletStore,
+  WalletStoreError,
+} from '../../../nodes/core/wallet';
+
+const MWM = 7;
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-wallet-'));
+}
+
+function settings(overrides: Partial<TangleSettings>): TangleSettings {
+  return {
+    mode: 'embedded',
+    dataDir: tempDir(),
+    host: '127.0.0.1',
+    port: 0,
+    url: '',
+    minWeightMagnitude: MWM,
+    depth: 3,
+    milestoneIntervalMs: 0,
+    dev: true,
+    localPow: false,
+    powWorkers: 1,
+    ...overrides,
+  };
+}
+
+describe('wallet: seeds and the persistent key counter', function () {
+  it('generates valid, distinct seeds and names them without revealing them', function () {
+    const a = generateSeed();
+    const b = generateSeed();
+    assert.ok(isValidSeed(a) && isValidSeed(b));
+    assert.notEqual(a, b);
+    assert.match(seedFingerprint(a), /^[0-9a-f]{16}$/);
+    assert.ok(!seedFingerprint(a).includes(a.slice(0, 8)));
+    assert.ok(!isValidSeed(a.toLowerCase()) && !isValidSeed(a.slice(1)));
+  });
+
+  it('never hands out a key index twice, across reopening', function () {
+    const dir = tempDir();
+    const first = WalletStore.open(dir, 'abc');
+    assert.deepEqual(first.allocate(3), [0, 1, 2]);
+    first.addAddress(1, 'A'.repeat(81));
+    const reopened = WalletStore.open(dir, 'abc');
+    assert.equal(reopened.nextIndex, 3);
+    assert.deepEqual(reopened.allocate(2), [3, 4]);
+    assert.deepEqual(reopened.addresses(), [{ index: 1, address: 'A'.repeat(81), spent: false }]);
+    assert.equal(fs.statSync(first.file).mode & 0o777, 0o600);
+    assert.throws(() => reopened.addAddress(9, 'B'.repeat(81)), /never allocated/);
+  });
+
+  it('refuses a damaged or foreign wallet file with a clear error', function () {
+    const dir = tempDir();
+    const file = WalletStore.open(dir, 'abc').file;
+    fs.writeFileSync(file, '{"kind":"m2m-ev-wallet","version":1,"nextIndex":');
+    assert.throws(() => WalletStore.open(dir, 'abc'), (err: Error) => err instanceof WalletStoreError && /not readable JSON/.test(err.message));
+    fs.writeFileSync(file, '{"name":"something else"}');
+    assert.throws(() => WalletStore.open(dir, 'abc'), /is not an m2m-ev wallet file/);
+    fs.writeFileSync(file, '{"kind":"m2m-ev-wallet","version":1,"nextIndex":-4,"addresses":[]}');
+    assert.throws(() => WalletStore.open(dir, 'abc'), /is damaged/);
+  });
+});
+
+describe('wallet: funds on the embedded Tangle', function () {
+  let tangle: TangleConnection;
+  let wallet: Wallet;
+  const seed = generateSeed();
+
+  before(async function () {
+    tangle = await connectTangle(settings({}));
+    wallet = new Wallet({ seed, security: 2, dataDir: tempDir(), tangle });
+  });
+  after(async () => tangle.close());
+
+  it('never shows its seed in JSON or util.inspect', function () {
+    assert.ok(!JSON.stringify(wallet).includes(seed));
+    assert.ok(!util.inspect(wallet, { depth: 5, showHidden: true }).includes(seed));
+    assert.equal(wallet.seed, seed, 'the engine can still reach it');
+  });
+
+  it('tops up from the development faucet to a target, once', async function () {
+    assert.equal(await wallet.topUpFromFaucet(1000), 1000);
+    assert.equal(await wallet.topUpFromFaucet(1000), 0);
+    assert.equal((await wallet.balance()).total, 1000);
+  });
+
+  it('sends exact amounts, marks spent inputs and sends the change to a fresh address', async function () {
+    const recipient = generateAddress(generateSeed(), 0, 2);
+    const sent = await wallet.send(recipient, 300);
+    assert.match(sent.bundle, /^[9A-Z]{81}$/);
+    assert.deepEqual(await tangle.api.getInclusionStates([sent.tail]), [true]);
+    const { balances } = await tangle.api.getBalances([recipient]);
+    assert.equal(Number(balances[0]), 300);
+    const balance = await wallet.balance();
+    assert.equal(balance.total, 700);
+    const spent = wallet.addresses().filter((a) => a.spent);
+    assert.equal(spent.length, 1);
+    assert.equal(balance.addresses.find((a) => a.address === spent[0].address)?.balance, 0);
+
+    // The change pays the next transfer; the spent address is never an input again.
+    await wallet.send(recipient, 650);
+    assert.equal((await wallet.balance()).total, 50);
+    assert.equal(Number((await tangle.api.getBalances([recipient])).balances[0]), 950);
+  });
+
+  it('refuses an amount it cannot cover, or that is not a positive integer, and changes nothing', async function () {
+    const before = JSON.stringify(wallet.addresses());
+    await assert.rejects(wallet.send(generateAddress(generateSeed(), 0, 2), 51), (err: Error) => err instanceof WalletError && /insufficient funds: 51 requested, 50 available/.test(err.message));
+    await assert.rejects(wallet.send(generateAddress(generateSeed(), 0, 2), 1.5), /invalid amount/);
+    assert.equal(JSON.stringify(wallet.addresses()), before);
+  });
+
+  it('gives the channel engine fresh key indices that never collide with its addresses', async function () {
+    const used = new Set(wallet.addresses().map((a) => a.index));
+    const indices = wallet.allocateKeyIndices(4);
+    assert.equal(new Set(indices).size, 4);
+    for (const i of indices) assert.ok(!used.has(i));
+    assert.ok(Math.min(...indices) > Math.max(...used));
+  });
+});
+
+describe('wallet: a remote node over the IRI HTTP API', function () {
+  it('serves the embedded ledger, and a second device sees and moves the same funds with local PoW', async function () {
+    const station = await connectTangle(settings({ mode: 'serve', port: 0 }));
+    assert.match(station.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const vehicle = await connectTangle(settings({ mode: 'remote', url: station.url, localPow: true }));
+    try {
+      const wallet = new Wallet({ seed: generateSeed(), security: 1, dataDir: tempDir(), tangle: vehicle });
+      assert.equal(await wallet.topUpFromFaucet(500), 500);
+      const target = generateAddress(generateSeed(), 0, 1);
+      await wallet.send(target, 120);
+      assert.equal(Number((await station.api.getBalances([target])).balances[0]), 120);
+      assert.equal((await wallet.balance()).total, 380);
+    } finally {
+      await vehicle.close();
+      await station.close();
+    }
+  });
+
+  it('says clearly when the port is taken or the URL is not one', async function () {
+    const first = await connectTangle(settings({ mode: 'serve', port: 0 }));
+    try {
+      const port = Number(new URL(first.url).port);
+      await assert.rejects(connectTangle(settings({ mode: 'serve', port })), new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+      await assert.rejects(connectTangle(settings({ mode: 'remote', url: 'station:14265' })), /invalid IOTA node URL/);
+    } finally {
+      await first.close();
+    }
+  });
+});

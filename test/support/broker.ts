@@ -1,0 +1,27 @@
+import net from 'node:net';
+import { Aedes } from 'aedes';
+
+export interface TestBroker {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** An in-process MQTT broker (aedes) on an ephemeral loopback port. */
+export async function startBroker(): Promise<TestBroker> {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import path from 'node:path';
+import helper from 'node-red-node-test-helper';
+
+/** node-red-node-test-helper bound to the node-red package installed as a dev dependency. */
+helper.init(require.resolve('node-red'));
+
+/** Node-RED's own core MQTT nodes (`mqtt in`, `mqtt out`, `mqtt-broker`), loaded from node-red's package. */
+export const coreMqttNodes = require(
+  require.resolve('@node-red/nodes/core/network/10-mqtt.js', { paths: [path.dirname(require.resolve('node-red'))] }),
+);
+
+export { helper };
+
+/** A flow as plain objects: the helper's own typing knows only a few node properties. */
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export function loadFlow(nodes: unknown, flow: FlowNode[], credentials: Record<string, object> = {}): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return helper.load(nodes as any, flow as any, credentials as any) as unknown as Promise<void>;
+}
