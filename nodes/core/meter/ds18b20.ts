@@ -10,6 +10,8 @@ const MS_PER_HOUR = 3_600_000;
 /** The DS18B20 power-on reset value; a real 85.000 °C reading is indistinguishable and rejected too. */
 const POWER_ON_VALUE_C = 85;
 export const DEFAULT_W1_DIRECTORY = '/sys/bus/w1/devices/w1_bus_master1';
+/** A 1-Wire device name: family code, dash, 48-bit serial. Also keeps the id from escaping the bus directory. */
+const SENSOR_ID = /^[0-9a-f]{2}-[0-9a-f]{12}$/i;
 
 /**
  * How temperature stands in for charging power (the paper's prototype): the sensor's warmth above a baseline is
@@ -33,7 +35,7 @@ export function powerFromTemperature(temperatureC: number, rule: TemperatureRule
 export interface Ds18b20MeterOptions extends Partial<TemperatureRule> {
   /** The 1-Wire bus directory; default /sys/bus/w1/devices/w1_bus_master1. */
   w1Directory?: string;
-  /** e.g. `28-000000000001`; default the first sensor the bus lists. */
+  /** e.g. `28-000000000001`; empty or omitted: the first sensor the bus lists. */
   sensorId?: string;
   /**
    * The longest interval integrated at once, in ms; default 10 000. After a gap (failed reads, a stopped poll)
@@ -104,7 +106,12 @@ export class Ds18b20Meter implements Meter {
     if (this.rule.wattsPerDegree < 0 || this.rule.maxPowerW < 0) {
       throw new RangeError('wattsPerDegree and maxPowerW must be >= 0: the register may never run backwards');
     }
-    this.config = { w1Directory: path.resolve(options.w1Directory ?? DEFAULT_W1_DIRECTORY), sensorId: options.sensorId };
+    // An empty id (as an unset editor field arrives) means "the first sensor".
+    const sensorId = options.sensorId || undefined;
+    if (sensorId !== undefined && !SENSOR_ID.test(sensorId)) {
+      throw new RangeError(`sensorId must look like 28-000000000001 (family, dash, 12 hex digits), got "${sensorId}"`);
+    }
+    this.config = { w1Directory: path.resolve(options.w1Directory || DEFAULT_W1_DIRECTORY), sensorId };
     this.maxIntervalMs = options.maxIntervalMs ?? 10_000;
     this.readTimeoutMs = options.readTimeoutMs ?? 5000;
     this.initialRegisterWh = options.initialRegisterWh ?? 0;
@@ -117,7 +124,7 @@ export class Ds18b20Meter implements Meter {
     if (!Number.isSafeInteger(this.initialRegisterWh) || this.initialRegisterWh < 0) {
       throw new RangeError(`initialRegisterWh must be a whole number of Wh >= 0, got ${this.initialRegisterWh}`);
     }
-    this.sourceOption = options.source;
+    this.sourceOption = options.source || undefined;
     this.clock = options.clock ?? systemClock;
   }
 

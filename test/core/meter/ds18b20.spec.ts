@@ -59,7 +59,7 @@ describe('core/meter DS18B20 meter (ds18b20-raspi in a worker)', () => {
   it('reads the first listed sensor when no id is given, and the configured one otherwise', async () => {
     addSensor(SENSOR, w1Slave(23125));
     addSensor(OTHER_SENSOR, w1Slave(-125));
-    const first = await meter().read();
+    const first = await meter({ sensorId: '' }).read();
     assert.equal(first.temperatureC, 23.125);
     assert.equal(first.source, `ds18b20:${SENSOR}`);
     assert.equal(first.registerWh, 0, 'the first reading only anchors the integration');
@@ -193,5 +193,7 @@ describe('core/meter DS18B20 meter (ds18b20-raspi in a worker)', () => {
     assert.throws(() => new Ds18b20Meter({ maxIntervalMs: 0 }), RangeError);
     assert.throws(() => new Ds18b20Meter({ readTimeoutMs: -1 }), RangeError);
     assert.throws(() => new Ds18b20Meter({ initialRegisterWh: 1.5 }), RangeError);
+    assert.throws(() => new Ds18b20Meter({ sensorId: '../../etc' }), RangeError);
+    assert.doesNotThrow(() => new Ds18b20Meter({ sensorId: '' }), 'an empty id means the first sensor');
   });
 });
