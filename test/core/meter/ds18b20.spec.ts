@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Ds18b20Error, Ds18b20Meter, Ds18b20MeterOptions, powerFromTemperature } from '../../../nodes/core/meter/ds18b20';
 import { FakeClock } from '../evse/fake-clock';
+import { FifoWriter } from './fifo-writer';
 
 const HOUR = 3_600_000;
 const SENSOR = '28-000000000001';
@@ -129,35 +130,39 @@ describe('core/meter DS18B20 meter (ds18b20-raspi in a worker)', () => {
     await rejectsWith(meter({ w1Directory: path.join(root, 'nowhere') }).read(), 'no-sensor');
   });
 
+  // What a reader gets when the FifoWriter had to fall back: the read blocked the main thread.
+  const BLOCKED = w1Slave(-55000);
+
   it('never blocks the event loop: while the worker is stuck in a read, main-thread timers run', async () => {
     const fifo = addSensor(SENSOR);
     const m = meter({ sensorId: SENSOR });
+    const writer = new FifoWriter(fifo, w1Slave(21500), BLOCKED);
     let settled = false;
     const reading = m.read().finally(() => {
       settled = true;
     });
-    // Opening a FIFO for writing completes only once a reader has opened it: the worker is now inside the read,
-    // which cannot finish before we write. Had the read run on the main thread, we would never get here.
-    const writer = await fs.promises.open(fifo, 'w');
+    // The meter's worker has opened the FIFO and waits inside the read, which cannot finish before the release.
+    await writer.readerOpened;
     const timerFired = await new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 5));
     assert.equal(timerFired, true);
-    assert.equal(settled, false, 'the read is still blocked');
-    await writer.write(w1Slave(21500));
-    await writer.close();
+    assert.equal(settled, false, 'the read must still be pending while the timer runs');
+    writer.release();
     assert.equal((await reading).temperatureC, 21.5);
+    await writer.done;
   });
 
   it('fails a read that outlasts readTimeoutMs, then reads again with a fresh worker', async () => {
     const fifo = addSensor(SENSOR);
     const clock = new FakeClock();
     const m = meter({ sensorId: SENSOR, clock, readTimeoutMs: 2000 });
+    const writer = new FifoWriter(fifo, w1Slave(99000), BLOCKED);
     const reading = m.read();
-    const writer = await fs.promises.open(fifo, 'w');
+    await writer.readerOpened;
     clock.advance(2000);
     await rejectsWith(reading, 'timeout');
     // Unblock the abandoned worker so its thread can end.
-    await writer.write(w1Slave(99000));
-    await writer.close();
+    writer.release();
+    await writer.done;
     fs.rmSync(fifo);
     fs.writeFileSync(fifo, w1Slave(24000));
     assert.equal((await m.read()).temperatureC, 24);
@@ -166,25 +171,26 @@ describe('core/meter DS18B20 meter (ds18b20-raspi in a worker)', () => {
   it('shares one read between concurrent callers', async () => {
     const fifo = addSensor(SENSOR);
     const m = meter({ sensorId: SENSOR });
+    const writer = new FifoWriter(fifo, w1Slave(22000), BLOCKED);
     const a = m.read();
     const b = m.read();
     assert.equal(a, b);
-    const writer = await fs.promises.open(fifo, 'w');
-    await writer.write(w1Slave(22000));
-    await writer.close();
+    writer.release();
     assert.equal((await a).temperatureC, 22);
+    await writer.done;
   });
 
   it('close() fails a pending read and every later one with code closed', async () => {
     const fifo = addSensor(SENSOR);
     const m = meter({ sensorId: SENSOR });
+    const writer = new FifoWriter(fifo, w1Slave(22000), BLOCKED);
     const reading = m.read();
-    const writer = await fs.promises.open(fifo, 'w');
+    await writer.readerOpened;
     await m.close();
     await rejectsWith(reading, 'closed');
     await rejectsWith(m.read(), 'closed');
-    await writer.write(w1Slave(22000));
-    await writer.close();
+    writer.release();
+    await writer.done;
   });
 
   it('validates its options', () => {
