@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { MqttCommand, MqttCommandEvse } from '../../../nodes/core/evse/mqtt-command';
 import { EvseStatus } from '../../../nodes/core/evse/types';
+import { Watchdog } from '../../../nodes/core/evse/watchdog';
 import { FakeClock } from './fake-clock';
 
 function setup(protocol: 'openevse' | 'smartevse', baseTopic: string) {
@@ -125,6 +126,21 @@ describe('core/evse MQTT-command EVSE', () => {
       assert.equal(evse.status().state, 'A');
       evse.close();
     });
+  });
+
+  it('turns a watchdog expiry into a disabled claim, and an explicit resume into an active one', () => {
+    const clock = new FakeClock();
+    const evse = new MqttCommandEvse({ protocol: 'openevse', baseTopic: 'station', maxCurrentA: 16, clock });
+    const commands: MqttCommand[] = [];
+    evse.on('command', (c: MqttCommand) => commands.push(c));
+    evse.enable();
+    const watchdog = new Watchdog(evse, { timeoutMs: 10_000, clock });
+    clock.advance(10_000);
+    assert.deepEqual(commands.at(-1), { topic: 'station/claim/set', payload: { state: 'disabled' } });
+    watchdog.resume();
+    assert.deepEqual(commands.at(-1), { topic: 'station/claim/set', payload: { state: 'active', charge_current: 16 } });
+    watchdog.close();
+    evse.close();
   });
 
   it('validates protocol and base topic', () => {
