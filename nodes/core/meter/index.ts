@@ -1,0 +1,21 @@
+export { Meter, MeterReading, toRegisterWh } from './reading';
+export {
+  DEFAULT_TEMPERATURE_RULE,
+  DEFAULT_W1_DIRECTORY,
+  Ds18b20Error,
+  Ds18b20ErrorCode,
+  Ds18b20Meter,
+  Ds18b20MeterOptions,
+  TemperatureRule,
+  powerFromTemperature,
+} from './ds18b20';
+export { SimulatedMeter, SimulatedMeterOptions } from './simulated';
+export { EnergyUnit, MeterInputError, MeterInputErrorCode, MsgInputMeter, MsgInputMeterOptions } from './msg-input';
+export {
+  IncreaseCheck,
+  OwnMeterCheck,
+  OwnMeterTolerance,
+  checkAgainstOwnMeter,
+  checkIncrease,
+  maxPlausibleWh,
+} from './plausibility';
