@@ -13,6 +13,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always'],
+      // `import x = require()` is how TypeScript imports our `export =` node modules.
+      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true }],
     },
   },
   {
@@ -25,6 +27,10 @@ export default tseslint.config(
     files: ['nodes/**/*.html'],
     plugins: { html },
     languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly' } },
-    rules: { eqeqeq: ['error', 'always'] },
+    rules: {
+      eqeqeq: ['error', 'always'],
+      // `var node = this` is the editor's idiom for reaching the node inside jQuery callbacks.
+      '@typescript-eslint/no-this-alias': 'off',
+    },
   },
 );

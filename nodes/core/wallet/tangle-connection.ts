@@ -74,7 +74,7 @@ export async function connectTangle(settings: TangleSettings): Promise<TangleCon
   } catch (err) {
     await lease.release();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${listen.port} on ${listen.host} is already in use: pick another port for the Tangle`);
+      throw new Error(`port ${listen.port} on ${listen.host} is already in use: pick another port for the Tangle`, { cause: err });
     }
     throw err;
   }
