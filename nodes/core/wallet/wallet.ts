@@ -1,7 +1,7 @@
 import { generateAddress } from '@iota/core';
 import type { KeyHolder } from '../flash';
 import { isValidSeed, redactSeed, seedFingerprint } from './seed';
-import type { IotaApi, TangleConnection } from './tangle-connection';
+import type { IotaApi, TangleConnection, TangleSettings } from './tangle-connection';
 import { WalletAddress, WalletStore } from './wallet-store';
 
 export type SecurityLevel = 1 | 2 | 3;
@@ -61,6 +61,11 @@ export class Wallet implements KeyHolder {
 
   get api(): IotaApi {
     return this.tangle.api;
+  }
+
+  /** Depth and minimum weight magnitude for attaching, as the Tangle is configured. */
+  get tangleSettings(): TangleSettings {
+    return this.tangle.settings;
   }
 
   /** Fresh key indices for the channel engine; persisted before they are returned. */

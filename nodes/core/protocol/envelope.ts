@@ -1,0 +1,45 @@
+import { ProtocolError } from './errors';
+import { decodePayload, DEFAULT_LIMITS, MessageLimits } from './limits';
+import { AnyEnvelope, Bodies, BODY_SCHEMAS, Envelope, ENVELOPE_SCHEMA, MessageType, PROTOCOL_VERSION, Role } from './messages';
+import { validate } from './schema';
+
+/**
+ * Checks a received payload completely, envelope and body, before anything in it is used. Throws a
+ * ProtocolError naming the first problem; returns the message typed by its `type`.
+ */
+export function parseEnvelope(payload: unknown, limits: MessageLimits = DEFAULT_LIMITS): AnyEnvelope {
+  const value = decodePayload(payload, limits) as Record<string, unknown>;
+  if (Array.isArray(value)) throw new ProtocolError('INVALID_FIELD', '$ must be an object');
+  if (value.v !== PROTOCOL_VERSION) {
+    throw new ProtocolError('UNSUPPORTED_VERSION', `protocol version ${JSON.stringify(value.v)} is not supported (this side speaks ${PROTOCOL_VERSION})`);
+  }
+  const envelopeProblem = validate(ENVELOPE_SCHEMA, value);
+  if (envelopeProblem) throw new ProtocolError('INVALID_FIELD', `${envelopeProblem.path} ${envelopeProblem.problem}`);
+  const type = value.type as string;
+  if (!Object.hasOwn(BODY_SCHEMAS, type)) throw new ProtocolError('UNKNOWN_TYPE', `unknown message type "${type}"`);
+  const bodyProblem = validate(BODY_SCHEMAS[type as MessageType], value.body, '$.body');
+  if (bodyProblem) throw new ProtocolError('INVALID_FIELD', `${type}: ${bodyProblem.path} ${bodyProblem.problem}`);
+  return value as unknown as AnyEnvelope;
+}
+
+export function makeEnvelope<T extends MessageType>(
+  type: T,
+  from: Role,
+  session: string,
+  seq: number,
+  body: Bodies[T],
+  now: number = Date.now(),
+): Envelope<T> {
+  return { v: PROTOCOL_VERSION, type, session, seq, from, ts: now, body };
+}
+
+/** The conversation a message belongs to; each has its own MQTT topic pair (see topicFor). */
+export type Stage = 'offer' | 'open' | 'pay' | 'settle';
+
+/**
+ * Topics: `<prefix>/<stationId>/offer` (retained, from the station) and `<prefix>/<stationId>/<stage>/<role>` for
+ * messages *to* that role. One `mqtt in` per stage and role, wired to the node that handles that stage.
+ */
+export function topicFor(prefix: string, stationId: string, stage: Stage, to: Role): string {
+  return stage === 'offer' ? `${prefix}/${stationId}/offer` : `${prefix}/${stationId}/${stage}/${to}`;
+}

@@ -1,0 +1,7 @@
+/** A charging session between a station and a vehicle: protocol, channel, deposits, payments and settlement. */
+export { Party, PartyOptions, Outgoing, emptySnapshot } from './party';
+export { StationParty, StationPolicy, EnergyEvent, offerFor } from './station';
+export { VehicleParty, VehiclePolicy } from './vehicle';
+export { SessionJournal, JournalError } from './journal';
+export { incrementPrice } from './accounting';
+export type { Phase, SessionSnapshot, PaymentEvent, SessionRecord } from './types';

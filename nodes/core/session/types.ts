@@ -1,0 +1,88 @@
+import type { ChannelState } from '../flash';
+import type { AnyEnvelope, Offer, Role, SequencerState, Stage, StopReason } from '../protocol';
+
+/** Where a party's session stands. */
+export type Phase =
+  | 'idle' // no session: the station offers, the vehicle waits for an offer it accepts
+  | 'opening' // digests exchanged or being exchanged
+  | 'funding' // deposits sent, waiting for the Tangle to confirm them
+  | 'charging' // energy flows and is paid per increment
+  | 'closing' // the final state is being co-signed
+  | 'settling'; // the final state is co-signed and being attached and confirmed
+
+/** Everything a party must remember about its session, persisted before every message it sends. */
+export interface SessionSnapshot {
+  version: 1;
+  role: Role;
+  phase: Phase;
+  sessionId: string;
+  /** The other party's id: the vehicle id for a station, the station id for a vehicle. */
+  peerId: string;
+  offer: Offer | null;
+  channel: ChannelState | null;
+  /** Sequencing of the peer's messages. */
+  inbound: SequencerState;
+  /** Our last sent seq, and the messages recently sent, for resend requests. */
+  outSeq: number;
+  outbox: { stage: Stage; envelope: AnyEnvelope }[];
+  targetWh: number;
+  startedAt: number;
+  readyAt: number;
+  stoppedAt: number;
+  stopReason: StopReason | null;
+  startRegisterWh: number;
+  lastRegisterWh: number;
+  lastReadAt: number;
+  /** Increments the station has claimed (station) or that the vehicle has seen claimed (vehicle). */
+  claimedIncrements: number;
+  /** Increments paid in a co-signed state. */
+  paidIncrements: number;
+  depositTails: string[];
+  settlement: { bundles: string[]; tails: string[] } | null;
+}
+
+/** What a flow sees after each payment, on the nodes' second output. */
+export interface PaymentEvent {
+  sessionId: string;
+  seq: number;
+  increments: number;
+  /** Energy paid for and energy delivered (claimed), Wh. */
+  paidWh: number;
+  deliveredWh: number;
+  /** Tokens paid in this step and in total. */
+  amount: number;
+  totalPaid: number;
+  balances: { vehicle: number; station: number };
+  remainingPayments: number;
+}
+
+/** The finished session, in OCPI CDR terms where they fit, plus the channel's own fields. */
+export interface SessionRecord {
+  id: string;
+  session_id: string;
+  start_date_time: string;
+  end_date_time: string;
+  /** Why the session stopped. */
+  remark: StopReason;
+  /** kWh, as OCPI; `energy_wh` keeps the exact integer. */
+  total_energy: number;
+  energy_wh: number;
+  /** Hours. */
+  total_time: number;
+  currency: 'IOTA';
+  total_cost: { excl_vat: number };
+  station_id: string;
+  vehicle_id: string;
+  tariff: { price_per_kwh: number; increment_wh: number };
+  increments: number;
+  meter_start_wh: number;
+  meter_stop_wh: number;
+  channel: {
+    id: string;
+    deposit_address: string;
+    deposits: { vehicle: number; station: number };
+    final_balances: { vehicle: number; station: number };
+    states: number;
+    settlement_bundles: string[];
+  };
+}

@@ -1,0 +1,302 @@
+import { randomBytes } from 'node:crypto';
+import {
+  completeProposal,
+  completeSetup,
+  depthForPayments,
+  depositAddress,
+  mustSettle,
+  openChannel,
+  proposeClose,
+  proposeTransfer,
+  remainingCapacity,
+  settlementBundles,
+} from '../flash';
+import { maxPlausibleWh, type MeterReading } from '../meter';
+import { AnyEnvelope, Claim, digestOf, Envelope, Offer, ProtocolError, Stage, StopReason } from '../protocol';
+import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
+import { emptySnapshot, Party, PartyOptions, Send, Step } from './party';
+import type { SessionSnapshot } from './types';
+
+export interface VehiclePolicy {
+  /** The highest price the vehicle accepts, tokens per kWh. */
+  maxPricePerKWh: number;
+  /** What the vehicle deposits into each channel; it bounds what one session can cost. */
+  deposit: number;
+  /** The highest station deposit the vehicle agrees to lock up next to its own (the paper: equal deposits). */
+  maxStationDeposit: number;
+  /** Energy wanted per session, Wh; 0 = until the station stops (vehicle full, unplugged). */
+  targetWh: number;
+  /** The vehicle's own limit on charging power, W; claims faster than min(this, the offer's) are refused. */
+  maxPowerW: number;
+  /** Allowance for a claim against the vehicle's own meter, Wh. */
+  meterToleranceWh: number;
+  /** The deepest channel tree the vehicle sets up. */
+  maxDepth: number;
+  security: 1 | 2 | 3;
+  /** Open a session by itself as soon as an acceptable offer arrives. */
+  autoStart: boolean;
+}
+
+/**
+ * The vehicle's half of a charging session: reads the station's offer, opens a channel within its policy, pays
+ * each claimed increment after checking it, and closes the channel when it stops. It is channel party 0: it
+ * proposes every state, so the two parties never propose at once.
+ *
+ * Events: `opened`, `paid` (PaymentEvent), `stopping`, `settled` (SessionRecord), `offer` (Offer).
+ */
+export class VehicleParty extends Party {
+  readonly role = 'vehicle' as const;
+  private latestOffer: Offer | null = null;
+  /** The vehicle's own meter, when one is wired: energy it measured since the session became ready. */
+  private ownRegister: { atReady: number | null; last: number } = { atReady: null, last: 0 };
+  /** A fresh settlement address for the next channel, derived ahead because it costs a WOTS digest. */
+  private settlementAddress: string | null = null;
+
+  constructor(
+    options: PartyOptions,
+    readonly policy: VehiclePolicy,
+  ) {
+    super(options);
+  }
+
+  /** Loads the journal and derives the settlement address for the first session. */
+  override async start(): Promise<void> {
+    await super.start();
+    await this.prepare();
+  }
+
+  private async prepare(): Promise<void> {
+    this.settlementAddress ??= await this.options.wallet.newAddress();
+  }
+
+  /** Opens a session with the latest offer (when autoStart is off, or to start the next session at once). */
+  startSession(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.snapshot.phase !== 'idle') throw new Error(`a session is already ${this.snapshot.phase}`);
+      if (!this.latestOffer) throw new Error('no offer from the station yet');
+      await this.apply(this.open(this.latestOffer));
+    });
+  }
+
+  /** Stops charging: pays what is claimed, then closes the channel. */
+  stop(reason: StopReason): Promise<void> {
+    return this.exclusive(async () => {
+      const s = this.snapshot;
+      if (s.phase !== 'charging' || s.stopReason) return;
+      const next: SessionSnapshot = { ...s, stopReason: reason, stoppedAt: this.now() };
+      await this.apply(this.proceed(next, [{ stage: 'settle', type: 'stop', body: { reason } }], [['stopping', { sessionId: s.sessionId, reason }]]));
+    });
+  }
+
+  /** A reading of the vehicle's own meter (BMS, a meter on its side): claims beyond it are refused. */
+  ownMeterReading(reading: MeterReading): void {
+    this.ownRegister.last = reading.registerWh;
+    if (this.snapshot.phase === 'charging' && this.ownRegister.atReady === null) this.ownRegister.atReady = reading.registerWh;
+  }
+
+  protected opensSession(): boolean {
+    return false;
+  }
+
+  protected async handle(stage: Stage, envelope: AnyEnvelope): Promise<Step> {
+    const s = this.snapshot;
+    switch (envelope.type) {
+      case 'offer':
+        return this.onOffer(envelope);
+      case 'open-accept': {
+        if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
+        const channel = completeSetup(this.channelOf(s), envelope.body.setup);
+        return { snapshot: { ...s, channel, phase: 'funding' }, after: () => this.fund() };
+      }
+      case 'open-reject':
+        this.emit('warning', `station refused the session: ${envelope.body.message}`);
+        return { snapshot: emptySnapshot('vehicle') };
+      case 'deposit':
+        return { snapshot: { ...s, depositTails: [...s.depositTails, envelope.body.tail] } };
+      case 'ready': {
+        if (s.phase !== 'funding') throw new ProtocolError('WRONG_SESSION', `not waiting for the deposits (phase ${s.phase})`);
+        const channel = this.channelOf(s);
+        const address = depositAddress(channel);
+        // Trust, but verify: charging starts only once our own look at the Tangle shows the whole deposit.
+        const { balances } = await this.options.wallet.api.getBalances([address]);
+        const total = channel.deposits[0] + channel.deposits[1];
+        if (Number(balances[0]) < total) throw new ProtocolError('INVALID_FIELD', `"ready" but the deposit address holds ${balances[0]} of ${total}`);
+        this.ownRegister.atReady = null;
+        return {
+          snapshot: { ...s, phase: 'charging', readyAt: this.now() },
+          events: [['opened', { sessionId: s.sessionId, stationId: s.peerId, depositAddress: address, deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] } }]],
+        };
+      }
+      case 'claim':
+        return this.onClaim(envelope.body);
+      case 'cosignature': {
+        const before = this.channelOf(s);
+        const pending = before.pending;
+        const { state, message } = completeProposal(before, this.options.wallet, envelope.body);
+        const send: Send[] = [{ stage: pending?.close ? 'settle' : 'pay', type: 'completion', body: message }];
+        if (pending?.close) return { snapshot: { ...s, channel: state, phase: 'settling' }, send, after: () => this.awaitSettlement() };
+        const next: SessionSnapshot = { ...s, channel: state, paidIncrements: s.paidIncrements + (pending?.transfer.amount ?? 0) / incrementPrice(s.offer!) };
+        return this.proceed(next, send, [['paid', paymentEvent(next, s.offer!, pending?.transfer.amount ?? 0, remainingCapacity(state))]]);
+      }
+      case 'stop': {
+        if (s.stopReason) return { snapshot: s };
+        const next: SessionSnapshot = { ...s, stopReason: envelope.body.reason, stoppedAt: this.now() };
+        return this.proceed(next, [], [['stopping', { sessionId: s.sessionId, reason: envelope.body.reason }]]);
+      }
+      case 'settled': {
+        const expected = this.channelOf(s).chain.map((b) => b.hash);
+        if (s.phase !== 'settling' || envelope.body.bundles.join() !== expected.join()) {
+          throw new ProtocolError('INVALID_FIELD', 'the settled bundles are not the final state of this channel');
+        }
+        return { snapshot: s, after: () => this.confirmSettlement(envelope.body.tails) };
+      }
+      case 'resend':
+        this.resend(envelope.body.fromSeq);
+        return { snapshot: s };
+      case 'error':
+        this.emit('warning', `station reports ${envelope.body.code}: ${envelope.body.message}`);
+        return { snapshot: s };
+      default:
+        throw new ProtocolError('UNKNOWN_TYPE', `a vehicle does not expect "${envelope.type}" on the ${stage} topic`);
+    }
+  }
+
+  private onOffer(envelope: Envelope<'offer'>): Step {
+    const offer = envelope.body;
+    const s = this.snapshot;
+    if (offer.stationId !== this.options.stationId) {
+      throw new ProtocolError('INVALID_FIELD', `offer from station "${offer.stationId}", this vehicle charges at "${this.options.stationId}"`);
+    }
+    if (s.phase !== 'idle') {
+      if (digestOf(offer) !== digestOf(s.offer)) {
+        throw new ProtocolError('INVALID_FIELD', `the station changed its terms during session ${s.sessionId} (price ${s.offer?.pricePerKWh} → ${offer.pricePerKWh}): ignored`);
+      }
+      return { snapshot: s };
+    }
+    const refusal = this.checkOffer(offer);
+    if (refusal) throw new ProtocolError('INVALID_FIELD', `offer not accepted: ${refusal}`);
+    this.latestOffer = offer;
+    this.emit('offer', offer);
+    return this.policy.autoStart ? this.open(offer) : { snapshot: s };
+  }
+
+  private checkOffer(offer: Offer): string | null {
+    if (offer.pricePerKWh > this.policy.maxPricePerKWh) return `price ${offer.pricePerKWh} per kWh exceeds our maximum ${this.policy.maxPricePerKWh}`;
+    if (offer.stationDeposit > this.policy.maxStationDeposit) return `station deposit ${offer.stationDeposit} exceeds our maximum ${this.policy.maxStationDeposit}`;
+    if (offer.security !== this.policy.security) return `security ${offer.security}, ours is ${this.policy.security}`;
+    const price = incrementPrice(offer);
+    if (!Number.isSafeInteger(price) || price < 1) return 'an increment would not cost a whole number of tokens';
+    if (this.policy.deposit < price) return `our deposit ${this.policy.deposit} does not cover one increment (${price})`;
+    return null;
+  }
+
+  private open(offer: Offer): Step {
+    const sessionId = `${this.options.id}-${randomBytes(6).toString('hex')}`;
+    const payments = Math.ceil(this.policy.deposit / incrementPrice(offer));
+    const depth = Math.min(this.policy.maxDepth, depthForPayments(payments));
+    const settlement = this.settlementAddress;
+    if (!settlement) throw new Error('no settlement address yet: call prepare() first');
+    const terms = { channelId: sessionId, depth, security: offer.security, deposits: [this.policy.deposit, offer.stationDeposit] as [number, number] };
+    const { state, message } = openChannel(terms, settlement, this.options.wallet);
+    this.settlementAddress = null;
+    return {
+      snapshot: { ...emptySnapshot('vehicle'), phase: 'opening', sessionId, peerId: offer.stationId, offer, channel: state, targetWh: this.policy.targetWh, startedAt: this.now() },
+      send: [{ stage: 'open', type: 'open', body: { vehicleId: this.options.id, offerDigest: digestOf(offer), targetWh: this.policy.targetWh, setup: message } }],
+    };
+  }
+
+
+  private onClaim(claim: Claim): Step {
+    const s = this.snapshot;
+    if (s.phase !== 'charging') throw new ProtocolError('WRONG_SESSION', `no claim is expected in phase ${s.phase}`);
+    const offer = s.offer!;
+    const deliveredWh = claim.registerWh - claim.startRegisterWh;
+    if (claim.increments < s.claimedIncrements) throw new ProtocolError('INVALID_FIELD', `claim of ${claim.increments} increments after one of ${s.claimedIncrements}`);
+    if (s.claimedIncrements > 0 && claim.startRegisterWh !== s.startRegisterWh) throw new ProtocolError('INVALID_FIELD', 'the session start register changed');
+    if (deliveredWh !== claim.increments * offer.incrementWh) throw new ProtocolError('INVALID_FIELD', `${claim.increments} increments of ${offer.incrementWh} Wh do not make ${deliveredWh} Wh`);
+    const maxPowerW = Math.min(offer.maxPowerW, this.policy.maxPowerW);
+    const plausibleWh = maxPlausibleWh(maxPowerW, Math.max(0, this.now() - s.readyAt)) + offer.creditWh + offer.incrementWh;
+    if (deliveredWh > plausibleWh) {
+      throw new ProtocolError('INVALID_FIELD', `over-claim: ${deliveredWh} Wh in ${Math.round((this.now() - s.readyAt) / 1000)} s is more than ${maxPowerW} W can deliver`);
+    }
+    if (this.ownRegister.atReady !== null) {
+      const measuredWh = this.ownRegister.last - this.ownRegister.atReady;
+      if (deliveredWh > measuredWh + this.policy.meterToleranceWh + offer.incrementWh) {
+        throw new ProtocolError('INVALID_FIELD', `over-claim: ${deliveredWh} Wh claimed, our meter measured ${measuredWh} Wh`);
+      }
+    }
+    const next: SessionSnapshot = { ...s, claimedIncrements: claim.increments, startRegisterWh: claim.startRegisterWh, lastRegisterWh: claim.registerWh, lastReadAt: claim.readAt };
+    return this.proceed(next, [], []);
+  }
+
+  /**
+   * With no state being signed, does the next thing: pay what is claimed and unpaid, or, once the session must
+   * stop (asked to, target reached, channel nearly exhausted, deposit spent), propose the close.
+   */
+  private proceed(next: SessionSnapshot, send: Send[], events: [string, unknown][]): Step {
+    const channel = this.channelOf(next);
+    if (channel.pending || next.phase !== 'charging') return { snapshot: next, send, events };
+    const offer = next.offer!;
+    const price = incrementPrice(offer);
+    const unpaid = Math.min(next.claimedIncrements - next.paidIncrements, Math.floor(channel.balances[0] / price));
+    const paidWh = next.paidIncrements * offer.incrementWh;
+    let stopReason = next.stopReason;
+    if (!stopReason && next.targetWh > 0 && paidWh >= next.targetWh) stopReason = 'target-reached';
+    if (!stopReason && mustSettle(channel)) stopReason = 'capacity';
+    if (!stopReason && channel.balances[0] < price && unpaid === 0) stopReason = 'capacity';
+    if (unpaid > 0 && remainingCapacity(channel) > 0) {
+      const { state, message } = proposeTransfer(channel, this.options.wallet, { amount: unpaid * price }, { now: this.now() });
+      return { snapshot: { ...next, channel: state }, send: [...send, { stage: 'pay', type: 'proposal', body: message }], events };
+    }
+    if (stopReason) {
+      const stopping: Send[] = next.stopReason ? [] : [{ stage: 'settle', type: 'stop', body: { reason: stopReason } }];
+      const stoppingEvents: [string, unknown][] = next.stopReason ? [] : [['stopping', { sessionId: next.sessionId, reason: stopReason }]];
+      const { state, message } = proposeClose(channel, this.options.wallet, { now: this.now() });
+      return {
+        snapshot: { ...next, channel: state, phase: 'closing', stopReason, stoppedAt: next.stoppedAt || this.now() },
+        send: [...send, ...stopping, { stage: 'settle', type: 'proposal', body: message }],
+        events: [...events, ...stoppingEvents],
+      };
+    }
+    return { snapshot: next, send, events };
+  }
+
+  private async fund(): Promise<void> {
+    const channel = this.channelOf(this.snapshot);
+    const sent = await this.options.wallet.send(depositAddress(channel), channel.deposits[0]);
+    await this.exclusive(() =>
+      this.apply({
+        snapshot: { ...this.snapshot, depositTails: [...this.snapshot.depositTails, sent.tail] },
+        send: [{ stage: 'open', type: 'deposit', body: { tail: sent.tail, value: channel.deposits[0] } }],
+      }),
+    );
+    await this.prepare();
+  }
+
+  /** The station attaches the final state; if it has not within the grace period, the vehicle attaches it. */
+  private async awaitSettlement(): Promise<void> {
+    const grace = this.now() + 60_000;
+    while (this.snapshot.phase === 'settling' && this.now() < grace) await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+    if (this.snapshot.phase !== 'settling') return;
+    const tails = await this.attach(settlementBundles(this.channelOf(this.snapshot)));
+    await this.confirmSettlement(tails);
+  }
+
+  private async confirmSettlement(tails: string[]): Promise<void> {
+    // The tails must be the tails of our final bundles, not just any confirmed transactions.
+    const expected = new Set(this.channelOf(this.snapshot).chain.map((b) => b.hash));
+    const transactions = await this.options.wallet.api.getTransactionObjects(tails);
+    if (transactions.length !== expected.size || !transactions.every((tx) => tx.currentIndex === 0 && expected.has(tx.bundle))) {
+      throw new Error('the reported settlement transactions are not the tails of this channel\'s final bundles');
+    }
+    await this.waitConfirmed(tails);
+    await this.exclusive(async () => {
+      const s = this.snapshot;
+      if (s.phase !== 'settling') return;
+      const channel = this.channelOf(s);
+      const settled = { ...s, settlement: { bundles: channel.chain.map((b) => b.hash), tails } };
+      const record = sessionRecord(settled, s.peerId, this.options.id, this.now());
+      await this.apply({ snapshot: emptySnapshot('vehicle'), events: [['settled', record]] });
+    });
+  }
+}
