@@ -34,9 +34,8 @@ interface ChargingPartyDef extends NodeDef {
 export = function (RED: NodeAPI) {
   function ChargingParty(this: ChargingPartyNode, def: ChargingPartyDef) {
     RED.nodes.createNode(this, def);
-    const node = this;
-    node.role = def.role === 'vehicle' ? 'vehicle' : 'station';
-    node.evse = null;
+    this.role = def.role === 'vehicle' ? 'vehicle' : 'station';
+    this.evse = null;
     const outlets = new Map<Stage, StageOutlet>();
     const waiting: Outgoing[] = [];
     const deliver = (message: Outgoing) => {
@@ -45,30 +44,30 @@ export = function (RED: NodeAPI) {
       if (outlet) outlet.sendProtocol(message);
       else waiting.push(message);
     };
-    node.attachOutlet = (stage, outlet) => {
+    this.attachOutlet = (stage, outlet) => {
       outlets.set(stage, outlet);
       for (const message of waiting.splice(0)) deliver(message);
     };
-    node.detachOutlet = (stage, outlet) => {
+    this.detachOutlet = (stage, outlet) => {
       if (outlets.get(stage) === outlet) outlets.delete(stage);
     };
 
     const walletNode = RED.nodes.getNode(def.wallet) as IotaWalletNode | null;
-    node.party = (async () => {
+    this.party = (async () => {
       if (!walletNode) throw new Error(RED._('charging-party.errors.no-wallet'));
       const wallet = await walletNode.wallet;
       const id = (def.partyId || '').trim();
       const options = {
         id,
-        stationId: node.role === 'station' ? id : (def.stationId || '').trim(),
+        stationId: this.role === 'station' ? id : (def.stationId || '').trim(),
         prefix: (def.prefix || 'm2m-ev/v1').replace(/\/+$/, ''),
         wallet,
-        journal: new SessionJournal<SessionSnapshot>(`${dataDir(RED, def.dataDir, 'sessions')}/${node.role}-${id}.json`),
+        journal: new SessionJournal<SessionSnapshot>(`${dataDir(RED, def.dataDir, 'sessions')}/${this.role}-${id}.json`),
       };
       const security = wallet.security;
       const maxDepth = numberSetting(def.maxDepth, 10);
       const party =
-        node.role === 'station'
+        this.role === 'station'
           ? new StationParty(options, {
               pricePerKWh: numberSetting(def.pricePerKWh, 100),
               incrementWh: numberSetting(def.incrementWh, 10),
@@ -90,14 +89,14 @@ export = function (RED: NodeAPI) {
               autoStart: def.autoStart !== false,
             });
       party.on('send', deliver);
-      party.on('warning', (text: string) => node.warn(text));
+      party.on('warning', (text: string) => this.warn(text));
       await party.start();
       return party;
     })();
-    node.party.catch((err) => node.error(RED._('charging-party.errors.start', { message: messageOf(err) })));
+    this.party.catch((err) => this.error(RED._('charging-party.errors.start', { message: messageOf(err) })));
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      node.party.then((party) => party.close(), () => undefined).finally(done);
+    this.on('close', (_removed: boolean, done: () => void) => {
+      this.party.then((party) => party.close(), () => undefined).finally(done);
     });
   }
   RED.nodes.registerType('charging-party', ChargingParty as never);

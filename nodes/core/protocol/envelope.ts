@@ -36,6 +36,31 @@ export function makeEnvelope<T extends MessageType>(
 /** The conversation a message belongs to; each has its own MQTT topic pair (see topicFor). */
 export type Stage = 'offer' | 'open' | 'pay' | 'settle';
 
+/** The stages on whose topics each message type may arrive. */
+const STAGES_OF: { [T in MessageType]: readonly Stage[] } = {
+  offer: ['offer'],
+  open: ['open'],
+  'open-accept': ['open'],
+  'open-reject': ['open'],
+  deposit: ['open'],
+  ready: ['open'],
+  claim: ['pay'],
+  proposal: ['pay', 'settle'],
+  cosignature: ['pay', 'settle'],
+  completion: ['pay', 'settle'],
+  stop: ['settle'],
+  settled: ['settle'],
+  error: ['open', 'pay', 'settle'],
+  resend: ['open', 'pay', 'settle'],
+};
+
+/** Refuses a message that arrived on the topic of another stage (a claim on the open topic, say). */
+export function checkStage(type: MessageType, stage: Stage): void {
+  if (!STAGES_OF[type].includes(stage)) {
+    throw new ProtocolError('UNKNOWN_TYPE', `"${type}" does not belong on the ${stage} topic`);
+  }
+}
+
 /**
  * Topics: `<prefix>/<stationId>/offer` (retained, from the station) and `<prefix>/<stationId>/<stage>/<role>` for
  * messages *to* that role. One `mqtt in` per stage and role, wired to the node that handles that stage.

@@ -3,6 +3,7 @@ import type { ChannelState } from '../flash';
 import {
   AnyEnvelope,
   Bodies,
+  checkStage,
   classify,
   commit,
   DEFAULT_LIMITS,
@@ -141,17 +142,32 @@ export abstract class Party extends EventEmitter {
   receive(stage: Stage, payload: unknown): Promise<'handled' | 'duplicate'> {
     return this.exclusive(async () => {
       const envelope = parseEnvelope(payload, this.options.limits ?? DEFAULT_LIMITS);
+      checkStage(envelope.type, stage);
       if (envelope.from !== this.peerRole) {
         throw new ProtocolError('WRONG_SENDER', `a ${this.role} takes messages from a ${this.peerRole}, not from a ${envelope.from}`);
       }
       const opensSession = this.opensSession(envelope);
-      if (!opensSession && envelope.type !== 'offer') {
+      const sequenced = !opensSession && envelope.type !== 'offer';
+      if (sequenced) {
         if (envelope.session !== this.snapshot.sessionId || this.snapshot.phase === 'idle') {
           throw new ProtocolError('WRONG_SESSION', `message for session "${envelope.session}", ours is "${this.snapshot.sessionId || 'none'}"`);
         }
-        if (classify(this.snapshot.inbound, envelope.seq, envelope).kind === 'duplicate') return 'duplicate';
+        try {
+          if (classify(this.snapshot.inbound, envelope.seq, envelope).kind === 'duplicate') return 'duplicate';
+        } catch (err) {
+          if (err instanceof ProtocolError && err.code === 'SEQ_GAP') await this.requestResend(stage);
+          throw err;
+        }
       }
-      const step = await this.handle(stage, envelope);
+      let step: Step;
+      try {
+        step = await this.handle(stage, envelope);
+      } catch (err) {
+        // A refused message changes nothing but its place in the sequence: the peer hears why, and its next
+        // messages are not held up behind it.
+        if (sequenced) await this.refuse(stage, envelope, err as Error);
+        throw err;
+      }
       if (envelope.type !== 'offer') {
         const inbound = opensSession ? initialSequencer() : step.snapshot.inbound;
         step.snapshot = { ...step.snapshot, inbound: commit(inbound, envelope.seq, envelope) };
@@ -159,6 +175,18 @@ export abstract class Party extends EventEmitter {
       await this.apply(step);
       return 'handled';
     });
+  }
+
+  private async refuse(stage: Stage, envelope: AnyEnvelope, err: Error): Promise<void> {
+    const code = (err as { code?: string }).code ?? 'REFUSED';
+    await this.apply({
+      snapshot: { ...this.snapshot, inbound: commit(this.snapshot.inbound, envelope.seq, envelope) },
+      send: envelope.type === 'error' ? [] : [{ stage, type: 'error', body: { code: code.slice(0, 64), message: err.message.slice(0, 500) } }],
+    });
+  }
+
+  private async requestResend(stage: Stage): Promise<void> {
+    await this.apply({ snapshot: this.snapshot, send: [{ stage, type: 'resend', body: { fromSeq: this.snapshot.inbound.lastSeq + 1 } }] });
   }
 
   /** Does this message start a new session (and so carry no session we know yet)? */

@@ -59,7 +59,7 @@ export class StationParty extends Party {
       const deliveredWh = next.lastRegisterWh - next.startRegisterWh;
       const increments = Math.floor(deliveredWh / this.policy.incrementWh);
       const step: Step = { snapshot: next, events: [['energy', this.energy(next)]] };
-      if (increments > s.claimedIncrements && s.phase === 'charging') {
+      if (increments > s.claimedIncrements && s.phase === 'charging' && !s.stopReason) {
         next.claimedIncrements = increments;
         const claim = { increments, registerWh: next.startRegisterWh + increments * this.policy.incrementWh, startRegisterWh: next.startRegisterWh, readAt: reading.timestamp };
         step.send = [{ stage: 'pay', type: 'claim', body: claim }];

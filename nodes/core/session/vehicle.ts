@@ -83,8 +83,7 @@ export class VehicleParty extends Party {
     return this.exclusive(async () => {
       const s = this.snapshot;
       if (s.phase !== 'charging' || s.stopReason) return;
-      const next: SessionSnapshot = { ...s, stopReason: reason, stoppedAt: this.now() };
-      await this.apply(this.proceed(next, [{ stage: 'settle', type: 'stop', body: { reason } }], [['stopping', { sessionId: s.sessionId, reason }]]));
+      await this.apply(this.proceed({ ...s, stopReason: reason, stoppedAt: this.now() }, [{ stage: 'settle', type: 'stop', body: { reason } }], [['stopping', { sessionId: s.sessionId, reason }]]));
     });
   }
 
@@ -208,6 +207,8 @@ export class VehicleParty extends Party {
 
   private onClaim(claim: Claim): Step {
     const s = this.snapshot;
+    // A claim the station sent before it heard our close: the session is over, the credit covers it.
+    if (s.phase === 'closing' || s.phase === 'settling') return { snapshot: s };
     if (s.phase !== 'charging') throw new ProtocolError('WRONG_SESSION', `no claim is expected in phase ${s.phase}`);
     const offer = s.offer!;
     const deliveredWh = claim.registerWh - claim.startRegisterWh;
@@ -239,24 +240,23 @@ export class VehicleParty extends Party {
     const offer = next.offer!;
     const price = incrementPrice(offer);
     const unpaid = Math.min(next.claimedIncrements - next.paidIncrements, Math.floor(channel.balances[0] / price));
-    const paidWh = next.paidIncrements * offer.incrementWh;
     let stopReason = next.stopReason;
-    if (!stopReason && next.targetWh > 0 && paidWh >= next.targetWh) stopReason = 'target-reached';
+    if (!stopReason && next.targetWh > 0 && next.claimedIncrements * offer.incrementWh >= next.targetWh) stopReason = 'target-reached';
     if (!stopReason && mustSettle(channel)) stopReason = 'capacity';
-    if (!stopReason && channel.balances[0] < price && unpaid === 0) stopReason = 'capacity';
+    if (!stopReason && channel.balances[0] - unpaid * price < price) stopReason = 'capacity';
+    if (stopReason && !next.stopReason) {
+      // Tell the station first, so that it stops the energy while the last payment and the close are signed.
+      next = { ...next, stopReason, stoppedAt: this.now() };
+      send = [...send, { stage: 'settle', type: 'stop', body: { reason: stopReason } }];
+      events = [...events, ['stopping', { sessionId: next.sessionId, reason: stopReason }]];
+    }
     if (unpaid > 0 && remainingCapacity(channel) > 0) {
       const { state, message } = proposeTransfer(channel, this.options.wallet, { amount: unpaid * price }, { now: this.now() });
       return { snapshot: { ...next, channel: state }, send: [...send, { stage: 'pay', type: 'proposal', body: message }], events };
     }
     if (stopReason) {
-      const stopping: Send[] = next.stopReason ? [] : [{ stage: 'settle', type: 'stop', body: { reason: stopReason } }];
-      const stoppingEvents: [string, unknown][] = next.stopReason ? [] : [['stopping', { sessionId: next.sessionId, reason: stopReason }]];
       const { state, message } = proposeClose(channel, this.options.wallet, { now: this.now() });
-      return {
-        snapshot: { ...next, channel: state, phase: 'closing', stopReason, stoppedAt: next.stoppedAt || this.now() },
-        send: [...send, ...stopping, { stage: 'settle', type: 'proposal', body: message }],
-        events: [...events, ...stoppingEvents],
-      };
+      return { snapshot: { ...next, channel: state, phase: 'closing' }, send: [...send, { stage: 'settle', type: 'proposal', body: message }], events };
     }
     return { snapshot: next, send, events };
   }

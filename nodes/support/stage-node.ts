@@ -1,0 +1,101 @@
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { Stage } from '../core/protocol';
+import type { Phase, StationParty, VehicleParty } from '../core/session';
+import type { ChargingPartyNode } from '../types';
+import { messageOf } from './runtime';
+
+export type AnyParty = StationParty | VehicleParty;
+
+export interface StageNodeSpec {
+  /** The stage whose topic this node reads and whose messages it sends. */
+  stage: Exclude<Stage, 'offer'>;
+  /** Party events forwarded on the second output, with `msg.topic` set to the event name. */
+  events: readonly string[];
+  /** Handles an input that is not a protocol message (a command, a meter reading). */
+  command(party: AnyParty, msg: NodeMessageInFlow): Promise<void>;
+  /** The node status after a party event, or null to keep the current one. */
+  status(event: string, payload: unknown, party: AnyParty): NodeStatus | null;
+}
+
+/** A protocol message is one that arrived from an `mqtt in` node on one of our topics; the topic names its stage. */
+const PROTOCOL_TOPIC = /\/(offer|(open|pay|settle)\/(station|vehicle))$/;
+
+export function stageOfTopic(topic: unknown): Stage | null {
+  if (typeof topic !== 'string') return null;
+  const match = PROTOCOL_TOPIC.exec(topic);
+  if (!match) return null;
+  return match[1] === 'offer' ? 'offer' : (match[2] as Stage);
+}
+
+/**
+ * What the three stage nodes (`flash-channel-open`, `pay-increment`, `channel-settle`) share: they find their
+ * `charging-party`, feed it the protocol messages of their stage, send its outgoing messages of that stage on
+ * output 1 (for an `mqtt out` node), and its events on output 2 (for the flow).
+ */
+export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: StageNodeSpec): void {
+  const partyNode = RED.nodes.getNode(partyId) as ChargingPartyNode | null;
+  const prefix = `${node.type}.status`;
+  if (!partyNode) {
+    node.status({ fill: 'red', shape: 'ring', text: `${prefix}.no-party` });
+    node.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => done(new Error(RED._(`${node.type}.errors.no-party`))));
+    return;
+  }
+
+  const outlet = {
+    sendProtocol: (message: { topic: string; payload: unknown; retain: boolean }) =>
+      node.send([{ topic: message.topic, payload: message.payload, qos: 1, retain: message.retain } as NodeMessage, null]),
+  };
+  partyNode.attachOutlet(spec.stage, outlet);
+
+  const listeners: [string, (payload: unknown) => void][] = [];
+  partyNode.party.then(
+    (party) => {
+      for (const event of [...spec.events, 'phase']) {
+        const listener = (payload: unknown) => {
+          if (event !== 'phase') node.send([null, { topic: event, payload } as NodeMessage]);
+          const status = spec.status(event, payload, party);
+          if (status) node.status(status);
+        };
+        party.on(event, listener);
+        listeners.push([event, listener]);
+      }
+      node.status(spec.status('phase', party.phase, party) ?? {});
+    },
+    (err) => node.status({ fill: 'red', shape: 'ring', text: messageOf(err).slice(0, 30) }),
+  );
+
+  node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
+    partyNode.party
+      .then(async (party) => {
+        const stage = stageOfTopic(msg.topic);
+        if (stage === null) return spec.command(party, msg);
+        if (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open')) {
+          throw new Error(RED._(`${node.type}.errors.wrong-topic`, { topic: String(msg.topic), stage: spec.stage }));
+        }
+        await party.receive(stage, msg.payload);
+      })
+      .then(
+        () => done(),
+        (err: Error) => {
+          node.status({ fill: 'red', shape: 'ring', text: `${prefix}.error` });
+          done(err);
+        },
+      );
+  });
+
+  node.on('close', (_removed: boolean, done: () => void) => {
+    partyNode.detachOutlet(spec.stage, outlet);
+    partyNode.party
+      .then((party) => {
+        for (const [event, listener] of listeners) party.off(event, listener);
+      }, () => undefined)
+      .finally(done);
+  });
+}
+
+/** The status a node of either role shows for a phase of the session. */
+export function phaseStatus(type: string, phase: Phase, party: AnyParty): NodeStatus {
+  const key = phase === 'idle' ? `idle-${party.role}` : phase;
+  const fill = phase === 'charging' ? 'green' : phase === 'idle' ? 'grey' : 'yellow';
+  return { fill, shape: phase === 'charging' ? 'dot' : 'ring', text: `${type}.status.${key}` };
+}
