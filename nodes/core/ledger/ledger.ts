@@ -5,7 +5,18 @@ import { asTransactionObject } from '@iota/transaction-converter';
 import { attachTrytes, PowCancelledError, PowPool } from '../pow';
 import { AppendLog, DirectoryLock, ensurePrivateDir, StoreError } from '../store';
 import { RequestError } from './errors';
-import { checkBundle, checkTransaction, hasValueAddress, isHash, NULL_HASH, StoredTransaction, SUPPLY } from './validate';
+import {
+  checkBundle,
+  checkTransaction,
+  hashOf,
+  hasValueAddress,
+  isHash,
+  isTrytes,
+  NULL_HASH,
+  StoredTransaction,
+  SUPPLY,
+  TRANSACTION_TRYTES,
+} from './validate';
 
 /** Funds a development ledger gets when it is created: an address, or the first `count` addresses of a seed. */
 export type GenesisFunding =
@@ -228,8 +239,10 @@ export class DevTangle {
       const now = Date.now();
       const batch = new Map<string, StoredTransaction>();
       for (const t of trytes) {
-        const tx = checkTransaction(t, this.minWeightMagnitude, { notBeforeMs: this.createdAt, nowMs: now });
-        if (!this.txs.has(tx.hash)) batch.set(tx.hash, { trytes: t as string, tx });
+        if (!isTrytes(t, TRANSACTION_TRYTES)) throw new RequestError('Invalid trytes input');
+        const hash = hashOf(t);
+        if (this.txs.has(hash) || batch.has(hash)) continue;
+        batch.set(hash, { trytes: t, tx: checkTransaction(t, hash, this.minWeightMagnitude, { notBeforeMs: this.createdAt, nowMs: now }) });
       }
       if (batch.size === 0) return;
       for (const { tx } of batch.values()) {
