@@ -347,7 +347,7 @@ export class DevTangle {
 
   /** Mutations run one at a time, each one validating against the state left by the previous one. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    this.assertOpen();
+    if (this.closed) return Promise.reject(new Error('the ledger is closed'));
     const run = this.mutex.then(fn);
     this.mutex = run.catch(() => undefined);
     return run;
