@@ -36,6 +36,8 @@ export interface DevTangleOptions {
   genesis?: readonly GenesisFunding[];
   /** Worker threads for the attachToTangle command. Default 1. */
   powWorkers?: number;
+  /** Hears about what the ledger cannot report to a caller: a torn tail dropped on open, a failed milestone. */
+  log?: (level: 'error' | 'warn', message: string) => void;
 }
 
 export interface NodeInfo {
@@ -145,6 +147,9 @@ export class DevTangle {
         const opened = await AppendLog.open<LedgerRecord>(path.join(options.dataDir, LOG_FILE), { kind: LOG_KIND, version: LOG_VERSION });
         log = opened.log;
         records = opened.records;
+        if (opened.droppedBytes > 0) {
+          options.log?.('warn', `${log.file}: dropped ${opened.droppedBytes} bytes of a torn record at the end (never acknowledged)`);
+        }
       } catch (err) {
         await lock.release();
         throw err;
@@ -167,7 +172,9 @@ export class DevTangle {
       throw err;
     }
     if (interval > 0) {
-      tangle.timer = setInterval(() => void tangle.confirmPending().catch(() => undefined), interval);
+      // A failed milestone changes nothing (the state follows the log), so the next tick simply tries again.
+      const onFailure = (err: Error): void => options.log?.('error', `milestone failed: ${err.message}`);
+      tangle.timer = setInterval(() => void tangle.confirmPending().catch(onFailure), interval);
       tangle.timer.unref();
     }
     return tangle;

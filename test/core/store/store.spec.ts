@@ -92,13 +92,20 @@ describe('store: atomic write and lock', function () {
     assert.deepEqual(fs.readdirSync(dir), ['snapshot.json']);
   });
 
-  it('lets one holder lock a directory and takes over a lock whose process is gone', async () => {
+  it('lets one holder lock a directory and takes over locks of gone processes and of an earlier boot', async () => {
+    const lockFile = path.join(dir, 'lock');
     const lock = await DirectoryLock.acquire(dir);
     await assert.rejects(DirectoryLock.acquire(dir), /already in use by this process/);
+    const mine = fs.readFileSync(lockFile, 'utf8');
     await lock.release();
-    fs.writeFileSync(path.join(dir, 'lock'), '2147483646');
-    const again = await DirectoryLock.acquire(dir);
-    assert.equal(fs.readFileSync(path.join(dir, 'lock'), 'utf8'), String(process.pid));
-    await again.release();
+    const boot = (JSON.parse(mine) as { boot: string }).boot;
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: process.ppid, boot }));
+    await assert.rejects(DirectoryLock.acquire(dir), new RegExp(`already in use by process ${process.ppid}`));
+    for (const stale of [{ pid: 2147483646, boot }, { pid: process.ppid, boot: 'an-earlier-boot' }, { pid: process.pid, boot }]) {
+      fs.writeFileSync(lockFile, JSON.stringify(stale));
+      const taken = await DirectoryLock.acquire(dir);
+      assert.equal(fs.readFileSync(lockFile, 'utf8'), mine);
+      await taken.release();
+    }
   });
 });
