@@ -5,6 +5,7 @@ import { asTransactionObject } from '@iota/transaction-converter';
 import { attachTrytes, PowCancelledError, PowPool } from '../pow';
 import { AppendLog, DirectoryLock, ensurePrivateDir, StoreError } from '../store';
 import { RequestError } from './errors';
+import { BundleVerifier } from './verifier';
 import {
   checkBundle,
   checkTransaction,
@@ -117,6 +118,7 @@ export class DevTangle {
   private minted = 0;
   private mutex: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
+  private readonly verifier = new BundleVerifier();
   private closed = false;
 
   private constructor(
@@ -259,7 +261,7 @@ export class DevTangle {
           }
         }
       }
-      const { accepted, reattached } = this.checkNewBundles(batch);
+      const { accepted, reattached } = await this.checkNewBundles(batch);
       const records: LedgerRecord[] = [{ type: 'txs', txs: [...batch.values()].map((b) => ({ hash: b.tx.hash, trytes: b.trytes })), accepted, reattached }];
       if (this.milestoneIntervalMs === 0 && accepted.length > 0) records.push(this.milestoneRecord([...this.pending, ...accepted]));
       await this.persist(records);
@@ -344,6 +346,7 @@ export class DevTangle {
     if (this.timer) clearInterval(this.timer);
     await this.pow.close();
     await this.mutex.catch(() => undefined);
+    await this.verifier.close();
     await this.log?.close();
     await this.lock?.release();
   }
@@ -374,7 +377,7 @@ export class DevTangle {
    * Finds the bundles the batch completes, in an order where approved bundles come first, and validates each:
    * bundle rules, head approving only null or valid tails, and no balance going negative.
    */
-  private checkNewBundles(batch: Map<string, StoredTransaction>): { accepted: string[]; reattached: string[] } {
+  private async checkNewBundles(batch: Map<string, StoredTransaction>): Promise<{ accepted: string[]; reattached: string[] }> {
     const lookup = (hash: string): StoredTransaction | undefined => batch.get(hash) ?? this.txs.get(hash);
     const bundleHashes = new Set([...batch.values()].map((b) => b.tx.bundle));
     const candidates: StoredTransaction[][] = [];
@@ -408,7 +411,7 @@ export class DevTangle {
           waiting.push(chain);
           continue;
         }
-        checkBundle(chain);
+        await checkBundle(chain, this.verifier);
         const tail = chain[0].tx;
         valid.add(tail.hash);
         if (this.acceptedBundleHashes.has(tail.bundle) || acceptedHashes.has(tail.bundle)) {

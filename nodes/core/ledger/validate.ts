@@ -1,10 +1,10 @@
-import isBundle from '@iota/bundle-validator';
 import { trits as toTrits, trytes as toTrytes } from '@iota/converter';
 import Kerl from '@iota/kerl';
 import { transactionHash } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
 import type { Transaction } from '@iota/core';
 import { RequestError } from './errors';
+import type { BundleVerifier } from './verifier';
 
 /** The legacy IOTA supply, (3^33 - 1) / 2: no value, balance or sum of mints may exceed it. */
 export const SUPPLY = (3 ** 33 - 1) / 2;
@@ -78,10 +78,11 @@ export interface StoredTransaction {
 /**
  * The bundle rules of IRI's BundleValidator plus the tangle links: `bundle` is walked from its tail along trunks.
  * Indices run 0..lastIndex, values sum to 0, the bundle hash is the Kerl hash of the essences, every signature
- * verifies (the default export of @iota/bundle-validator, which also re-checks the above), and every non-head
+ * verifies (the default export of @iota/bundle-validator on a worker thread, which also re-checks the
+ * above), and every non-head
  * transaction's branch is the head's trunk.
  */
-export function checkBundle(bundle: readonly StoredTransaction[]): void {
+export async function checkBundle(bundle: readonly StoredTransaction[], verifier: BundleVerifier): Promise<void> {
   const txs = bundle.map((b) => b.tx);
   const head = txs[txs.length - 1];
   const name = txs[0].bundle;
@@ -95,7 +96,7 @@ export function checkBundle(bundle: readonly StoredTransaction[]): void {
   const sum = txs.reduce((acc, tx) => acc + tx.value, 0);
   if (sum !== 0) throw new RequestError(`Invalid bundle ${name}: values sum to ${sum}, not 0`);
   if (bundleHash(bundle) !== name) throw new RequestError(`Invalid bundle ${name}: the bundle hash does not match its transactions`);
-  if (!isBundle(txs)) throw new RequestError(`Invalid bundle ${name}: invalid signature`);
+  if (!(await verifier.isBundle(txs))) throw new RequestError(`Invalid bundle ${name}: invalid signature`);
 }
 
 /** Kerl over the 486-trit essence (address .. lastIndex) of each transaction, in index order. */
