@@ -5,6 +5,7 @@ import { composeAPI, generateAddress } from '@iota/core';
 import { trits } from '@iota/converter';
 import { createBundle } from '@iota/multisig';
 import { isTransaction } from '@iota/transaction';
+import { asTransactionObject } from '@iota/transaction-converter';
 import { DevTangle, startTangleServer, TangleServer } from '../../../nodes/core/ledger';
 import { attachTrytes, closeLocalPow, localAttachToTangle, PowPool } from '../../../nodes/core/pow';
 import { cosign, headFirstTrytes, multisigAddress, Signer } from './multisig';
@@ -91,6 +92,25 @@ describe('ledger: validating development Tangle over HTTP (composeAPI)', functio
     assert.deepEqual(await balancesOf([root, settle, remainder]), [0, 250, 450]);
   });
 
+  it('refuses a batch holding two spends of the same funds, all or nothing, and accepts one of them alone', async () => {
+    const spendAll = (to: string): Promise<readonly string[]> =>
+      native(api.prepareTransfers(ALICE, [{ address: to, value: 300 }], { inputs: [{ address: alice1, keyIndex: 1, security: 2, balance: 300 }] }));
+    const pool = new PowPool(1);
+    try {
+      const { trunkTransaction, branchTransaction } = await api.getTransactionsToApprove(3);
+      const first = await attachTrytes(trunkTransaction, branchTransaction, MWM, await spendAll(settle), { pool });
+      const firstTail = asTransactionObject(first[0]).hash;
+      // The second spend approves the first one's tail: the node must order them within the batch.
+      const second = await attachTrytes(firstTail, firstTail, MWM, await spendAll(remainder), { pool });
+      await assert.rejects(native(api.storeTransactions([...second, ...first])), new RegExp(`insufficient balance on ${alice1}`));
+      assert.deepEqual(await api.getTrytes([firstTail]), ['9'.repeat(2673)], 'nothing of a refused batch is stored');
+      await api.storeTransactions(first);
+      assert.deepEqual(await balancesOf([alice1, settle, remainder]), [0, 550, 450]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses a transaction whose proof of work is below the minimum weight magnitude', async () => {
     const [unattached] = await api.prepareTransfers(ALICE, [{ address: settle, value: 0, message: 'WEAK' }]);
     const pool = new PowPool(1);
@@ -122,8 +142,8 @@ describe('ledger: validating development Tangle over HTTP (composeAPI)', functio
 
   it('offers a faucet in development mode', async () => {
     const { status, json } = await post(server.url, JSON.stringify({ command: 'faucet', address: settle, value: 5 }));
-    assert.deepEqual([status, json.balance], [200, 255]);
-    assert.deepEqual(await balancesOf([settle]), [255]);
+    assert.deepEqual([status, json.balance], [200, 555]);
+    assert.deepEqual(await balancesOf([settle]), [555]);
   });
 
   it('keeps every balance, spend and transaction across a restart, and refuses a damaged file clearly', async () => {
