@@ -228,8 +228,9 @@ export class DevTangle {
     try {
       return await attachTrytes(trunk, branch, minWeightMagnitude, trytes, { pool: this.pow });
     } catch (err) {
-      if (err instanceof PowCancelledError) throw new RequestError('attachToTangle was interrupted');
-      throw new RequestError((err as Error).message);
+      if (err instanceof PowCancelledError) throw new RequestError('attachToTangle was interrupted', { cause: err });
+      if (err instanceof RangeError) throw new RequestError(err.message, { cause: err });
+      throw err;
     }
   }
 

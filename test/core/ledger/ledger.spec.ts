@@ -136,6 +136,8 @@ describe('ledger: validating development Tangle over HTTP (composeAPI)', functio
     assert.deepEqual([noCommand.status, noCommand.json.error], [400, 'COMMAND parameter has not been specified in the request.']);
     const badParams = await post(server.url, JSON.stringify({ command: 'getBalances', addresses: 'ABC' }));
     assert.deepEqual([badParams.status, badParams.json.error], [400, 'Invalid addresses: an array expected']);
+    const weak = await post(server.url, JSON.stringify({ command: 'attachToTangle', trunkTransaction: '9'.repeat(81), branchTransaction: '9'.repeat(81), minWeightMagnitude: 3, trytes: [] }));
+    assert.deepEqual([weak.status, weak.json.error], [400, "minWeightMagnitude 3 is below this node's minimum of 9"]);
     const tooLong = await post(server.url, JSON.stringify({ command: 'getTrytes', hashes: ['9'.repeat(81)], pad: 'X'.repeat(1_100_000) }));
     assert.deepEqual([tooLong.status, tooLong.json.error], [400, 'Request too long']);
   });
