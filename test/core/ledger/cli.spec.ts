@@ -37,7 +37,8 @@ describe('ledger: m2m-tangle CLI', function () {
       assert.deepEqual((await api.getBalances([address])).balances, [1000]);
       assert.equal((await post(url, JSON.stringify({ command: 'faucet', address, value: 5 }))).status, 200);
 
-      const exitCode = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // 'close' comes after the output streams are drained, unlike 'exit'.
+      const exitCode = new Promise<number | null>((resolve) => child.on('close', resolve));
       child.kill('SIGTERM');
       assert.equal(await exitCode, 0);
       assert.match(output, /\[info\] \S+ getBalances -> 200/);
