@@ -51,7 +51,9 @@ export async function attachTrytes(
   }
   const transactions = trytes.map((t) => {
     if (typeof t !== 'string' || t.length !== 2673 || !TRYTES_PATTERN.test(t)) throw new RangeError('Invalid transaction trytes');
-    return toTrits(t);
+    const tx = toTrits(t);
+    if (!isTransaction(tx)) throw new RangeError('Invalid value transaction: its address does not end in trit 0');
+    return tx;
   });
   transactions.sort((a, b) => currentIndexOf(b) - currentIndexOf(a));
 

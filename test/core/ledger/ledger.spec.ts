@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { composeAPI, generateAddress } from '@iota/core';
-import { trits } from '@iota/converter';
+import { trits, trytes } from '@iota/converter';
 import { createBundle } from '@iota/multisig';
 import { isTransaction } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
@@ -119,6 +119,28 @@ describe('ledger: validating development Tangle over HTTP (composeAPI)', functio
       do weak = await attachTrytes('9'.repeat(81), '9'.repeat(81), 1, [unattached], { pool });
       while (isTransaction(trits(weak[0]), MWM));
       await assert.rejects(native(api.storeTransactions(weak)), /Request error: Invalid transaction hash \w+: proof of work below minimum weight magnitude 9/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses a value transaction to an address not ending in trit 0, and a timestamp hours ahead', async () => {
+    const [output] = await api.prepareTransfers(ALICE, [{ address: settle, value: 0 }]);
+    const pool = new PowPool(1);
+    try {
+      // Tryte J is the trits (1, 0, 1): an address ending in J is no Kerl address. Value 1 (tryte A at 2268).
+      // attachTrytes refuses such a transaction, so the proof of work is done by hand.
+      const [attached] = await attachTrytes('9'.repeat(81), '9'.repeat(81), MWM, [output], { pool });
+      const bad = trits(`${attached.slice(0, 2267)}JA${attached.slice(2269)}`);
+      bad.set((await pool.search(bad, MWM)).nonce, 8019 - 81);
+      const valueTx = trytes(bad);
+      // @iota/core refuses to send it at all, so it goes out as a raw request.
+      const refused = await post(server.url, JSON.stringify({ command: 'storeTransactions', trytes: [valueTx] }));
+      assert.equal(refused.status, 400);
+      assert.match(String(refused.json.error), /^Invalid value transaction \w+: its address \w+ does not end in trit 0$/);
+      const inThreeHours = () => Date.now() + 3 * 60 * 60 * 1000;
+      const [future] = await attachTrytes('9'.repeat(81), '9'.repeat(81), MWM, [output], { pool, now: inThreeHours });
+      await assert.rejects(native(api.storeTransactions([future])), /Request error: Invalid timestamp in transaction \w+/);
     } finally {
       await pool.close();
     }
