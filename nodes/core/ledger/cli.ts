@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     dev: options.dev,
     genesis: options.genesis,
     powWorkers: options.powWorkers,
+    log: (level, message) => console.error(`[${level}] ${message}`),
   });
   const server = await startTangleServer(tangle, {
     host: options.host,

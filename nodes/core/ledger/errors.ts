@@ -3,8 +3,8 @@
  * serving a command is a fault of the node and becomes HTTP 500 `{"exception": message}`.
  */
 export class RequestError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'RequestError';
   }
 }

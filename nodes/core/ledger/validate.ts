@@ -1,10 +1,10 @@
-import isBundle from '@iota/bundle-validator';
 import { trits as toTrits, trytes as toTrytes } from '@iota/converter';
 import Kerl from '@iota/kerl';
-import { isTransaction, transactionHash } from '@iota/transaction';
+import { transactionHash } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
 import type { Transaction } from '@iota/core';
 import { RequestError } from './errors';
+import type { BundleVerifier } from './verifier';
 
 /** The legacy IOTA supply, (3^33 - 1) / 2: no value, balance or sum of mints may exceed it. */
 export const SUPPLY = (3 ** 33 - 1) / 2;
@@ -37,35 +37,34 @@ export interface TimeWindow {
 }
 
 /**
- * The checks IRI's TransactionValidator makes on one transaction: shape, proof of work, value range, the address of
- * a value transaction, timestamps, index sanity. Returns the parsed transaction with its hash.
+ * The checks IRI's TransactionValidator makes on one transaction: shape, proof of work (the last `mwm` trits of
+ * the hash are 0), value range, the address of a value transaction, timestamps, index sanity. `hash` is the
+ * transaction's Curl-P-81 hash (`hashOf`). Returns the parsed transaction.
  */
-export function checkTransaction(trytes: unknown, minWeightMagnitude: number, time: TimeWindow): Transaction {
-  if (!isTrytes(trytes, TRANSACTION_TRYTES)) throw new RequestError('Invalid trytes input');
+export function checkTransaction(trytes: string, hash: string, minWeightMagnitude: number, time: TimeWindow): Transaction {
   let tx: Transaction;
   try {
-    tx = asTransactionObject(trytes);
+    tx = asTransactionObject(trytes, hash);
   } catch {
     // asTransactionObject refuses values that use more than the 33 allowed trits.
-    throw new RequestError('Invalid transaction value: it uses more than 33 trits');
+    throw new RequestError(`Invalid transaction value in ${hash}: it uses more than 33 trits`);
   }
-  const trits = toTrits(trytes);
-  if (!isTransaction(trits, minWeightMagnitude)) {
-    if (tx.value !== 0 && !hasValueAddress(tx.address)) {
-      throw new RequestError(`Invalid value transaction ${tx.hash}: its address ${tx.address} does not end in trit 0`);
-    }
-    throw new RequestError(`Invalid transaction hash ${tx.hash}: proof of work below minimum weight magnitude ${minWeightMagnitude}`);
+  if (!toTrits(hash).subarray(243 - minWeightMagnitude).every((trit) => trit === 0)) {
+    throw new RequestError(`Invalid transaction hash ${hash}: proof of work below minimum weight magnitude ${minWeightMagnitude}`);
+  }
+  if (tx.value !== 0 && !hasValueAddress(tx.address)) {
+    throw new RequestError(`Invalid value transaction ${hash}: its address ${tx.address} does not end in trit 0`);
   }
   if (Math.abs(tx.value) > SUPPLY) throw new RequestError(`Invalid transaction value ${tx.value}: beyond the supply`);
   const attachedAt = tx.attachmentTimestamp === 0 ? tx.timestamp * 1000 : tx.attachmentTimestamp;
   if (attachedAt < time.notBeforeMs || attachedAt > time.nowMs + MAX_FUTURE_MS) {
-    throw new RequestError(`Invalid timestamp in transaction ${tx.hash}: outside the ledger's window (clock wrong?)`);
+    throw new RequestError(`Invalid timestamp in transaction ${hash}: outside the ledger's window (clock wrong?)`);
   }
-  if (tx.currentIndex > tx.lastIndex) throw new RequestError(`Invalid transaction ${tx.hash}: currentIndex above lastIndex`);
+  if (tx.currentIndex > tx.lastIndex) throw new RequestError(`Invalid transaction ${hash}: currentIndex above lastIndex`);
   return tx;
 }
 
-/** Computes a transaction hash from its trytes (Curl-P-81). */
+/** The transaction hash: Curl-P-81 over the 8019 trits. */
 export function hashOf(trytes: string): string {
   return toTrytes(transactionHash(toTrits(trytes)));
 }
@@ -79,10 +78,11 @@ export interface StoredTransaction {
 /**
  * The bundle rules of IRI's BundleValidator plus the tangle links: `bundle` is walked from its tail along trunks.
  * Indices run 0..lastIndex, values sum to 0, the bundle hash is the Kerl hash of the essences, every signature
- * verifies (the default export of @iota/bundle-validator, which also re-checks the above), and every non-head
+ * verifies (the default export of @iota/bundle-validator on a worker thread, which also re-checks the
+ * above), and every non-head
  * transaction's branch is the head's trunk.
  */
-export function checkBundle(bundle: readonly StoredTransaction[]): void {
+export async function checkBundle(bundle: readonly StoredTransaction[], verifier: BundleVerifier): Promise<void> {
   const txs = bundle.map((b) => b.tx);
   const head = txs[txs.length - 1];
   const name = txs[0].bundle;
@@ -96,7 +96,7 @@ export function checkBundle(bundle: readonly StoredTransaction[]): void {
   const sum = txs.reduce((acc, tx) => acc + tx.value, 0);
   if (sum !== 0) throw new RequestError(`Invalid bundle ${name}: values sum to ${sum}, not 0`);
   if (bundleHash(bundle) !== name) throw new RequestError(`Invalid bundle ${name}: the bundle hash does not match its transactions`);
-  if (!isBundle(txs)) throw new RequestError(`Invalid bundle ${name}: invalid signature`);
+  if (!(await verifier.isBundle(txs))) throw new RequestError(`Invalid bundle ${name}: invalid signature`);
 }
 
 /** Kerl over the 486-trit essence (address .. lastIndex) of each transaction, in index order. */

@@ -34,6 +34,7 @@ export interface AttachOptions {
  * approves (trunk, branch), every other transaction approves the one attached before it (trunk) and `trunk`
  * (branch); an all-9 tag takes the obsolete tag; attachment timestamps are set; then each one gets a nonce.
  * Returns the attached trytes tail first. Every result is checked with isTransaction(trits, mwm).
+ * Bad arguments reject with a RangeError, a cancelled search with PowCancelledError.
  */
 export async function attachTrytes(
   trunkTransaction: string,
@@ -43,14 +44,16 @@ export async function attachTrytes(
   options: AttachOptions,
 ): Promise<string[]> {
   for (const hash of [trunkTransaction, branchTransaction]) {
-    if (typeof hash !== 'string' || hash.length !== 81 || !TRYTES_PATTERN.test(hash)) throw new Error('Invalid trunk or branch transaction hash');
+    if (typeof hash !== 'string' || hash.length !== 81 || !TRYTES_PATTERN.test(hash)) throw new RangeError('Invalid trunk or branch transaction hash');
   }
   if (!Number.isInteger(minWeightMagnitude) || minWeightMagnitude < 1 || minWeightMagnitude > 243) {
-    throw new Error('Invalid minWeightMagnitude: an integer 1..243');
+    throw new RangeError('Invalid minWeightMagnitude: an integer 1..243');
   }
   const transactions = trytes.map((t) => {
-    if (typeof t !== 'string' || t.length !== 2673 || !TRYTES_PATTERN.test(t)) throw new Error('Invalid transaction trytes');
-    return toTrits(t);
+    if (typeof t !== 'string' || t.length !== 2673 || !TRYTES_PATTERN.test(t)) throw new RangeError('Invalid transaction trytes');
+    const tx = toTrits(t);
+    if (!isTransaction(tx)) throw new RangeError('Invalid value transaction: its address does not end in trit 0');
+    return tx;
   });
   transactions.sort((a, b) => currentIndexOf(b) - currentIndexOf(a));
 

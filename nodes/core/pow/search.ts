@@ -131,7 +131,7 @@ export function searchNonce(job: SearchJob): SearchResult {
 
   let tried = 0;
   for (;;) {
-    if ((tried & 0x7ff) === 0 && job.shouldStop()) return { nonce: null, tried };
+    if ((tried & 0xff) === 0 && job.shouldStop()) return { nonce: null, tried };
     const hash = transform(base, one, two);
     tried += 32;
     let found = ALL;

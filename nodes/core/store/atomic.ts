@@ -1,9 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Creates the directory (and parents) readable by the owner only. An existing directory keeps its mode. */
+/**
+ * Creates the directory (and parents) readable by the owner only, durably: the new entry is fsynced into its
+ * parent, so files acknowledged inside it do not vanish with it on power loss. An existing directory is left as is.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  const firstCreated = await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (firstCreated !== undefined) await syncDir(path.dirname(firstCreated));
 }
 
 /** Makes a rename or a new file durable: the directory entry itself must reach the disk. */

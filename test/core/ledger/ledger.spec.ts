@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { composeAPI, generateAddress } from '@iota/core';
-import { trits } from '@iota/converter';
+import { trits, trytes } from '@iota/converter';
 import { createBundle } from '@iota/multisig';
 import { isTransaction } from '@iota/transaction';
+import { asTransactionObject } from '@iota/transaction-converter';
 import { DevTangle, startTangleServer, TangleServer } from '../../../nodes/core/ledger';
 import { attachTrytes, closeLocalPow, localAttachToTangle, PowPool } from '../../../nodes/core/pow';
 import { cosign, headFirstTrytes, multisigAddress, Signer } from './multisig';
@@ -91,6 +92,25 @@ describe('ledger: validating development Tangle over HTTP (composeAPI)', functio
     assert.deepEqual(await balancesOf([root, settle, remainder]), [0, 250, 450]);
   });
 
+  it('refuses a batch holding two spends of the same funds, all or nothing, and accepts one of them alone', async () => {
+    const spendAll = (to: string): Promise<readonly string[]> =>
+      native(api.prepareTransfers(ALICE, [{ address: to, value: 300 }], { inputs: [{ address: alice1, keyIndex: 1, security: 2, balance: 300 }] }));
+    const pool = new PowPool(1);
+    try {
+      const { trunkTransaction, branchTransaction } = await api.getTransactionsToApprove(3);
+      const first = await attachTrytes(trunkTransaction, branchTransaction, MWM, await spendAll(settle), { pool });
+      const firstTail = asTransactionObject(first[0]).hash;
+      // The second spend approves the first one's tail: the node must order them within the batch.
+      const second = await attachTrytes(firstTail, firstTail, MWM, await spendAll(remainder), { pool });
+      await assert.rejects(native(api.storeTransactions([...second, ...first])), new RegExp(`insufficient balance on ${alice1}`));
+      assert.deepEqual(await api.getTrytes([firstTail]), ['9'.repeat(2673)], 'nothing of a refused batch is stored');
+      await api.storeTransactions(first);
+      assert.deepEqual(await balancesOf([alice1, settle, remainder]), [0, 550, 450]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('refuses a transaction whose proof of work is below the minimum weight magnitude', async () => {
     const [unattached] = await api.prepareTransfers(ALICE, [{ address: settle, value: 0, message: 'WEAK' }]);
     const pool = new PowPool(1);
@@ -99,6 +119,28 @@ describe('ledger: validating development Tangle over HTTP (composeAPI)', functio
       do weak = await attachTrytes('9'.repeat(81), '9'.repeat(81), 1, [unattached], { pool });
       while (isTransaction(trits(weak[0]), MWM));
       await assert.rejects(native(api.storeTransactions(weak)), /Request error: Invalid transaction hash \w+: proof of work below minimum weight magnitude 9/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses a value transaction to an address not ending in trit 0, and a timestamp hours ahead', async () => {
+    const [output] = await api.prepareTransfers(ALICE, [{ address: settle, value: 0 }]);
+    const pool = new PowPool(1);
+    try {
+      // Tryte J is the trits (1, 0, 1): an address ending in J is no Kerl address. Value 1 (tryte A at 2268).
+      // attachTrytes refuses such a transaction, so the proof of work is done by hand.
+      const [attached] = await attachTrytes('9'.repeat(81), '9'.repeat(81), MWM, [output], { pool });
+      const bad = trits(`${attached.slice(0, 2267)}JA${attached.slice(2269)}`);
+      bad.set((await pool.search(bad, MWM)).nonce, 8019 - 81);
+      const valueTx = trytes(bad);
+      // @iota/core refuses to send it at all, so it goes out as a raw request.
+      const refused = await post(server.url, JSON.stringify({ command: 'storeTransactions', trytes: [valueTx] }));
+      assert.equal(refused.status, 400);
+      assert.match(String(refused.json.error), /^Invalid value transaction \w+: its address \w+ does not end in trit 0$/);
+      const inThreeHours = () => Date.now() + 3 * 60 * 60 * 1000;
+      const [future] = await attachTrytes('9'.repeat(81), '9'.repeat(81), MWM, [output], { pool, now: inThreeHours });
+      await assert.rejects(native(api.storeTransactions([future])), /Request error: Invalid timestamp in transaction \w+/);
     } finally {
       await pool.close();
     }
@@ -116,14 +158,16 @@ describe('ledger: validating development Tangle over HTTP (composeAPI)', functio
     assert.deepEqual([noCommand.status, noCommand.json.error], [400, 'COMMAND parameter has not been specified in the request.']);
     const badParams = await post(server.url, JSON.stringify({ command: 'getBalances', addresses: 'ABC' }));
     assert.deepEqual([badParams.status, badParams.json.error], [400, 'Invalid addresses: an array expected']);
+    const weak = await post(server.url, JSON.stringify({ command: 'attachToTangle', trunkTransaction: '9'.repeat(81), branchTransaction: '9'.repeat(81), minWeightMagnitude: 3, trytes: [] }));
+    assert.deepEqual([weak.status, weak.json.error], [400, "minWeightMagnitude 3 is below this node's minimum of 9"]);
     const tooLong = await post(server.url, JSON.stringify({ command: 'getTrytes', hashes: ['9'.repeat(81)], pad: 'X'.repeat(1_100_000) }));
     assert.deepEqual([tooLong.status, tooLong.json.error], [400, 'Request too long']);
   });
 
   it('offers a faucet in development mode', async () => {
     const { status, json } = await post(server.url, JSON.stringify({ command: 'faucet', address: settle, value: 5 }));
-    assert.deepEqual([status, json.balance], [200, 255]);
-    assert.deepEqual(await balancesOf([settle]), [255]);
+    assert.deepEqual([status, json.balance], [200, 555]);
+    assert.deepEqual(await balancesOf([settle]), [555]);
   });
 
   it('keeps every balance, spend and transaction across a restart, and refuses a damaged file clearly', async () => {
