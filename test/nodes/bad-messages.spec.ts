@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import type { Node } from 'node-red';
+import { makeEnvelope } from '../../nodes/core/protocol';
+import type { VehicleParty } from '../../nodes/core/session';
+import { generateSeed } from '../../nodes/core/wallet';
+import type { ChargingPartyNode } from '../../nodes/types';
+import { startBroker, TestBroker } from '../support/broker';
+import { helper, loadFlow } from '../support/nodered';
+import { errorsOf, NODES, PREFIX, sessionFlow, until } from '../support/session-flow';
+
+/** The parts of a session that money depends on: none may change when a bad message is refused. */
+function moneyState(party: VehicleParty): string {
+  const s = party.session;
+  return JSON.stringify({ phase: s.phase, channel: s.channel, claimed: s.claimedIncrements, paid: s.paidIncrements, offer: s.offer });
+}
+
+describe('nodes: bad messages on the protocol topics', function () {
+  let broker: TestBroker;
+  let vehicle: VehicleParty;
+  const errorCount = () => errorsOf(['open-v', 'pay-v', 'settle-v']).length;
+
+  before(async function () {
+    broker = await startBroker();
+    await helper.startServer();
+    // No target: the session stays open while the bad messages arrive.
+    await loadFlow(NODES, sessionFlow(broker.port, { vehicle: { targetWh: '0' } }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
+    await until(() => vehicle.phase === 'charging', 'the channel to open');
+  });
+  after(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await broker.close();
+  });
+
+  /** Delivers a payload to a vehicle node as its `mqtt in` would, and returns the error it reported. */
+  async function refusal(nodeId: string, topic: string, payload: unknown): Promise<string> {
+    const before = moneyState(vehicle);
+    const count = errorCount();
+    helper.getNode(nodeId).receive({ topic, payload } as never);
+    await until(() => errorCount() > count, `an error from ${nodeId}`, 10_000);
+    assert.equal(moneyState(vehicle), before, 'the refused message changed nothing');
+    return errorsOf([nodeId]).at(-1)!;
+  }
+
+  const claim = (overrides: Record<string, unknown> = {}) => {
+    const s = vehicle.session;
+    return {
+      ...makeEnvelope('claim', 'station', s.sessionId, s.inbound.lastSeq + 1, { increments: 1, registerWh: 1010, startRegisterWh: 1000, readAt: Date.now() }),
+      ...overrides,
+    };
+  };
+
+  it('refuses malformed JSON', async function () {
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, '{"v":1,"type":'), /message is not valid JSON/);
+  });
+
+  it('refuses an unknown type, and a known type on another stage’s topic', async function () {
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({ type: 'bribe' })), /unknown message type "bribe"/);
+    assert.match(await refusal('open-v', `${PREFIX}/open/vehicle`, claim()), /"claim" does not belong on the open topic/);
+  });
+
+  it('refuses a message of another session, or from the wrong role', async function () {
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({ session: 'EV9-000000000000' })), /message for session "EV9-000000000000"/);
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({ from: 'vehicle' })), /a vehicle takes messages from a station/);
+  });
+
+  it('refuses an old sequence number with other content, and a skipped one', async function () {
+    const last = vehicle.session.inbound.lastSeq;
+    assert.ok(last >= 2, 'the station has sent messages in this session');
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({ seq: last })), /seq \d+ was already used for a different message/);
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({ seq: last + 5 })), /expected seq \d+, got \d+: messages are missing/);
+  });
+
+  it('refuses a price change in the middle of the session', async function () {
+    const offer = { ...vehicle.session.offer!, pricePerKWh: 300 };
+    assert.match(await refusal('open-v', `${PREFIX}/offer`, makeEnvelope('offer', 'station', '', 0, offer)), /changed its terms during session .* \(price 100 → 300\)/);
+  });
+
+  it('refuses an over-claim from the station’s own meter, then keeps running', async function () {
+    const pay = helper.getNode('pay-s');
+    pay.receive({ payload: { registerWh: 1000, timestamp: Date.now() } } as never);
+    await until(() => vehicle.session.inbound.lastSeq >= 0 && vehicle.phase === 'charging', 'the first reading');
+    const before = moneyState(vehicle);
+    const count = errorCount();
+    // 5 kWh a moment after the channel opened: more than 100 kW can deliver.
+    pay.receive({ payload: { registerWh: 6000, timestamp: Date.now() } } as never);
+    await until(() => errorCount() > count, 'the vehicle to refuse the claim', 20_000);
+    assert.match(errorsOf(['pay-v']).at(-1)!, /over-claim: 5000 Wh in \d+ s is more than 100000 W can deliver/);
+    assert.equal(moneyState(vehicle), before);
+    const stationNode = helper.getNode('party-s') as Node & { warn: { getCalls(): { thisValue: Node; args: unknown[] }[] } };
+    await until(() => stationNode.warn.getCalls().some((c) => /vehicle reports INVALID_FIELD: over-claim/.test(String(c.args[0]))), 'the station to hear why');
+  });
+});

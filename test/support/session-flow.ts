@@ -1,0 +1,81 @@
+import type { Node } from 'node-red';
+import { coreMqttNodes, FlowNode, helper } from './nodered';
+import iotaTangle = require('../../nodes/iota-tangle');
+import iotaWallet = require('../../nodes/iota-wallet');
+import chargingParty = require('../../nodes/charging-party');
+import flashChannelOpen = require('../../nodes/flash-channel-open');
+import payIncrement = require('../../nodes/pay-increment');
+import channelSettle = require('../../nodes/channel-settle');
+
+/** A station and a vehicle in one Node-RED runtime, wired as the example flows wire them. */
+export const NODES = [coreMqttNodes, iotaTangle, iotaWallet, chargingParty, flashChannelOpen, payIncrement, channelSettle];
+export const PREFIX = 'm2m-ev/v1/ST1';
+
+/** Both pipelines in one runtime, talking only through the core MQTT nodes and the broker. */
+export function sessionFlow(brokerPort: number, overrides: { vehicle?: Record<string, unknown> } = {}): FlowNode[] {
+  const mqttIn = (id: string, topic: string, wires: string[]) => ({ id, z: 'tab', type: 'mqtt in', broker: 'broker', topic, qos: '1', datatype: 'json', wires: [wires] });
+  return [
+    { id: 'tab', type: 'tab' },
+    { id: 'broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(brokerPort), clientid: '', protocolVersion: '4', keepalive: '60', cleansession: true },
+    { id: 'tangle', type: 'iota-tangle', mode: 'embedded', dataDir: '', mwm: '5', depth: '3', milestoneInterval: '0', dev: true, powWorkers: '1' },
+    { id: 'wallet-s', type: 'iota-wallet', tangle: 'tangle', security: '1', devFunding: '100' },
+    { id: 'wallet-v', type: 'iota-wallet', tangle: 'tangle', security: '1', devFunding: '100' },
+    {
+      id: 'party-s', type: 'charging-party', role: 'station', partyId: 'ST1', wallet: 'wallet-s', prefix: 'm2m-ev/v1',
+      pricePerKWh: '100', incrementWh: '10', maxPowerW: '100000', creditWh: '10', stationDeposit: '40', maxDepth: '8',
+    },
+    {
+      id: 'party-v', type: 'charging-party', role: 'vehicle', partyId: 'EV1', stationId: 'ST1', wallet: 'wallet-v', prefix: 'm2m-ev/v1',
+      maxPricePerKWh: '200', deposit: '40', maxStationDeposit: '100', targetWh: '60', maxPowerW: '100000', maxDepth: '8', autoStart: true,
+      ...overrides.vehicle,
+    },
+    // station
+    mqttIn('in-open-s', `${PREFIX}/open/station`, ['open-s']),
+    mqttIn('in-pay-s', `${PREFIX}/pay/station`, ['pay-s']),
+    mqttIn('in-settle-s', `${PREFIX}/settle/station`, ['settle-s']),
+    { id: 'open-s', z: 'tab', type: 'flash-channel-open', party: 'party-s', wires: [['out-s'], ['events-s']] },
+    { id: 'pay-s', z: 'tab', type: 'pay-increment', party: 'party-s', wires: [['out-s'], ['events-s']] },
+    { id: 'settle-s', z: 'tab', type: 'channel-settle', party: 'party-s', wires: [['out-s'], ['events-s']] },
+    { id: 'out-s', z: 'tab', type: 'mqtt out', broker: 'broker', topic: '', qos: '', retain: '' },
+    { id: 'events-s', z: 'tab', type: 'helper' },
+    // vehicle
+    mqttIn('in-offer-v', `${PREFIX}/offer`, ['open-v']),
+    mqttIn('in-open-v', `${PREFIX}/open/vehicle`, ['open-v']),
+    mqttIn('in-pay-v', `${PREFIX}/pay/vehicle`, ['pay-v']),
+    mqttIn('in-settle-v', `${PREFIX}/settle/vehicle`, ['settle-v']),
+    { id: 'open-v', z: 'tab', type: 'flash-channel-open', party: 'party-v', wires: [['out-v'], ['events-v']] },
+    { id: 'pay-v', z: 'tab', type: 'pay-increment', party: 'party-v', wires: [['out-v'], ['events-v']] },
+    { id: 'settle-v', z: 'tab', type: 'channel-settle', party: 'party-v', wires: [['out-v'], ['events-v']] },
+    { id: 'out-v', z: 'tab', type: 'mqtt out', broker: 'broker', topic: '', qos: '', retain: '' },
+    { id: 'events-v', z: 'tab', type: 'helper' },
+  ];
+}
+
+export interface EventMsg {
+  topic: string;
+  payload: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export function collect(id: string): EventMsg[] {
+  const seen: EventMsg[] = [];
+  (helper.getNode(id) as unknown as NodeJS.EventEmitter).on('input', (msg: EventMsg) => seen.push(msg));
+  return seen;
+}
+
+/** The errors our nodes reported (the helper spies on Node.prototype, so calls are told apart by node id). */
+export function errorsOf(ids: string[]): string[] {
+  const spy = (helper.getNode(ids[0]) as unknown as { error: { getCalls(): { thisValue: Node; args: unknown[] }[] } }).error;
+  return spy
+    .getCalls()
+    .filter((call) => ids.includes(call.thisValue.id))
+    .map((call) => `${call.thisValue.id}: ${String(call.args[0])}`);
+}
+
+export async function until(check: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
