@@ -34,6 +34,7 @@ interface ChargingPartyDef extends NodeDef {
 export = function (RED: NodeAPI) {
   function ChargingParty(this: ChargingPartyNode, def: ChargingPartyDef) {
     RED.nodes.createNode(this, def);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the closures below need the node
     const node = this;
     node.role = def.role === 'vehicle' ? 'vehicle' : 'station';
     node.evse = null;
