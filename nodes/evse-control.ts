@@ -137,13 +137,15 @@ export = function (RED: NodeAPI) {
       if (unplugged && !replacingVehicle) stopSession('unplugged');
       else if (status.reason === 'vehicle-full') stopSession('vehicle-full');
     });
-    if (mqtt) mqtt.on('command', (command: MqttCommand) => this.send([null, { topic: command.topic, payload: command.payload }]));
+    /** A command for the charger, as output 2 sends it to an `mqtt out` node. */
+    const onOutput2 = (command: MqttCommand) => [null, { topic: command.topic, payload: command.payload }];
+    if (mqtt) mqtt.on('command', (command: MqttCommand) => this.send(onOutput2(command)));
 
     // Sends only reach nodes that exist: the first status (and, for a real charger, "you are disabled") waits
     // until the whole flow has started.
     const announce = () => {
       this.send([{ topic: 'evse', payload: evse.status() }, null]);
-      for (const command of mqtt?.commands() ?? []) this.send([null, { topic: command.topic, payload: command.payload }]);
+      for (const command of mqtt?.commands() ?? []) this.send(onOutput2(command));
     };
     RED.events.once('flows:started', announce);
     if (autoPlug) plugFreshVehicle();
@@ -203,10 +205,16 @@ export = function (RED: NodeAPI) {
       },
     );
 
-    this.on('input', (msg: NodeMessageInFlow, _send, done) => {
+    // An `mqtt out` node drops what it is given before its broker connects, which is likely for the announcement
+    // above; the charger's first report proves the link is up, so the full command set goes out again then.
+    let chargerHeard = false;
+    this.on('input', (msg: NodeMessageInFlow, send, done) => {
       try {
         if (mqtt && typeof msg.topic === 'string' && msg.topic.startsWith(`${mqtt.baseTopic}/`)) {
-          mqtt.handleMessage(msg.topic, msg.payload);
+          if (mqtt.handleMessage(msg.topic, msg.payload) && !chargerHeard) {
+            chargerHeard = true;
+            for (const command of mqtt.commands()) send(onOutput2(command));
+          }
         } else {
           command(msg.payload);
         }

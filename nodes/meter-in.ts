@@ -62,7 +62,9 @@ export = function (RED: NodeAPI) {
       return;
     }
 
-    const intervalMs = Math.max(1, Math.round(numberSetting(def.interval, 1) * 1000));
+    // An interval of 0 or less, which the editor refuses, falls back to the default; and never more than 100 reads a second.
+    const seconds = numberSetting(def.interval, 1);
+    const intervalMs = seconds > 0 ? Math.max(10, Math.round(seconds * 1000)) : 1000;
     const registerFile = new RegisterFile(path.join(dataDir(RED, '', 'meters'), `${this.id}.json`));
     const partyNode = source === 'simulated' ? (RED.nodes.getNode(def.party) as ChargingPartyNode | null) : null;
     if (source === 'simulated' && !partyNode) {

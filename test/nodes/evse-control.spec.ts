@@ -4,7 +4,9 @@ import { EvseStatus, SimulatedEvse } from '../../nodes/core/evse';
 import type { MeterReading } from '../../nodes/core/meter';
 import type { StationParty } from '../../nodes/core/session';
 import type { ChargingPartyNode } from '../../nodes/types';
-import { FlowNode, helper, loadFlow } from '../support/nodered';
+import mqtt from 'mqtt';
+import { startBroker } from '../support/broker';
+import { coreMqttNodes, FlowNode, helper, loadFlow } from '../support/nodered';
 import { callsOf, eventually, StationSetup, stationNodes, statusText, stubWalletNode } from '../support/station';
 
 import chargingParty = require('../../nodes/charging-party');
@@ -34,11 +36,11 @@ describe('nodes: evse-control', function () {
   async function load(evse: Record<string, unknown>, station: Partial<StationSetup> = {}, extra: FlowNode[] = []) {
     const stationFlow = await stationNodes({ partyId: `ST${++unique}`, ...station });
     await loadFlow(
-      [stubWalletNode, chargingParty, evseControl, meterIn],
+      [stubWalletNode, chargingParty, evseControl, meterIn, coreMqttNodes],
       [
         { id: 'f1', type: 'tab' },
         ...stationFlow,
-        { id: 'e1', z: 'f1', type: 'evse-control', party: 'p1', driver: 'simulated', maxCurrentA: '16', volts: '230', phases: '1', autoPlug: true, vehicleTargetWh: '0', baseTopic: '', watchdog: '0', ...evse, wires: [['status'], ['commands']] },
+        { id: 'e1', z: 'f1', type: 'evse-control', party: 'p1', driver: 'simulated', maxCurrentA: '16', volts: '230', phases: '1', autoPlug: true, vehicleTargetWh: '0', baseTopic: '', watchdog: '0', wires: [['status'], ['commands']], ...evse },
         { id: 'status', z: 'f1', type: 'helper' },
         { id: 'commands', z: 'f1', type: 'helper' },
         { id: 'c1', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
@@ -123,16 +125,47 @@ describe('nodes: evse-control', function () {
     assert.deepEqual(await commandSent(0), claim({ state: 'active', charge_current: 16 }));
     const charging = await command('3', 'openevse-t1/state');
     assert.deepEqual([charging.state, charging.charging, charging.vehicleConnected, charging.reason], ['C', true, true, 'charger:state']);
+    assert.deepEqual(await commandSent(1), claim({ state: 'active', charge_current: 16 }), 'the full state again on its first report');
     await command(6);
-    assert.deepEqual(await commandSent(1), claim({ state: 'active', charge_current: 6 }));
+    assert.deepEqual(await commandSent(2), claim({ state: 'active', charge_current: 6 }));
     await command(5);
-    assert.deepEqual(await commandSent(2), claim({ state: 'disabled' }));
+    assert.deepEqual(await commandSent(3), claim({ state: 'disabled' }));
 
     helper.getNode('e1').receive({ topic: 'openevse-t1/claim/set', payload: '{"state":"disabled"}' });
     assert.equal((await command('pause')).reason, 'remote', 'its own command coming back is not a status');
     helper.getNode('e1').receive({ payload: 'plug' });
     const error = await eventually(() => out.caught[0]);
     assert.match((error as NodeMessage & { error: { message: string } }).error.message, /evse-control\.errors\.simulated-only/);
+  });
+
+  it('talks to an OpenEVSE through the core mqtt nodes and a real broker', async function () {
+    const broker = await startBroker();
+    const charger = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+    try {
+      const claims: unknown[] = [];
+      charger.on('message', (topic, payload) => topic === 'openevse-t2/claim/set' && claims.push(JSON.parse(payload.toString())));
+      await charger.subscribeAsync('openevse-t2/claim/set');
+      // Retained, as the charger keeps its state topic: the flow's `mqtt in` gets it whenever it subscribes.
+      await charger.publishAsync('openevse-t2/state', '1', { retain: true });
+      const { command, out, nextStatus } = await load({ driver: 'openevse', baseTopic: 'openevse-t2', wires: [['status'], ['mqttOut']] }, {}, [
+        { id: 'b1', type: 'mqtt-broker', broker: '127.0.0.1', port: String(broker.port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
+        { id: 'mqttOut', z: 'f1', type: 'mqtt out', broker: 'b1', topic: '', qos: '0', retain: 'false' },
+        { id: 'mqttIn', z: 'f1', type: 'mqtt in', broker: 'b1', topic: 'openevse-t2/#', qos: '0', datatype: 'utf8', wires: [['e1']] },
+      ]);
+      // Its first report proves the link is up: the charger is told it is disabled.
+      assert.deepEqual(await eventually(() => claims[0]), { state: 'disabled' });
+      await eventually(() => out.status.map(statusOf).find((s) => s.reason === 'charger:state'));
+      await command('enable');
+      assert.deepEqual(await eventually(() => claims[1]), { state: 'active', charge_current: 16 });
+      const charging = nextStatus((s) => s.charging);
+      await charger.publishAsync('openevse-t2/state', '3');
+      assert.equal((await charging).offeredCurrentA, 16);
+    } finally {
+      await charger.publishAsync('openevse-t2/state', '', { retain: true });
+      await charger.endAsync();
+      await helper.unload();
+      await broker.close();
+    }
   });
 
   it('goes on charging a session restored from the journal, and pauses while unpaid energy exceeds the credit', async function () {
