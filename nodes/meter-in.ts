@@ -165,6 +165,7 @@ export = function (RED: NodeAPI) {
       clearTimeout(timer);
       ready
         .then(() => sensorMeter?.close(), () => undefined)
+        .then(() => registerFile.settled())
         .catch((err) => this.warn(messageOf(err)))
         .finally(done);
     });

@@ -46,4 +46,9 @@ export class RegisterFile {
     this.writing = run.catch(() => undefined);
     return run;
   }
+
+  /** Resolves once every save asked for so far has ended, so that a redeployed node reads the latest register. */
+  settled(): Promise<void> {
+    return this.writing;
+  }
 }
