@@ -33,22 +33,12 @@ export = function (RED: NodeAPI) {
     const showFailure = () => this.status({ fill: 'red', shape: 'ring', text: RED._('meter-in.status.failed') });
 
     if (source === 'msg') {
-      let meter: MsgInputMeter;
-      try {
-        meter = new MsgInputMeter({ unit: def.unit === 'kWh' ? 'kWh' : 'Wh' });
-      } catch (err) {
-        this.error(RED._('meter-in.errors.config', { message: messageOf(err) }));
-        showFailure();
-        return;
-      }
-      this.status({});
+      const meter = new MsgInputMeter({ unit: def.unit === 'kWh' ? 'kWh' : 'Wh' });
       this.on('input', (msg: NodeMessageInFlow, send, done) => {
-        const payload = msg.payload as { registerWh?: unknown; timestamp?: unknown } | unknown;
-        const inObject = payload !== null && typeof payload === 'object';
         try {
-          const reading = inObject
-            ? meter.accept((payload as { registerWh?: unknown }).registerWh, (payload as { timestamp?: unknown }).timestamp)
-            : meter.accept(payload);
+          const { payload } = msg;
+          const fields = payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>) : null;
+          const reading = fields ? meter.accept(fields.registerWh, fields.timestamp) : meter.accept(payload);
           showReading(reading);
           msg.topic = 'meter';
           msg.payload = reading;
