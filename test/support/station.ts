@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { emptySnapshot, SessionJournal, SessionSnapshot } from '../../nodes/core/session';
+import type { FlowNode } from './nodered';
+
+/**
+ * A station for the stage-node tests without a Tangle: the real `charging-party` config node and StationParty,
+ * on a stand-in `iota-wallet` node whose wallet only tells its security level. A station uses its wallet only
+ * once a vehicle opens a channel, which these tests never do: they either restore a session that is already
+ * charging from its journal, or emit the party's events themselves.
+ */
+export function stubWalletNode(RED: NodeAPI): void {
+  function StubWallet(this: Node & { wallet: Promise<unknown> }, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    this.wallet = Promise.resolve({ security: 1 });
+  }
+  RED.nodes.registerType('iota-wallet', StubWallet as never);
+}
+
+export interface StationSetup {
+  /** The charging-party's id; its journal file is named after it. */
+  partyId: string;
+  role?: 'station' | 'vehicle';
+  /** Restores a session in phase `charging` from the journal, as after a restart. */
+  charging?: boolean;
+  incrementWh?: number;
+  creditWh?: number;
+}
+
+/** The wallet and charging-party nodes (ids `w1`, `p1`) of a station, in a fresh data folder. */
+export async function stationNodes(setup: StationSetup): Promise<FlowNode[]> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-station-'));
+  const role = setup.role ?? 'station';
+  if (setup.charging) {
+    // Named as charging-party names its journal: <role>-<id>.json in the data folder.
+    const journal = new SessionJournal<SessionSnapshot>(path.join(dataDir, `${role}-${setup.partyId}.json`));
+    await journal.save({ ...emptySnapshot('station'), phase: 'charging', sessionId: 'S1', peerId: 'EV1', startRegisterWh: -1 });
+  }
+  const incrementWh = setup.incrementWh ?? 1;
+  return [
+    { id: 'w1', type: 'iota-wallet' },
+    {
+      id: 'p1',
+      type: 'charging-party',
+      role,
+      partyId: setup.partyId,
+      stationId: setup.partyId,
+      wallet: 'w1',
+      dataDir,
+      // 1000 tokens per kWh: one token per Wh, so any increment costs a whole number of tokens.
+      pricePerKWh: '1000',
+      incrementWh: String(incrementWh),
+      creditWh: String(setup.creditWh ?? incrementWh),
+      stationDeposit: '0',
+      maxDepth: '4',
+    },
+  ];
+}
+
+/** Resolves with the first value `check` returns that is not undefined, polling; mocha's timeout ends a hang. */
+export async function eventually<T>(check: () => T | undefined): Promise<T> {
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+interface SpyCall {
+  thisValue: unknown;
+  args: unknown[];
+}
+
+/** The arguments of every call of a spied Node method (the test helper spies status, error, warn, send) on `node`. */
+export function callsOf(node: Node, method: 'status' | 'error' | 'warn' | 'send'): unknown[][] {
+  const spy = (node as unknown as Record<string, { getCalls(): SpyCall[] }>)[method];
+  return spy
+    .getCalls()
+    .filter((call) => call.thisValue === node)
+    .map((call) => call.args);
+}
+
+/** The text of the node's latest status. */
+export function statusText(node: Node): string | undefined {
+  const calls = callsOf(node, 'status');
+  return (calls[calls.length - 1]?.[0] as { text?: string } | undefined)?.text;
+}
