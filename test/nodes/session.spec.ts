@@ -58,4 +58,30 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     const party = helper.getNode('party-s') as ChargingPartyNode;
     assert.equal((await party.party).role, 'station');
   });
+
+  it('runs the paper’s station pipeline by itself: simulated EVSE and meter, with the credit gate holding', async function () {
+    await helper.unload();
+    await loadFlow(NODES, sessionFlow(broker.port, { stationPipeline: true }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    const station = collect('events-s');
+    const vehicle = collect('events-v');
+    const evse = collect('evse-status');
+    await until(() => station.some((m) => m.topic === 'settled') && vehicle.some((m) => m.topic === 'settled'), 'a session to settle by itself');
+
+    const record: SessionRecord = station.find((m) => m.topic === 'settled')!.payload;
+    const cost = record.total_cost.excl_vat;
+    assert.equal(record.remark, 'target-reached');
+    assert.equal(cost, (record.energy_wh * 100) / 1000);
+    assert.deepEqual(record.channel.final_balances, { vehicle: 40 - cost, station: 40 + cost });
+    const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
+    assert.equal((await walletS.balance()).total, 100 + cost);
+
+    // The station never extended more than its credit (10 Wh), plus what flows before the gate can act: one
+    // meter interval (22 kW × 0.3 s ≈ 1.8 Wh), the main thread busy signing (up to ~0.5 s, ≈ 3 Wh), and the
+    // rounding of the register to whole Wh.
+    const unpaid = station.filter((m) => m.topic === 'energy').map((m) => m.payload.deliveredWh - m.payload.paidWh);
+    assert.ok(Math.max(...unpaid) <= 10 + 2 + 3 + 1, `unpaid energy peaked at ${Math.max(...unpaid)} Wh`);
+    assert.ok(evse.some((m) => m.payload.pauseReasons.includes('credit')), 'the credit gate paused the charger while a payment was on its way');
+    assert.ok(evse.some((m) => m.payload.charging), 'energy flowed');
+    assert.deepEqual(errorsOf(['open-s', 'pay-s', 'settle-s', 'open-v', 'pay-v', 'settle-v', 'evse-s', 'meter-s']), []);
+  });
 });

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Node } from 'node-red';
 import { coreMqttNodes, FlowNode, helper } from './nodered';
 import iotaTangle = require('../../nodes/iota-tangle');
@@ -6,13 +9,30 @@ import chargingParty = require('../../nodes/charging-party');
 import flashChannelOpen = require('../../nodes/flash-channel-open');
 import payIncrement = require('../../nodes/pay-increment');
 import channelSettle = require('../../nodes/channel-settle');
+import meterIn = require('../../nodes/meter-in');
+import evseControl = require('../../nodes/evse-control');
 
 /** A station and a vehicle in one Node-RED runtime, wired as the example flows wire them. */
-export const NODES = [coreMqttNodes, iotaTangle, iotaWallet, chargingParty, flashChannelOpen, payIncrement, channelSettle];
+export const NODES = [coreMqttNodes, iotaTangle, iotaWallet, chargingParty, flashChannelOpen, payIncrement, channelSettle, meterIn, evseControl];
 export const PREFIX = 'm2m-ev/v1/ST1';
 
 /** Both pipelines in one runtime, talking only through the core MQTT nodes and the broker. */
-export function sessionFlow(brokerPort: number, overrides: { vehicle?: Record<string, unknown> } = {}): FlowNode[] {
+export interface SessionFlowOptions {
+  vehicle?: Record<string, unknown>;
+  /** Adds the station's simulated EVSE and meter, as in the paper's station pipeline (22 kW, credit gate on). */
+  stationPipeline?: boolean;
+}
+
+export function sessionFlow(brokerPort: number, overrides: SessionFlowOptions = {}): FlowNode[] {
+  // Fresh journals for every flow: a session left open by an earlier test must not be resumed here.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-sessions-'));
+  const pipeline: FlowNode[] = overrides.stationPipeline
+    ? [
+        { id: 'evse-s', z: 'tab', type: 'evse-control', party: 'party-s', driver: 'simulated', maxCurrentA: '32', volts: '230', phases: '3', autoPlug: true, vehicleTargetWh: '0', watchdog: '30', wires: [['evse-status'], []] },
+        { id: 'evse-status', z: 'tab', type: 'helper' },
+        { id: 'meter-s', z: 'tab', type: 'meter-in', source: 'simulated', party: 'party-s', interval: '0.3', wires: [['pay-s']] },
+      ]
+    : [];
   const mqttIn = (id: string, topic: string, wires: string[]) => ({ id, z: 'tab', type: 'mqtt in', broker: 'broker', topic, qos: '1', datatype: 'json', wires: [wires] });
   return [
     { id: 'tab', type: 'tab' },
@@ -21,11 +41,11 @@ export function sessionFlow(brokerPort: number, overrides: { vehicle?: Record<st
     { id: 'wallet-s', type: 'iota-wallet', tangle: 'tangle', security: '1', devFunding: '100' },
     { id: 'wallet-v', type: 'iota-wallet', tangle: 'tangle', security: '1', devFunding: '100' },
     {
-      id: 'party-s', type: 'charging-party', role: 'station', partyId: 'ST1', wallet: 'wallet-s', prefix: 'm2m-ev/v1',
+      id: 'party-s', type: 'charging-party', role: 'station', partyId: 'ST1', wallet: 'wallet-s', prefix: 'm2m-ev/v1', dataDir,
       pricePerKWh: '100', incrementWh: '10', maxPowerW: '100000', creditWh: '10', stationDeposit: '40', maxDepth: '8',
     },
     {
-      id: 'party-v', type: 'charging-party', role: 'vehicle', partyId: 'EV1', stationId: 'ST1', wallet: 'wallet-v', prefix: 'm2m-ev/v1',
+      id: 'party-v', type: 'charging-party', role: 'vehicle', partyId: 'EV1', stationId: 'ST1', wallet: 'wallet-v', prefix: 'm2m-ev/v1', dataDir,
       maxPricePerKWh: '200', deposit: '40', maxStationDeposit: '100', targetWh: '60', maxPowerW: '100000', maxDepth: '8', autoStart: true,
       ...overrides.vehicle,
     },
@@ -48,6 +68,7 @@ export function sessionFlow(brokerPort: number, overrides: { vehicle?: Record<st
     { id: 'settle-v', z: 'tab', type: 'channel-settle', party: 'party-v', wires: [['out-v'], ['events-v']] },
     { id: 'out-v', z: 'tab', type: 'mqtt out', broker: 'broker', topic: '', qos: '', retain: '' },
     { id: 'events-v', z: 'tab', type: 'helper' },
+    ...pipeline,
   ];
 }
 

@@ -50,6 +50,11 @@ export class StationParty extends Party {
 
   /** A reading of the station's meter. Claims every newly completed increment while charging. */
   meterReading(reading: MeterReading): Promise<void> {
+    // The credit gate hears about the energy at once, not after the signing work queued ahead of this reading.
+    const s = this.snapshot;
+    if (s.phase === 'charging' && s.startRegisterWh >= 0 && reading.registerWh >= s.lastRegisterWh) {
+      this.emit('energy', this.energy({ ...s, lastRegisterWh: reading.registerWh }));
+    }
     return this.exclusive(async () => {
       const s = this.snapshot;
       if (s.phase !== 'charging' && s.phase !== 'closing') return;
