@@ -8,17 +8,22 @@
 export {
   acceptChannel,
   applyCompletion,
+  type ChannelSummary,
   type ChannelTerms,
   completeProposal,
   completeSetup,
+  type CosignOptions,
   cosignProposal,
   depositAddress,
+  handleMessage,
   MAX_CLOCK_SKEW_S,
   openChannel,
   type Outcome,
   proposeClose,
   proposeTransfer,
+  restoreState,
   settlementBundles,
+  summarize,
   type TimeOptions,
 } from './channel';
 export { FlashError, type FlashErrorCode } from './errors';

@@ -11,7 +11,9 @@ import {
   paymentCapacity,
   proposeTransfer,
   remainingCapacity,
+  restoreState,
   settlementBundles,
+  summarize,
 } from '../../../nodes/core/flash';
 import { MAX_USES } from '../../../nodes/core/flash/tree';
 import { assertFlashError, assertRejected, Pair, parse, SEEDS, settle, SETTLE, viaJson, wallet } from './helpers';
@@ -77,6 +79,14 @@ describe('flash channel setup', () => {
     assert.doesNotThrow(() => openChannel({ ...TERMS, deposits: [1000, 0] }, SETTLE[0], keys));
   });
 
+  it('restores only a plausible version 1 state', () => {
+    const { state } = openChannel(TERMS, SETTLE[0], wallet(SEEDS[0]));
+    assert.deepEqual(restoreState(viaJson(state)), state);
+    assertFlashError(() => restoreState({ ...viaJson(state), version: 2 }), 'INVALID_ARGUMENT');
+    assertFlashError(() => restoreState({ ...viaJson(state), balances: [150, 100] }), 'INVALID_ARGUMENT');
+    assertFlashError(() => restoreState(null), 'INVALID_ARGUMENT');
+  });
+
   it('refuses key indices the wallet hands out twice', () => {
     const offer = openChannel(TERMS, SETTLE[0], wallet(SEEDS[0]));
     const stuck = { seed: SEEDS[1], allocateKeyIndices: (n: number) => Array<number>(n).fill(3) };
@@ -116,7 +126,8 @@ describe('flash channel at security 2: 30 increments, a JSON restart, a cooperat
       if (i === 15) {
         // Both devices restart from what they persisted.
         const restored = Object.create(Pair.prototype) as Pair;
-        Object.assign(restored, { keys: pair.keys, states: viaJson(pair.states) });
+        const disk = viaJson(pair.states);
+        Object.assign(restored, { keys: pair.keys, states: [restoreState(disk[0]), restoreState(disk[1])] });
         assert.deepEqual(restored.states, pair.states);
         pair = restored;
         // A unilateral close at this point pays each party its balance.
@@ -159,6 +170,18 @@ describe('flash channel accounting with uneven deposits (security 1)', function 
     pair.pay(1, 3);
     pair.pay(0, 333);
     assert.deepEqual(pair.states[0].balances, [663, 837]);
+    assert.deepEqual(summarize(pair.states[1]), {
+      channelId: 'test-channel',
+      self: 1,
+      depositAddress: depositAddress(pair.states[0]),
+      deposit: { self: 500, peer: 1000 },
+      balance: { self: 837, peer: 663 },
+      seq: 3,
+      remainingCapacity: 0,
+      mustSettle: true,
+      closed: false,
+      pending: null,
+    });
     assert.equal(mustSettle(pair.states[1]), true, 'depth 1 holds 3 payments');
     assertRejected(pair.states[0], (s) => proposeTransfer(s, pair.keys[0], { amount: 1 }), 'CAPACITY_EXHAUSTED');
     pair.close(0);
@@ -175,7 +198,10 @@ describe('flash channel accounting with uneven deposits (security 1)', function 
       [[SETTLE[0], 1000]],
     );
     pair.pay(0, 250);
-    pair.pay(1, 50, 0); // the payee may propose too: here the vehicle writes its own refund, the station co-signs
+    // The payee may propose too (the vehicle writes the refund it is owed), but the payer must approve paying.
+    const refund = proposeTransfer(pair.states[0], pair.keys[0], { amount: 50, from: 1 }).message;
+    assertRejected(pair.states[1], (s) => cosignProposal(s, pair.keys[1], viaJson(refund)), 'NOT_APPROVED');
+    pair.pay(1, 50, 0);
     assert.deepEqual(pair.states[0].balances, [800, 200]);
     assertRejected(pair.states[1], (s) => proposeTransfer(s, pair.keys[1], { amount: 201 }), 'INSUFFICIENT_BALANCE');
     pair.close(1);
