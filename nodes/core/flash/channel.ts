@@ -400,10 +400,15 @@ function checkProposalShape(state: ChannelState, p: Proposal): void {
   if (!Number.isSafeInteger(p.seq) || typeof p.close !== 'boolean' || !Number.isSafeInteger(p.timestamp) || !p.transfer) {
     fail('MALFORMED_MESSAGE', 'a proposal needs seq, close, timestamp and transfer');
   }
+  // A bundle holds at most two outputs and the 2 x security input transactions; a chain at most depth + 1 bundles.
+  const maxTransactions = 2 + 2 * state.security;
   const wellFormed =
     Array.isArray(p.bundles) &&
-    p.bundles.every((b) => Array.isArray(b) && b.length > 0 && b.every((t) => isTrytes(t, TRANSACTION_TRYTES)));
-  if (!wellFormed) fail('MALFORMED_MESSAGE', 'bundles must be lists of 2673-tryte transactions');
+    p.bundles.every(
+      (b) => Array.isArray(b) && b.length > 0 && b.length <= maxTransactions && b.every((t) => isTrytes(t, TRANSACTION_TRYTES)),
+    );
+  if (!wellFormed) fail('MALFORMED_MESSAGE', `bundles must be lists of at most ${maxTransactions} transactions of 2673 trytes`);
+  if (p.bundles.length > state.depth + 1) fail('PATH_MISMATCH', `a state has at most ${state.depth + 1} new bundles`);
   checkDigests(p.digests, state.security);
 }
 

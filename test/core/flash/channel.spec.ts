@@ -6,6 +6,7 @@ import {
   completeProposal,
   cosignProposal,
   depositAddress,
+  handleMessage,
   mustSettle,
   openChannel,
   paymentCapacity,
@@ -57,6 +58,8 @@ describe('flash channel setup', () => {
     const text = JSON.stringify({ state, message });
     assert.ok(!text.includes(SEEDS[0]));
     assert.deepEqual(viaJson(state), state);
+    // Setup messages have their own functions; the running-channel dispatcher refuses them.
+    assertRejected(state, (s) => handleMessage(s, keys, message), 'UNEXPECTED_MESSAGE');
   });
 
   it('validates settlement addresses: 81 trytes, last trit 0, no checksum', () => {
