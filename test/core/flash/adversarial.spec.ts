@@ -114,8 +114,8 @@ describe('flash: adversarial proposals are refused and leave the state untouched
   });
 
   it('refuses a co-signature in the wrong slot before adding a signature of its own', () => {
-    const { proposal } = honest();
-    const a = proposeTransfer(pair.states[0], pair.keys[0], { amount: 10 }).state;
+    const proposed = proposeTransfer(pair.states[0], pair.keys[0], { amount: 10 });
+    const [a, proposal] = [proposed.state, viaJson(proposed.message)];
     const cosigned = cosignProposal(pair.states[1], pair.keys[1], proposal).message;
     // B signs with party 0's normalized fragment instead of its own: (signerOffset + j) % 3 with offset 0, not 1.
     const wrong = viaJson(cosigned);
