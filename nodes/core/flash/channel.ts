@@ -583,14 +583,20 @@ function checkSignaturesShape(state: ChannelState, m: Cosignature | Completion, 
   return p;
 }
 
-/** Checks the peer's fragments against its digests, then returns every bundle with both signatures. */
-function assemble(state: ChannelState, pending: PendingState, peerFragments: string[][], ownFragments: string[][]): string[][] {
+/** Checks the peer's fragments against the peer's digest for each node, before we sign or accept anything. */
+function checkPeerFragments(state: ChannelState, pending: PendingState, peerFragments: string[][]): void {
   const peer = other(state.self);
-  return pending.bundles.map((bundle, i) => {
+  pending.bundles.forEach((bundle, i) => {
     const digest = state.nodes[bundle.node].digests[peer] as string;
     const bad = firstBadFragment(peerFragments[i], digest, state.security, peer, bundle.hash);
     if (bad >= 0) fail('SIGNATURE_INVALID', `bundle ${i} (node ${bundle.node}): the peer's fragment ${bad} does not match its digest`);
-    let signed = addSignature(bundle.trytes, peerFragments[i], peer, state.security);
+  });
+}
+
+/** Every bundle with both parties' fragments in their slots, checked with @iota/bundle-validator. */
+function assemble(state: ChannelState, pending: PendingState, peerFragments: string[][], ownFragments: string[][]): string[][] {
+  return pending.bundles.map((bundle, i) => {
+    let signed = addSignature(bundle.trytes, peerFragments[i], other(state.self), state.security);
     signed = addSignature(signed, ownFragments[i], state.self, state.security);
     if (!isValidBundle(signed)) fail('INVALID_BUNDLE', `bundle ${i} (node ${bundle.node}) fails @iota/bundle-validator`);
     return signed;
@@ -606,6 +612,7 @@ export function completeProposal(state: ChannelState, keys: KeyHolder, cosignatu
   const pending = checkSignaturesShape(state, cosignature, 'cosignature');
   const draft = structuredClone(state);
   storePeerDigests(draft, checkDigests(cosignature.digests, draft.security), branchAfter(draft, pending));
+  checkPeerFragments(draft, pending, cosignature.signatures);
   const own = pending.bundles.map((b) => signOwn(draft, keys, b));
   const signed = assemble(draft, pending, cosignature.signatures, own);
   commitInto(draft, pending, signed);
@@ -619,6 +626,7 @@ export function completeProposal(state: ChannelState, keys: KeyHolder, cosignatu
 export function applyCompletion(state: ChannelState, completion: Completion): ChannelState {
   const pending = checkSignaturesShape(state, completion, 'completion');
   const draft = structuredClone(state);
+  checkPeerFragments(draft, pending, completion.signatures);
   const signed = assemble(draft, pending, completion.signatures, pending.signatures as string[][]);
   commitInto(draft, pending, signed);
   return draft;
