@@ -35,6 +35,7 @@ import type {
   SetupOffer,
   SignedBundle,
   Transfer,
+  TreeNode,
 } from './types';
 
 /**
@@ -127,6 +128,10 @@ function checkDigests(value: unknown, security: SecurityLevel): NodeDigest[] {
 
 // ----------------------------------------------------------------------------------------------------- digests
 
+function nodeRecord(draft: ChannelState, node: number): TreeNode {
+  return (draft.nodes[node] ??= { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
+}
+
 /** Derives our digests for the nodes that lack one, at key indices the wallet allocates. */
 function deriveOwnDigests(draft: ChannelState, keys: KeyHolder, nodes: number[]): void {
   const missing = nodes.filter((n) => !draft.nodes[n]?.digests[draft.self]);
@@ -140,7 +145,7 @@ function deriveOwnDigests(draft: ChannelState, keys: KeyHolder, nodes: number[])
     new Set(indices).size === indices.length;
   if (!valid) fail('INVALID_ARGUMENT', `the wallet must return ${missing.length} distinct unused key indices`);
   missing.forEach((node, i) => {
-    const record = (draft.nodes[node] ??= { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
+    const record = nodeRecord(draft, node);
     record.keyIndex = indices[i];
     record.digests[draft.self] = deriveDigest(keys.seed, indices[i], draft.security);
     composeAddress(draft, node);
@@ -155,7 +160,7 @@ function storePeerDigests(draft: ChannelState, digests: NodeDigest[], expected: 
   }
   const peer = other(draft.self);
   for (const [node, digest] of received) {
-    const record = (draft.nodes[node] ??= { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
+    const record = nodeRecord(draft, node);
     const known = record.digests[peer];
     if (known !== null && known !== digest) fail('DIGEST_MISMATCH', `node ${node}: digest differs from the one received earlier`);
     record.digests[peer] = digest;
