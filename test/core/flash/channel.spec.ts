@@ -24,14 +24,14 @@ const TERMS = { channelId: 'c', depth: 1, security: 1 as const, deposits: [100, 
 /** The chain's hashes: the two parties must hold the very same state. */
 const chainHashes = (state: ChannelState) => state.chain.map((b) => b.hash);
 
-/** Settles the chain on a fresh ledger and checks that it pays exactly the balances, with nothing left locked. */
+/**
+ * Attaches what `settlementBundles` returns (the unilateral close) to a fresh ledger, and checks that it pays exactly
+ * the balances, with nothing left locked in a multisig address.
+ */
 function assertSettlesToBalances(state: ChannelState): void {
   const total = state.deposits[0] + state.deposits[1];
-  const ledger = settle(
-    state.chain.map((b) => b.trytes),
-    depositAddress(state),
-    total,
-  );
+  const inIndexOrder = settlementBundles(state).map((bundle) => [...bundle].reverse());
+  const ledger = settle(inIndexOrder, depositAddress(state), total);
   const expected = new Map(
     ([0, 1] as const).filter((p) => state.balances[p] > 0).map((p) => [state.settlementAddresses[p], state.balances[p]]),
   );
