@@ -398,6 +398,16 @@ export function proposeClose(state: ChannelState, keys: KeyHolder, options?: Tim
   return propose(state, keys, { from: state.self, amount: 0 }, true, options);
 }
 
+/**
+ * Forgets our unanswered proposal, e.g. when its timestamp has gone stale. Safe for us: a proposal reveals no
+ * signature. Resend the original first, though: if the peer did co-sign it, the peer accepts only that one (it
+ * answers a repeat with the same co-signature) until the completion arrives.
+ */
+export function withdrawProposal(state: ChannelState): ChannelState {
+  if (state.pending?.role !== 'proposer') fail('UNEXPECTED_MESSAGE', 'we have no proposal to withdraw');
+  return { ...structuredClone(state), pending: null };
+}
+
 // ---------------------------------------------------------------------------------------------------- co-signing
 
 function checkProposalShape(state: ChannelState, p: Proposal): void {

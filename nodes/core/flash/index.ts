@@ -25,6 +25,7 @@ export {
   settlementBundles,
   summarize,
   type TimeOptions,
+  withdrawProposal,
 } from './channel';
 export { FlashError, type FlashErrorCode } from './errors';
 export { depthForPayments, MAX_USES, mustSettle, paymentCapacity, remainingCapacity } from './tree';

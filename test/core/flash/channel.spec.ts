@@ -15,6 +15,7 @@ import {
   restoreState,
   settlementBundles,
   summarize,
+  withdrawProposal,
 } from '../../../nodes/core/flash';
 import { MAX_USES } from '../../../nodes/core/flash/tree';
 import { assertFlashError, assertRejected, Pair, parse, SEEDS, settle, SETTLE, viaJson, wallet } from './helpers';
@@ -238,6 +239,17 @@ describe('flash protocol edge cases (security 1)', function () {
     assert.deepEqual(completed.state.balances, [95, 105]);
     pair.states = [completed.state, cosigned.state];
     assert.equal(pair.states[1].pending?.role, 'cosigner');
+  });
+
+  it('withdraws a stale proposal, after which a fresh one goes through', () => {
+    const pair = new Pair(1, 1, [100, 100]);
+    const stale = proposeTransfer(pair.states[0], pair.keys[0], { amount: 5 }, { now: Date.now() - 3600_000 });
+    assertRejected(pair.states[1], (s) => cosignProposal(s, pair.keys[1], viaJson(stale.message)), 'TIMESTAMP_INVALID');
+    assertFlashError(() => proposeTransfer(stale.state, pair.keys[0], { amount: 5 }), 'UNEXPECTED_MESSAGE');
+    assertRejected(pair.states[1], (s) => withdrawProposal(s), 'UNEXPECTED_MESSAGE');
+    pair.states[0] = withdrawProposal(stale.state);
+    pair.pay(0, 5);
+    assert.deepEqual(pair.states[1].balances, [95, 105]);
   });
 
   it('answers a repeated proposal with the same co-signature, and refuses a different one meanwhile', () => {
