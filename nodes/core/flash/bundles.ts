@@ -46,7 +46,8 @@ export function buildBundle(
     value: fromValue(-total),
     signatureOrMessage: new Int8Array(2 * security * FRAGMENT_LENGTH),
   });
-  return splitTrytes(finalizeBundle(bundle));
+  // Both parties' fragments use normalized fragments (0 .. 2 x security - 1) mod 3: those must hold no 13.
+  return splitTrytes(finalizeBundle(bundle, Math.min(3, 2 * security)));
 }
 
 function splitTrytes(bundle: Int8Array): string[] {

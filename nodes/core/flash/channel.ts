@@ -18,11 +18,12 @@ import {
   multisigAddress,
   signFragments,
 } from './signing';
-import { leftmostBranch, MAX_USES, planNext, remainingCapacity, ROOT, upcomingBranch, usesOf } from './tree';
+import { leftmostBranch, MAX_USES, mustSettle, planNext, remainingCapacity, ROOT, upcomingBranch, usesOf } from './tree';
 import type {
   ChannelState,
   Completion,
   Cosignature,
+  FlashMessage,
   KeyHolder,
   NodeDigest,
   Party,
@@ -34,6 +35,7 @@ import type {
   SetupOffer,
   SignedBundle,
   Transfer,
+  TreeNode,
 } from './types';
 
 /**
@@ -50,6 +52,7 @@ export const MAX_CLOCK_SKEW_S = 600;
 const MAX_SUPPLY = 2779530283277761;
 const MAX_DEPTH = 20;
 const TRANSACTION_TRYTES = 2673;
+const MAX_BUNDLE_TRANSACTIONS = 32;
 
 export interface ChannelTerms {
   channelId: string;
@@ -63,6 +66,14 @@ export interface ChannelTerms {
 export interface TimeOptions {
   /** Current time in ms (defaults to Date.now()); the protocol uses whole seconds. */
   now?: number;
+}
+
+export interface CosignOptions extends TimeOptions {
+  /**
+   * Called for a proposal in which WE pay (the peer proposes our payment, e.g. a refund it asks for). Without it,
+   * such a proposal is refused: verification proves a proposal is consistent, not that we want to pay.
+   */
+  approve?: (transfer: Transfer) => boolean;
 }
 
 export interface Outcome<M> {
@@ -117,6 +128,10 @@ function checkDigests(value: unknown, security: SecurityLevel): NodeDigest[] {
 
 // ----------------------------------------------------------------------------------------------------- digests
 
+function nodeRecord(draft: ChannelState, node: number): TreeNode {
+  return (draft.nodes[node] ??= { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
+}
+
 /** Derives our digests for the nodes that lack one, at key indices the wallet allocates. */
 function deriveOwnDigests(draft: ChannelState, keys: KeyHolder, nodes: number[]): void {
   const missing = nodes.filter((n) => !draft.nodes[n]?.digests[draft.self]);
@@ -130,7 +145,7 @@ function deriveOwnDigests(draft: ChannelState, keys: KeyHolder, nodes: number[])
     new Set(indices).size === indices.length;
   if (!valid) fail('INVALID_ARGUMENT', `the wallet must return ${missing.length} distinct unused key indices`);
   missing.forEach((node, i) => {
-    const record = (draft.nodes[node] ??= { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
+    const record = nodeRecord(draft, node);
     record.keyIndex = indices[i];
     record.digests[draft.self] = deriveDigest(keys.seed, indices[i], draft.security);
     composeAddress(draft, node);
@@ -145,7 +160,7 @@ function storePeerDigests(draft: ChannelState, digests: NodeDigest[], expected: 
   }
   const peer = other(draft.self);
   for (const [node, digest] of received) {
-    const record = (draft.nodes[node] ??= { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
+    const record = nodeRecord(draft, node);
     const known = record.digests[peer];
     if (known !== null && known !== digest) fail('DIGEST_MISMATCH', `node ${node}: digest differs from the one received earlier`);
     record.digests[peer] = digest;
@@ -383,6 +398,16 @@ export function proposeClose(state: ChannelState, keys: KeyHolder, options?: Tim
   return propose(state, keys, { from: state.self, amount: 0 }, true, options);
 }
 
+/**
+ * Forgets our unanswered proposal, e.g. when its timestamp has gone stale. Safe for us: a proposal reveals no
+ * signature. Resend the original first, though: if the peer did co-sign it, the peer accepts only that one (it
+ * answers a repeat with the same co-signature) until the completion arrives.
+ */
+export function withdrawProposal(state: ChannelState): ChannelState {
+  if (state.pending?.role !== 'proposer') fail('UNEXPECTED_MESSAGE', 'we have no proposal to withdraw');
+  return { ...structuredClone(state), pending: null };
+}
+
 // ---------------------------------------------------------------------------------------------------- co-signing
 
 function checkProposalShape(state: ChannelState, p: Proposal): void {
@@ -391,10 +416,14 @@ function checkProposalShape(state: ChannelState, p: Proposal): void {
   if (!Number.isSafeInteger(p.seq) || typeof p.close !== 'boolean' || !Number.isSafeInteger(p.timestamp) || !p.transfer) {
     fail('MALFORMED_MESSAGE', 'a proposal needs seq, close, timestamp and transfer');
   }
+  // Size limits only keep a hostile message from costing much hashing; the content checks name the real problem.
   const wellFormed =
     Array.isArray(p.bundles) &&
-    p.bundles.every((b) => Array.isArray(b) && b.length > 0 && b.every((t) => isTrytes(t, TRANSACTION_TRYTES)));
-  if (!wellFormed) fail('MALFORMED_MESSAGE', 'bundles must be lists of 2673-tryte transactions');
+    p.bundles.every(
+      (b) => Array.isArray(b) && b.length > 0 && b.length <= MAX_BUNDLE_TRANSACTIONS && b.every((t) => isTrytes(t, TRANSACTION_TRYTES)),
+    );
+  if (!wellFormed) fail('MALFORMED_MESSAGE', `bundles must be lists of at most ${MAX_BUNDLE_TRANSACTIONS} transactions of 2673 trytes`);
+  if (p.bundles.length > state.depth + 1) fail('PATH_MISMATCH', `a state has at most ${state.depth + 1} new bundles`);
   checkDigests(p.digests, state.security);
 }
 
@@ -480,7 +509,7 @@ export function cosignProposal(
   state: ChannelState,
   keys: KeyHolder,
   proposal: Proposal,
-  options?: TimeOptions,
+  options?: CosignOptions,
 ): Outcome<Cosignature> {
   checkKeys(keys);
   checkProposalShape(state, proposal);
@@ -503,11 +532,15 @@ export function cosignProposal(
   if (base.pending) fail('UNEXPECTED_MESSAGE', `we await the co-signature of state ${base.pending.seq}`);
   checkSeq(base, proposal.seq);
   checkTransfer(base, proposal.transfer, proposal.close);
+  const transfer: Transfer = { from: proposal.transfer.from, amount: proposal.transfer.amount };
+  if (transfer.from === base.self && transfer.amount > 0 && !options?.approve?.({ ...transfer })) {
+    fail('NOT_APPROVED', `the proposal makes us pay ${transfer.amount}`);
+  }
   checkTimestamp(base, proposal.timestamp, options);
   proposal.bundles.forEach((b, i) => checkProposedBundle(base, b, i));
 
   const draft = structuredClone(base);
-  const expected = buildPending(draft, 'cosigner', { from: proposal.transfer.from, amount: proposal.transfer.amount }, proposal.close, proposal.timestamp);
+  const expected = buildPending(draft, 'cosigner', transfer, proposal.close, proposal.timestamp);
   if (expected.bundles.length !== proposal.bundles.length) {
     fail('PATH_MISMATCH', `expected ${expected.bundles.length} new bundles (nodes ${expected.bundles.map((b) => b.node).join(', ')}), got ${proposal.bundles.length}`);
   }
@@ -565,14 +598,20 @@ function checkSignaturesShape(state: ChannelState, m: Cosignature | Completion, 
   return p;
 }
 
-/** Checks the peer's fragments against its digests, then returns every bundle with both signatures. */
-function assemble(state: ChannelState, pending: PendingState, peerFragments: string[][], ownFragments: string[][]): string[][] {
+/** Checks the peer's fragments against the peer's digest for each node, before we sign or accept anything. */
+function checkPeerFragments(state: ChannelState, pending: PendingState, peerFragments: string[][]): void {
   const peer = other(state.self);
-  return pending.bundles.map((bundle, i) => {
+  pending.bundles.forEach((bundle, i) => {
     const digest = state.nodes[bundle.node].digests[peer] as string;
     const bad = firstBadFragment(peerFragments[i], digest, state.security, peer, bundle.hash);
     if (bad >= 0) fail('SIGNATURE_INVALID', `bundle ${i} (node ${bundle.node}): the peer's fragment ${bad} does not match its digest`);
-    let signed = addSignature(bundle.trytes, peerFragments[i], peer, state.security);
+  });
+}
+
+/** Every bundle with both parties' fragments in their slots, checked with @iota/bundle-validator. */
+function assemble(state: ChannelState, pending: PendingState, peerFragments: string[][], ownFragments: string[][]): string[][] {
+  return pending.bundles.map((bundle, i) => {
+    let signed = addSignature(bundle.trytes, peerFragments[i], other(state.self), state.security);
     signed = addSignature(signed, ownFragments[i], state.self, state.security);
     if (!isValidBundle(signed)) fail('INVALID_BUNDLE', `bundle ${i} (node ${bundle.node}) fails @iota/bundle-validator`);
     return signed;
@@ -588,6 +627,7 @@ export function completeProposal(state: ChannelState, keys: KeyHolder, cosignatu
   const pending = checkSignaturesShape(state, cosignature, 'cosignature');
   const draft = structuredClone(state);
   storePeerDigests(draft, checkDigests(cosignature.digests, draft.security), branchAfter(draft, pending));
+  checkPeerFragments(draft, pending, cosignature.signatures);
   const own = pending.bundles.map((b) => signOwn(draft, keys, b));
   const signed = assemble(draft, pending, cosignature.signatures, own);
   commitInto(draft, pending, signed);
@@ -601,6 +641,7 @@ export function completeProposal(state: ChannelState, keys: KeyHolder, cosignatu
 export function applyCompletion(state: ChannelState, completion: Completion): ChannelState {
   const pending = checkSignaturesShape(state, completion, 'completion');
   const draft = structuredClone(state);
+  checkPeerFragments(draft, pending, completion.signatures);
   const signed = assemble(draft, pending, completion.signatures, pending.signatures as string[][]);
   commitInto(draft, pending, signed);
   return draft;
@@ -621,4 +662,86 @@ export function depositAddress(state: ChannelState): string {
  */
 export function settlementBundles(state: ChannelState): string[][] {
   return state.chain.map((b) => attachOrder(b.trytes));
+}
+
+export interface ChannelSummary {
+  channelId: string;
+  self: Party;
+  /** Null until the setup is complete. */
+  depositAddress: string | null;
+  /** What we and the peer must deposit into the deposit address. */
+  deposit: { self: number; peer: number };
+  balance: { self: number; peer: number };
+  seq: number;
+  remainingCapacity: number;
+  mustSettle: boolean;
+  closed: boolean;
+  /** Which side of a state under negotiation we are on, if any. */
+  pending: PendingState['role'] | null;
+}
+
+/** A plain overview for status displays and decisions (settle now?), from our side's point of view. */
+export function summarize(state: ChannelState): ChannelSummary {
+  const peer = other(state.self);
+  return {
+    channelId: state.channelId,
+    self: state.self,
+    depositAddress: isReady(state) ? state.nodes[ROOT].address : null,
+    deposit: { self: state.deposits[state.self], peer: state.deposits[peer] },
+    balance: { self: state.balances[state.self], peer: state.balances[peer] },
+    seq: state.seq,
+    remainingCapacity: remainingCapacity(state),
+    mustSettle: mustSettle(state),
+    closed: state.closed,
+    pending: state.pending?.role ?? null,
+  };
+}
+
+/** Checks that a value read back from storage is a version 1 channel state before the engine uses it. */
+export function restoreState(value: unknown): ChannelState {
+  const s = value as ChannelState;
+  const plausible =
+    typeof s === 'object' &&
+    s !== null &&
+    s.version === 1 &&
+    typeof s.channelId === 'string' &&
+    (s.self === 0 || s.self === 1) &&
+    [1, 2, 3].includes(s.security) &&
+    Number.isInteger(s.depth) &&
+    Array.isArray(s.deposits) &&
+    Array.isArray(s.balances) &&
+    s.balances.every(Number.isSafeInteger) &&
+    s.balances[0] + s.balances[1] === s.deposits[0] + s.deposits[1] &&
+    typeof s.nodes === 'object' &&
+    Array.isArray(s.chain) &&
+    typeof s.closed === 'boolean';
+  if (!plausible) fail('INVALID_ARGUMENT', 'not a version 1 Flash channel state');
+  return s;
+}
+
+/**
+ * One entry point for the messages of a running channel: a proposal is co-signed, a co-signature completed, a
+ * completion applied. Returns the new state and the reply to send (null when there is none). Setup messages go
+ * through openChannel / acceptChannel / completeSetup instead.
+ */
+export function handleMessage(
+  state: ChannelState,
+  keys: KeyHolder,
+  message: FlashMessage,
+  options?: CosignOptions,
+): { state: ChannelState; reply: FlashMessage | null } {
+  switch (message?.type) {
+    case 'proposal': {
+      const { state: next, message: reply } = cosignProposal(state, keys, message, options);
+      return { state: next, reply };
+    }
+    case 'cosignature': {
+      const { state: next, message: reply } = completeProposal(state, keys, message);
+      return { state: next, reply };
+    }
+    case 'completion':
+      return { state: applyCompletion(state, message), reply: null };
+    default:
+      return fail('UNEXPECTED_MESSAGE', `a running channel does not handle ${String(message?.type)} messages`);
+  }
 }

@@ -18,6 +18,8 @@ export type FlashErrorCode =
   | 'SEQ_REPLAY'
   /** The sequence number skips states. */
   | 'SEQ_GAP'
+  /** The proposal makes us pay, and the caller's `approve` did not agree to it. */
+  | 'NOT_APPROVED'
   /** The payer does not hold the amount. */
   | 'INSUFFICIENT_BALANCE'
   /** No payment is left in the tree (only the close is); settle the channel. */

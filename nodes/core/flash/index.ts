@@ -8,18 +8,24 @@
 export {
   acceptChannel,
   applyCompletion,
+  type ChannelSummary,
   type ChannelTerms,
   completeProposal,
   completeSetup,
+  type CosignOptions,
   cosignProposal,
   depositAddress,
+  handleMessage,
   MAX_CLOCK_SKEW_S,
   openChannel,
   type Outcome,
   proposeClose,
   proposeTransfer,
+  restoreState,
   settlementBundles,
+  summarize,
   type TimeOptions,
+  withdrawProposal,
 } from './channel';
 export { FlashError, type FlashErrorCode } from './errors';
 export { depthForPayments, MAX_USES, mustSettle, paymentCapacity, remainingCapacity } from './tree';

@@ -24,7 +24,7 @@ export interface KeyHolder {
 export interface TreeNode {
   /** Each party's WOTS digests for this node (security x 81 trytes), null until received/derived. */
   digests: [string | null, string | null];
-  /** The key index our side used for this node's digest (our wallet needs it to sign). */
+  /** The key index our side used for this node's digest (our wallet needs it to sign); -1 until we derive it. */
   keyIndex: number;
   /** Kerl(digest0 + digest1): the 2-of-2 multisig address, once both digests are known. */
   address: string | null;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import isBundle from '@iota/bundle-validator';
 import {
+  applyCompletion,
   type ChannelState,
   completeProposal,
   cosignProposal,
@@ -114,8 +115,8 @@ describe('flash: adversarial proposals are refused and leave the state untouched
   });
 
   it('refuses a co-signature in the wrong slot before adding a signature of its own', () => {
-    const { proposal } = honest();
-    const a = proposeTransfer(pair.states[0], pair.keys[0], { amount: 10 }).state;
+    const proposed = proposeTransfer(pair.states[0], pair.keys[0], { amount: 10 });
+    const [a, proposal] = [proposed.state, viaJson(proposed.message)];
     const cosigned = cosignProposal(pair.states[1], pair.keys[1], proposal).message;
     // B signs with party 0's normalized fragment instead of its own: (signerOffset + j) % 3 with offset 0, not 1.
     const wrong = viaJson(cosigned);
@@ -127,6 +128,19 @@ describe('flash: adversarial proposals are refused and leave the state untouched
     // Written into party 0's slot instead, the same fragments still fail the validator: the slot is part of the rule.
     const slotSwapped = addSignature(a.pending!.bundles[0].trytes, wrong.signatures[0], 0, 1);
     assert.equal(isBundle(parseBundle(slotSwapped)), false);
+  });
+
+  it('refuses a completion whose fragments are not the proposer\'s', () => {
+    const proposed = proposeTransfer(pair.states[0], pair.keys[0], { amount: 10 });
+    const cosigned = cosignProposal(pair.states[1], pair.keys[1], viaJson(proposed.message));
+    const completed = completeProposal(proposed.state, pair.keys[0], viaJson(cosigned.message));
+    const forged = viaJson(completed.message);
+    // Fragments from a key that is not A's key for that node (A's key index + 1000, same slot).
+    forged.signatures = forged.bundleHashes.map((hash, i) => {
+      const node = proposed.state.pending!.bundles[i].node;
+      return signFragments(pair.keys[0].seed, proposed.state.nodes[node].keyIndex + 1000, 1, 0, hash);
+    });
+    assertRejected(cosigned.state, (s) => applyCompletion(s, forged), 'SIGNATURE_INVALID');
   });
 
   describe('after one payment', () => {

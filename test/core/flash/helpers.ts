@@ -7,12 +7,11 @@ import { TRANSACTION_LENGTH } from '@iota/transaction';
 import { asTransactionObject, asTransactionTrytes } from '@iota/transaction-converter';
 import {
   acceptChannel,
-  applyCompletion,
   type ChannelState,
-  completeProposal,
   completeSetup,
-  cosignProposal,
   FlashError,
+  type FlashMessage,
+  handleMessage,
   type KeyHolder,
   openChannel,
   type Party,
@@ -67,21 +66,31 @@ export class Pair {
     this.states = [completeSetup(offer.state, viaJson(accept.message)), accept.state];
   }
 
-  /** One full round proposed by `proposer`: proposal, co-signature, completion. Returns the proposal sent. */
-  round(proposer: Party, propose: (state: ChannelState, keys: KeyHolder) => { state: ChannelState; message: Proposal }): Proposal {
+  /**
+   * One full round proposed by `proposer`: proposal, co-signature, completion, each through `handleMessage` as the
+   * node layer would. The cosigner approves paying only when `approve` is set. Returns the proposal sent.
+   */
+  round(
+    proposer: Party,
+    propose: (state: ChannelState, keys: KeyHolder) => { state: ChannelState; message: Proposal },
+    approve = false,
+  ): Proposal {
     const cosigner: Party = proposer === 0 ? 1 : 0;
     const proposal = propose(this.states[proposer], this.keys[proposer]);
     this.states[proposer] = proposal.state;
-    const cosigned = cosignProposal(this.states[cosigner], this.keys[cosigner], viaJson(proposal.message));
+    const cosigned = handleMessage(this.states[cosigner], this.keys[cosigner], viaJson(proposal.message), { approve: () => approve });
     this.states[cosigner] = cosigned.state;
-    const completed = completeProposal(this.states[proposer], this.keys[proposer], viaJson(cosigned.message));
+    const completed = handleMessage(this.states[proposer], this.keys[proposer], viaJson(cosigned.reply as FlashMessage));
     this.states[proposer] = completed.state;
-    this.states[cosigner] = applyCompletion(this.states[cosigner], viaJson(completed.message));
+    const applied = handleMessage(this.states[cosigner], this.keys[cosigner], viaJson(completed.reply as FlashMessage));
+    assert.equal(applied.reply, null);
+    this.states[cosigner] = applied.state;
     return proposal.message;
   }
 
+  /** `from` pays `amount`; when the payee proposes, the payer approves. */
   pay(from: Party, amount: number, proposer: Party = from): Proposal {
-    return this.round(proposer, (s, k) => proposeTransfer(s, k, { amount, from }));
+    return this.round(proposer, (s, k) => proposeTransfer(s, k, { amount, from }), proposer !== from);
   }
 
   close(proposer: Party): Proposal {
