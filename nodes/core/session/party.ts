@@ -259,7 +259,9 @@ export abstract class Party extends EventEmitter {
     const { depth, minWeightMagnitude } = this.options.wallet.tangleSettings;
     const tails: string[] = [];
     for (const trytes of bundles) {
-      const sent = await this.options.wallet.api.sendTrytes(trytes, depth, minWeightMagnitude);
+      // Each bundle approves its parent's tail, so a node sees the chain in one cone, as the engine advises.
+      const reference = tails.at(-1);
+      const sent = await this.options.wallet.api.sendTrytes(trytes, depth, minWeightMagnitude, ...(reference ? [reference] : []));
       tails.push(sent.find((tx) => tx.currentIndex === 0)!.hash);
     }
     return tails;
