@@ -64,6 +64,9 @@ export = function (RED: NodeAPI) {
     partyNode.evse = evse;
 
     let party: StationParty | null = null;
+    /** The simulated charger's delivered energy when the session opened: its energy limit counts from there. */
+    let sessionStartWh: number | null = null;
+    const creditWh = () => party?.offer.creditWh ?? 0;
     let gate: CreditGate | null = null;
     let watchdog: Watchdog | null = null;
     let previous = evse.status();
@@ -158,6 +161,10 @@ export = function (RED: NodeAPI) {
           evse.resume(CREDIT);
           clearWatchdog();
           if (autoPlug) plugFreshVehicle();
+          if (simulated) {
+            sessionStartWh = simulated.deliveredWh();
+            simulated.setEnergyLimit(sessionStartWh + creditWh());
+          }
           evse.enable();
         },
       ],
@@ -165,6 +172,8 @@ export = function (RED: NodeAPI) {
         'energy',
         (payload) => {
           const { deliveredWh, paidWh } = payload as EnergyEvent;
+          // The charger itself stops at paid + credit, so the credit holds however late this event arrives.
+          if (simulated && sessionStartWh !== null) simulated.setEnergyLimit(sessionStartWh + paidWh + creditWh());
           try {
             gate?.update(deliveredWh, paidWh);
           } catch (err) {
@@ -179,6 +188,8 @@ export = function (RED: NodeAPI) {
         () => {
           evse.disable();
           clearWatchdog();
+          sessionStartWh = null;
+          simulated?.setEnergyLimit(null);
         },
       ],
       [

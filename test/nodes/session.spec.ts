@@ -75,12 +75,11 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
     assert.equal((await walletS.balance()).total, 100 + cost);
 
-    // The station never extended more than its credit (10 Wh), plus what flows before the gate can act: one
-    // meter interval (22 kW × 0.3 s ≈ 1.8 Wh), the main thread busy signing (up to ~0.5 s, ≈ 3 Wh), and the
-    // rounding of the register to whole Wh.
+    // The station never extended more than its credit (10 Wh), whatever the machine's speed: the charger stops by
+    // itself at paid + credit. One Wh of slack for the meter register's rounding to whole Wh.
     const unpaid = station.filter((m) => m.topic === 'energy').map((m) => m.payload.deliveredWh - m.payload.paidWh);
-    assert.ok(Math.max(...unpaid) <= 10 + 2 + 3 + 1, `unpaid energy peaked at ${Math.max(...unpaid)} Wh`);
-    assert.ok(evse.some((m) => m.payload.pauseReasons.includes('credit')), 'the credit gate paused the charger while a payment was on its way');
+    assert.ok(Math.max(...unpaid) <= 10 + 1, `unpaid energy peaked at ${Math.max(...unpaid)} Wh`);
+    assert.ok(evse.some((m) => m.payload.reason === 'energy-limit' || m.payload.pauseReasons.includes('credit')), 'the credit held the charger while a payment was on its way');
     assert.ok(evse.some((m) => m.payload.charging), 'energy flowed');
     assert.deepEqual(errorsOf(['open-s', 'pay-s', 'settle-s', 'open-v', 'pay-v', 'settle-v', 'evse-s', 'meter-s']), []);
   });

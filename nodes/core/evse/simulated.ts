@@ -45,6 +45,8 @@ export class SimulatedEvse extends EventEmitter implements Evse {
   private vehicle: PluggedVehicle | null = null;
   private fault: 'E' | 'F' | null = null;
   private energyWh = 0;
+  /** Total delivered energy (Wh) at which the charger stops by itself, as a meter-enforced session limit would. */
+  private energyLimitWh = Infinity;
   private powerW = 0;
   private accruedAt: number;
   private fullTimer: unknown = undefined;
@@ -117,20 +119,34 @@ export class SimulatedEvse extends EventEmitter implements Evse {
     });
   }
 
+  /**
+   * Lets energy flow only until `deliveredWh()` reaches `totalWh` (null: no limit), like a charger's session energy
+   * limit. Unlike a pause decided after a meter reading, it cannot overshoot while a decision is on its way.
+   */
+  setEnergyLimit(totalWh: number | null): void {
+    if (totalWh !== null && !(totalWh >= 0)) throw new RangeError(`the energy limit must be >= 0 Wh, got ${totalWh}`);
+    this.apply('energy-limit', () => {
+      const limit = totalWh ?? Infinity;
+      if (limit === this.energyLimitWh) return false;
+      this.energyLimitWh = limit;
+      return true;
+    });
+  }
+
   /** All energy delivered since this simulator was created, in Wh (fractional; the meter floors it). */
   deliveredWh(): number {
-    this.apply('vehicle-full', () => false);
+    this.apply('read', () => false);
     return this.energyWh;
   }
 
   /** The plugged vehicle's view: energy received this plug-in and whether it reported full. */
   vehicleState(): { receivedWh: number; full: boolean } | null {
-    this.apply('vehicle-full', () => false);
+    this.apply('read', () => false);
     return this.vehicle && { receivedWh: this.vehicle.receivedWh, full: this.vehicle.full };
   }
 
   status(): EvseStatus {
-    this.apply('vehicle-full', () => false);
+    this.apply('read', () => false);
     return this.snapshot();
   }
 
@@ -142,41 +158,49 @@ export class SimulatedEvse extends EventEmitter implements Evse {
 
   /** Integrates energy up to now at the old power, applies the change, then settles at the new power. */
   private apply(reason: string, mutate: () => boolean): void {
-    if (this.accrue()) this.settle('vehicle-full');
+    const stopped = this.accrue();
+    if (stopped) this.settle(stopped);
     if (mutate()) this.settle(reason);
   }
 
-  /** Returns true when the vehicle became full during this interval. */
-  private accrue(): boolean {
+  /** Says why energy stopped during this interval (the vehicle became full, the limit was reached), if it did. */
+  private accrue(): 'vehicle-full' | 'energy-limit' | null {
     const now = this.clock.now();
     const elapsedMs = Math.max(0, now - this.accruedAt);
     this.accruedAt = now;
     const vehicle = this.vehicle;
-    if (this.powerW === 0 || !vehicle) return false;
+    if (this.powerW === 0 || !vehicle) return null;
     let wh = (this.powerW * elapsedMs) / MS_PER_HOUR;
     const room = vehicle.targetWh - vehicle.receivedWh;
-    const becameFull = wh >= room - TARGET_SLACK_WH;
+    const allowed = this.energyLimitWh - this.energyWh;
+    const becameFull = wh >= room - TARGET_SLACK_WH && room <= allowed;
+    const reachedLimit = !becameFull && wh >= allowed - TARGET_SLACK_WH;
     if (becameFull) {
       wh = room;
       vehicle.full = true;
+    } else if (reachedLimit) {
+      wh = Math.max(0, allowed);
     }
     this.energyWh += wh;
     vehicle.receivedWh += wh;
-    return becameFull;
+    return becameFull ? 'vehicle-full' : reachedLimit ? 'energy-limit' : null;
   }
 
   private settle(reason: string): void {
     this.lastReason = reason;
     const vehicle = this.vehicle;
-    const drawing = !this.fault && vehicle !== null && !vehicle.full;
+    const allowed = this.energyLimitWh - this.energyWh;
+    const drawing = !this.fault && vehicle !== null && !vehicle.full && allowed > TARGET_SLACK_WH;
     const amps = drawing ? Math.min(this.control.offeredCurrentA, vehicle.maxCurrentA) : 0;
     this.powerW = this.volts * amps * this.phases;
     this.clock.clearTimeout(this.fullTimer);
     this.fullTimer = undefined;
-    if (this.powerW > 0 && vehicle && Number.isFinite(vehicle.targetWh)) {
-      // Wake up when the vehicle will be full, so "full" is reported on time even if nobody reads the meter.
-      const ms = Math.ceil(((vehicle.targetWh - vehicle.receivedWh) / this.powerW) * MS_PER_HOUR);
-      this.fullTimer = this.clock.setTimeout(() => this.apply('vehicle-full', () => false), ms);
+    const untilStop = vehicle ? Math.min(vehicle.targetWh - vehicle.receivedWh, allowed) : Infinity;
+    if (this.powerW > 0 && Number.isFinite(untilStop)) {
+      // Wake up when the vehicle will be full or the limit reached, so it is reported on time even if nobody reads
+      // the meter.
+      const ms = Math.ceil((untilStop / this.powerW) * MS_PER_HOUR);
+      this.fullTimer = this.clock.setTimeout(() => this.apply('timer', () => false), ms);
     }
     this.emit('status', this.snapshot());
   }

@@ -88,6 +88,27 @@ describe('core/evse simulated EVSE and vehicle', () => {
     assert.equal(clock.pendingTimers, 0, 'close() leaves no timer behind');
   });
 
+  it('stops by itself at an energy limit, reports it as such (not as full), and goes on when the limit rises', () => {
+    const { clock, evse, events } = setup();
+    evse.plug();
+    evse.enable();
+    evse.setEnergyLimit(10);
+    clock.advance(HOUR);
+    assert.equal(evse.deliveredWh(), 10, 'not a fraction of a Wh past the limit, however late anyone looks');
+    const stopped = events.at(-1)!;
+    assert.deepEqual([stopped.reason, stopped.state, stopped.charging, stopped.mode], ['energy-limit', 'B', false, 'enabled']);
+    assert.equal(evse.vehicleState()?.full, false);
+    evse.setEnergyLimit(15);
+    assert.equal(evse.status().charging, true);
+    clock.advance(HOUR);
+    assert.equal(evse.deliveredWh(), 15);
+    evse.setEnergyLimit(null);
+    clock.advance(1000);
+    assert.ok(evse.deliveredWh() > 15, 'no limit: energy flows again');
+    assert.throws(() => evse.setEnergyLimit(-1), RangeError);
+    evse.close();
+  });
+
   it('validates its options', () => {
     assert.throws(() => new SimulatedEvse({ maxCurrentA: 16, phases: 2 as 1 }), RangeError);
     assert.throws(() => new SimulatedEvse({ maxCurrentA: 16, volts: 0 }), RangeError);
