@@ -35,7 +35,7 @@ const PORTS: { port: number; what: string; free: string }[] = [
   },
   {
     port: MQTT_PORT,
-    what: "the demo's MQTT broker",
+    what: 'its MQTT broker',
     free: 'Probably Mosquitto or another broker: stop it for the demo (e.g. `sudo systemctl stop mosquitto`).',
   },
   {
@@ -65,7 +65,7 @@ async function checkPorts(): Promise<void> {
       [
         `Port ${port} is already in use. The demo needs it for ${what}.`,
         free,
-        `To see what holds it: \`lsof -i :${port}\` or \`ss -ltnp 'sport = :${port}'\` (Linux, macOS).`,
+        `To see what holds it: \`lsof -i :${port}\` (Linux, macOS) or \`netstat -ano | findstr :${port}\` (Windows).`,
       ].join('\n'),
     );
   }
