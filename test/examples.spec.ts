@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Static checks of the example flows (examples/*.json): each must import into a clean Node-RED that has only this
+ * package (and, for the Dashboard demo, Dashboard 2.0) without unknown nodes, and must carry no secret.
+ */
+
+const REPO = path.resolve(__dirname, '..', '..');
+const EXAMPLES = path.join(REPO, 'examples');
+const DASHBOARD_DEMO = 'Dashboard demo.json';
+
+type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
+const OUR_TYPES = Object.keys(pkg['node-red'].nodes);
+const OUR_CONFIG_TYPES = ['iota-tangle', 'iota-wallet', 'charging-party'];
+
+/** The node types an editor HTML file registers: `RED.nodes.registerType('name', ...)`. */
+function registeredTypes(dir: string): string[] {
+  const types: string[] = [];
+  for (const entry of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    if (!entry.endsWith('.html')) continue;
+    const html = fs.readFileSync(path.join(dir, entry), 'utf8');
+    for (const match of html.matchAll(/registerType\(\s*["']([^"']+)["']/g)) types.push(match[1]);
+  }
+  return types;
+}
+
+/** Node-RED's core nodes, read from its own @node-red/nodes package. */
+const coreNodesDir = path.join(
+  path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(require.resolve('node-red/package.json'))] })),
+  'core',
+);
+const CORE_TYPES = registeredTypes(coreNodesDir);
+const DASHBOARD_TYPES = registeredTypes(path.dirname(require.resolve('@flowfuse/node-red-dashboard/package.json')));
+
+/** Properties that name a configuration node, and the type that node must have. */
+const CONFIG_REFERENCES: Record<string, string> = {
+  broker: 'mqtt-broker',
+  tangle: 'iota-tangle',
+  wallet: 'iota-wallet',
+  party: 'charging-party',
+  group: 'ui-group',
+  page: 'ui-page',
+  ui: 'ui-base',
+  theme: 'ui-theme',
+};
+
+const files = fs.readdirSync(EXAMPLES).filter((name) => name.endsWith('.json'));
+const flows = new Map<string, FlowNode[]>(files.map((name) => [name, JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), 'utf8')) as FlowNode[]]));
+
+describe('example flows', () => {
+  it('are the four documented examples', () => {
+    assert.deepEqual([...files].sort(), [DASHBOARD_DEMO, 'Single-machine demo.json', 'Station pipeline (Raspberry Pi).json', 'Vehicle pipeline (Raspberry Pi).json']);
+  });
+
+  it('read the core node types from Node-RED itself', () => {
+    // Guards the parsing above: if it found nothing, every type check below would be meaningless.
+    for (const type of ['comment', 'debug', 'inject', 'function', 'mqtt in', 'mqtt out', 'mqtt-broker']) assert.ok(CORE_TYPES.includes(type), type);
+    for (const type of ['ui-base', 'ui-page', 'ui-group', 'ui-chart', 'ui-text']) assert.ok(DASHBOARD_TYPES.includes(type), type);
+  });
+
+  for (const [name, flow] of flows) {
+    describe(name, () => {
+      it('is an array of nodes that starts with a comment', () => {
+        assert.ok(Array.isArray(flow) && flow.length > 0);
+        assert.equal(flow[0].type, 'comment');
+        assert.ok(String(flow[0].info ?? '').length > 200, 'the first comment explains the setup');
+      });
+
+      it('has unique, fixed 16-hex ids', () => {
+        const ids = flow.map((node) => node.id);
+        assert.equal(new Set(ids).size, ids.length);
+        for (const id of ids) assert.match(id, /^[0-9a-f]{16}$/);
+      });
+
+      it('uses only our node types, Node-RED core types, and (the Dashboard demo only) Dashboard 2.0 types', () => {
+        const allowed = new Set([...OUR_TYPES, ...CORE_TYPES, ...(name === DASHBOARD_DEMO ? DASHBOARD_TYPES : [])]);
+        const unknown = flow.map((node) => node.type).filter((type) => !allowed.has(type));
+        assert.deepEqual(unknown, []);
+      });
+
+      it('reads every MQTT message as JSON', () => {
+        const mqttIns = flow.filter((node) => node.type === 'mqtt in');
+        assert.ok(mqttIns.length > 0);
+        for (const node of mqttIns) assert.equal(node.datatype, 'json', node.id);
+      });
+
+      it('contains no seed and no credentials', () => {
+        for (const node of flow) {
+          assert.equal(node.credentials, undefined, node.id);
+          assert.equal(node.seed, undefined, node.id);
+        }
+        assert.doesNotMatch(JSON.stringify(flow), /[9A-Z]{81}/, 'nothing that looks like a seed');
+      });
+
+      it('resolves every configuration reference and every wire', () => {
+        const byId = new Map(flow.map((node) => [node.id, node]));
+        for (const node of flow) {
+          for (const [property, type] of Object.entries(CONFIG_REFERENCES)) {
+            const target = node[property];
+            if (typeof target !== 'string' || target === '') continue;
+            if (node.type === 'mqtt-broker' && property === 'broker') continue; // there it is the broker's host name
+            assert.equal(byId.get(target)?.type, type, `${node.type} ${node.id}: ${property} → ${target}`);
+          }
+          for (const output of (node.wires as string[][] | undefined) ?? []) {
+            for (const target of output) assert.ok(byId.has(target), `${node.type} ${node.id} is wired to missing ${target}`);
+          }
+          // A status or catch node watches the nodes it names.
+          for (const target of (node.scope as string[] | null | undefined) ?? []) assert.ok(byId.has(target), `${node.type} ${node.id} watches missing ${target}`);
+        }
+        for (const party of flow.filter((node) => node.type === 'charging-party')) assert.ok(byId.has(party.wallet as string));
+      });
+    });
+  }
+
+  it('together show every node type of ours that is not a configuration node', () => {
+    const used = new Set([...flows.values()].flat().map((node) => node.type));
+    const missing = OUR_TYPES.filter((type) => !OUR_CONFIG_TYPES.includes(type) && !used.has(type));
+    assert.deepEqual(missing, []);
+  });
+});
