@@ -184,13 +184,13 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
         }, content);
         assert.deepEqual(unknown, [], `${file}: every node type is registered`);
       }
-      // Show the station example's tab for the screenshot.
+      // Show the tab of the last imported meter for the screenshot.
       await page.evaluate(() => {
-        let station: string | undefined;
-        RED.nodes.eachWorkspace((ws) => {
-          if (ws.label === 'Station' || station === undefined) station = ws.id;
+        let tab: string | undefined;
+        RED.nodes.eachNode((n) => {
+          if (n.type === 'meter-in') tab = n.z;
         });
-        if (station) RED.workspaces.show(station);
+        if (tab) RED.workspaces.show(tab);
       });
       await page.screenshot({ path: path.join(OUTPUT_DIR, 'editor-examples-imported.png') });
     });
@@ -252,9 +252,8 @@ function countChartPoints(): number {
 declare const RED: {
   nodes: {
     getType(type: string): object | undefined;
-    eachNode(cb: (n: { type: string }) => void): void;
+    eachNode(cb: (n: { type: string; z?: string }) => void): void;
     eachConfig(cb: (n: { type: string }) => void): void;
-    eachWorkspace(cb: (ws: { id: string; label: string }) => void): void;
   };
   workspaces: { show(id: string): void };
   sidebar: { help: { show(type: string): void } };
