@@ -105,7 +105,11 @@ const STAND_INS: Record<string, () => FlowNode[]> = {
 /** The example from examples/, or its stand-in while the file does not exist yet. */
 export function example(file: string): { flow: FlowNode[]; real: boolean } {
   const real = readExample(file) as FlowNode[] | undefined;
-  return real ? { flow: real, real: true } : { flow: STAND_INS[file](), real: false };
+  if (real) return { flow: real, real: true };
+  // Lay the stand-in's nodes out in rows of four, so that the editor shows them side by side.
+  let placed = 0;
+  const flow = STAND_INS[file]().map((n) => (n.z ? { ...n, x: 160 + 240 * (placed % 4), y: 60 + 80 * Math.floor(placed++ / 4) } : n));
+  return { flow, real: false };
 }
 
 export interface TestBench {

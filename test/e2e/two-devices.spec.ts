@@ -28,8 +28,10 @@ describe('e2e: the station and vehicle examples in two Node-RED processes, throu
     this.timeout(300_000);
     const install = await installedPackage();
     broker = await Mosquitto.start();
-    const [station, vehicle] = await Promise.all([NodeRed.start('station', install), NodeRed.start('vehicle', install)]);
-    processes.push(station, vehicle);
+    const started = await Promise.allSettled([NodeRed.start('station', install), NodeRed.start('vehicle', install)]);
+    for (const result of started) if (result.status === 'fulfilled') processes.push(result.value);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    const [station, vehicle] = processes;
 
     const bus = fakeW1Bus(tempDir('m2m-e2e-w1-'), ROOM_C);
     const records = tempDir('m2m-e2e-records-');
