@@ -134,7 +134,7 @@ const TARGET_WH = 30;
  * `file` node that appends each settled session record (channel-settle's second output) to `recordsFile`.
  */
 export function forTestBench(flow: FlowNode[], bench: TestBench): FlowNode[] {
-  const adjusted = flow.map((original): FlowNode => {
+  const adjusted = onATab(flow).map((original): FlowNode => {
     const node = { ...original };
     switch (node.type) {
       case 'mqtt-broker':
@@ -165,6 +165,16 @@ export function forTestBench(flow: FlowNode[], bench: TestBench): FlowNode[] {
     );
   }
   return [...adjusted, ...recorders];
+}
+
+/**
+ * The flow as the editor's import leaves it: an example may come without a tab, and the editor puts its nodes on
+ * the current one. A node placed on the canvas (it has x and y) belongs to a tab; config nodes do not.
+ */
+function onATab(flow: FlowNode[]): FlowNode[] {
+  if (!flow.some((n) => n.z === undefined && typeof n.x === 'number' && typeof n.y === 'number')) return flow;
+  const tab: FlowNode = { id: 'e2e00000000000a0', type: 'tab', label: 'Imported example' };
+  return [tab, ...flow.map((n) => (n.z === undefined && typeof n.x === 'number' && typeof n.y === 'number' ? { ...n, z: tab.id } : n))];
 }
 
 /** A fake sysfs 1-Wire bus with one DS18B20; `setTemperature` changes what it reads. */

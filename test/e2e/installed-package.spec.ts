@@ -84,9 +84,15 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
   it('lists every example flow of the repository under Import → Examples', async function () {
     const response = await nodeRed.request('GET', `/library/examples/flows/${MODULE}`, undefined, { Accept: 'application/json' });
     const expected = exampleFiles().map((f) => f.replace(/\.json$/, ''));
-    // Node-RED knows no examples of a module that ships none.
-    const listed = response.status === 404 && expected.length === 0 ? [] : ((await response.json()) as { fn?: string }[]).map((e) => e.fn).sort();
+    // Node-RED knows no examples of a module that ships none. Flows are listed as { fn }, folders by name.
+    const entries = response.status === 404 && expected.length === 0 ? [] : ((await response.json()) as ({ fn: string } | string)[]);
+    const listed = entries.filter((e) => typeof e === 'object').map((e) => e.fn).sort();
     assert.deepEqual(listed, expected);
+    // A folder under examples/ becomes a submenu of Import → Examples; one without flows is an empty submenu.
+    for (const folder of entries.filter((e) => typeof e === 'string')) {
+      const inside = await nodeRed.json<unknown[]>(`/library/examples/flows/${MODULE}/${encodeURIComponent(folder)}`);
+      assert.ok(inside.length > 0, `examples/${folder}/ holds no flow, yet shows as an empty folder under Import → Examples`);
+    }
     for (const name of expected) {
       const flow = await nodeRed.json<FlowNode[]>(`/library/examples/flows/${MODULE}/${encodeURIComponent(name)}`);
       assert.ok(Array.isArray(flow) && flow.length > 0, `${name} is served as a flow`);
@@ -197,7 +203,7 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
     });
 
     it("draws the dashboard demo's chart, and the chart grows", async function () {
-      this.timeout(180_000);
+      this.timeout(300_000);
       const sets = await nodeRed.json<NodeSet[]>('/nodes');
       assert.ok(sets.some((s) => s.module === '@flowfuse/node-red-dashboard' && s.enabled), 'Dashboard 2.0 is available to Node-RED');
       const broker = await Mosquitto.start();
@@ -208,8 +214,14 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
 
         const dashboard = await context.newPage();
         await dashboard.goto(`${nodeRed.url}/dashboard`);
-        await dashboard.locator('canvas').first().waitFor({ state: 'visible', timeout: 60_000 });
-        const first = await dashboard.waitForFunction(countChartPoints, undefined, { timeout: 60_000, polling: 250 }).then((h) => h.jsonValue());
+        // The demo's chart gets data once a session runs: wait for its first points.
+        const first = await dashboard
+          .waitForFunction(countChartPoints, undefined, { timeout: 120_000, polling: 250 })
+          .then((h) => h.jsonValue())
+          .catch(async (err) => {
+            await dashboard.screenshot({ path: path.join(OUTPUT_DIR, 'dashboard-chart.png') });
+            throw err;
+          });
         // Then until it has more (data may arrive every second, or with each payment).
         await dashboard.waitForFunction(`(${countChartPoints.toString()})() > ${first}`, undefined, { timeout: 60_000, polling: 250 });
         const later = await dashboard.evaluate(countChartPoints);
