@@ -21,6 +21,8 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
   for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
 });
+// A run stopped from outside (a CI timeout) exits through the handler above too.
+process.once('SIGTERM', () => process.exit(143));
 
 /** A fresh temp directory, removed when the test run ends. */
 export function tempDir(prefix: string): string {
