@@ -22,13 +22,13 @@ function mqttIn(id: string, z: string, broker: string, topic: string, target: st
   return { id, z, type: 'mqtt in', name: '', broker, topic, qos: '1', datatype: 'json', nl: false, rap: true, rh: 0, inputs: 0, wires: [[target]] };
 }
 
-function stages(z: string, party: string, out: string, events: string, ids: [string, string, string]): FlowNode[] {
+function stages(z: string, party: string, broker: string, out: string, events: string, ids: [string, string, string]): FlowNode[] {
   const [open, pay, settle] = ids;
   return [
     { id: open, z, type: 'flash-channel-open', name: '', party, wires: [[out], [events]] },
     { id: pay, z, type: 'pay-increment', name: '', party, wires: [[out], [events]] },
     { id: settle, z, type: 'channel-settle', name: '', party, wires: [[out], [events]] },
-    { id: out, z, type: 'mqtt out', name: '', topic: '', qos: '', retain: '', broker: '', wires: [] },
+    { id: out, z, type: 'mqtt out', name: '', topic: '', qos: '', retain: '', broker, wires: [] },
     { id: events, z, type: 'debug', name: 'session events', active: true, tosidebar: true, console: true, complete: 'topic', targetType: 'msg', wires: [] },
   ];
 }
@@ -36,7 +36,7 @@ function stages(z: string, party: string, out: string, events: string, ids: [str
 function stationStandIn(): FlowNode[] {
   const z = '5a7a0000000000a0';
   const broker = '5a7a000000000001';
-  const flow = [
+  return [
     { id: z, type: 'tab', label: 'Station' },
     { id: broker, type: 'mqtt-broker', name: 'local broker', broker: 'localhost', port: '1883', clientid: '', protocolVersion: '4', keepalive: '60', cleansession: true },
     { id: '5a7a000000000002', type: 'iota-tangle', name: '', mode: 'serve', dataDir: '', host: '0.0.0.0', port: '14265', url: '', mwm: '9', depth: '3', milestoneInterval: '0', dev: true, localPow: false, powWorkers: '1' },
@@ -50,16 +50,14 @@ function stationStandIn(): FlowNode[] {
     mqttIn('5a7a000000000007', z, broker, `${PREFIX}/open/station`, '5a7a000000000011'),
     mqttIn('5a7a000000000008', z, broker, `${PREFIX}/pay/station`, '5a7a000000000012'),
     mqttIn('5a7a000000000009', z, broker, `${PREFIX}/settle/station`, '5a7a000000000013'),
-    ...stages(z, '5a7a000000000006', '5a7a000000000014', '5a7a000000000015', ['5a7a000000000011', '5a7a000000000012', '5a7a000000000013']),
+    ...stages(z, '5a7a000000000006', broker, '5a7a000000000014', '5a7a000000000015', ['5a7a000000000011', '5a7a000000000012', '5a7a000000000013']),
   ];
-  flow.find((n) => n.id === '5a7a000000000014')!.broker = broker;
-  return flow;
 }
 
 function vehicleStandIn(): FlowNode[] {
   const z = '7e1c0000000000a0';
   const broker = '7e1c000000000001';
-  const flow = [
+  return [
     { id: z, type: 'tab', label: 'Vehicle' },
     { id: broker, type: 'mqtt-broker', name: 'station broker', broker: 'station.local', port: '1883', clientid: '', protocolVersion: '4', keepalive: '60', cleansession: true },
     { id: '7e1c000000000002', type: 'iota-tangle', name: '', mode: 'remote', dataDir: '', host: '127.0.0.1', port: '14265', url: 'http://station.local:14265', mwm: '9', depth: '3', milestoneInterval: '0', dev: true, localPow: false, powWorkers: '1' },
@@ -72,10 +70,8 @@ function vehicleStandIn(): FlowNode[] {
     mqttIn('7e1c000000000008', z, broker, `${PREFIX}/open/vehicle`, '7e1c000000000011'),
     mqttIn('7e1c000000000009', z, broker, `${PREFIX}/pay/vehicle`, '7e1c000000000012'),
     mqttIn('7e1c00000000000a', z, broker, `${PREFIX}/settle/vehicle`, '7e1c000000000013'),
-    ...stages(z, '7e1c000000000006', '7e1c000000000014', '7e1c000000000015', ['7e1c000000000011', '7e1c000000000012', '7e1c000000000013']),
+    ...stages(z, '7e1c000000000006', broker, '7e1c000000000014', '7e1c000000000015', ['7e1c000000000011', '7e1c000000000012', '7e1c000000000013']),
   ];
-  flow.find((n) => n.id === '7e1c000000000014')!.broker = broker;
-  return flow;
 }
 
 /** A DS18B20 meter drawn on a Dashboard 2.0 chart, at /dashboard. */
