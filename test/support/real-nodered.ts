@@ -1,0 +1,259 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Real processes for the end-to-end tests: Node-RED started the way a user starts it, with this package installed
+ * from its packed tarball, and Debian's mosquitto. Every process started here is stopped when the test run ends,
+ * whatever happened; the tests stop them earlier themselves.
+ */
+
+const repoRoot = path.resolve(__dirname, '../../..');
+export const MODULE = '@m2m-ev/node-red-flash-charging';
+/** Where the tests leave screenshots and logs for a human to look at (git-ignored). */
+export const OUTPUT_DIR = path.join(repoRoot, 'test-output');
+
+const running = new Set<ChildProcess>();
+const scratch: string[] = [];
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+});
+// A run stopped from outside (a CI timeout) exits through the handler above too.
+process.once('SIGTERM', () => process.exit(143));
+
+/** A fresh temp directory, removed when the test run ends. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+/** A system program the suite needs: its path, or an error that says how to install it. Never a skip. */
+export function systemTool(file: string, aptPackage: string): string {
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} not found: the end-to-end tests need Debian's ${aptPackage} (apt-get install -y ${aptPackage}; see docs/TESTING.md)`);
+  }
+  return file;
+}
+
+/** A TCP port on the loopback interface that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let installed: Promise<string> | undefined;
+
+/**
+ * This repository packed with `npm pack` and installed from the tarball with `npm install` into a fresh folder, as
+ * a user installs it into ~/.node-red; done once per test run. Resolves with that folder.
+ */
+export function installedPackage(): Promise<string> {
+  installed ??= new Promise<string>((resolve, reject) => {
+    try {
+      const work = tempDir('m2m-e2e-pack-');
+      // dist/ is fresh: `npm test` builds before it runs the suite.
+      const [packed] = JSON.parse(
+        execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
+      const consumer = path.join(work, 'consumer');
+      fs.mkdirSync(consumer);
+      fs.writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', path.join(work, packed.filename)], { cwd: consumer, stdio: 'pipe' });
+      resolve(consumer);
+    } catch (err) {
+      reject(err);
+    }
+  });
+  return installed;
+}
+
+async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs: number, log: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output so far:\n${log()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    running.delete(child);
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      running.delete(child);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** One Node-RED process of the node-red dev dependency, on its own user directory and an ephemeral loopback port. */
+export class NodeRed {
+  private output = '';
+
+  private constructor(
+    readonly name: string,
+    readonly userDir: string,
+    readonly url: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+  }
+
+  /**
+   * Starts Node-RED on a fresh user directory that holds what `installDir` holds after `npm install` (its
+   * package.json, and its node_modules as a link), so several processes share one install.
+   */
+  static async start(name: string, installDir: string): Promise<NodeRed> {
+    const userDir = tempDir(`m2m-e2e-${name}-`);
+    fs.copyFileSync(path.join(installDir, 'package.json'), path.join(userDir, 'package.json'));
+    fs.symlinkSync(path.join(installDir, 'node_modules'), path.join(userDir, 'node_modules'), 'dir');
+    const port = await freePort();
+    const settings = {
+      uiHost: '127.0.0.1',
+      uiPort: port,
+      flowFile: 'flows.json',
+      credentialSecret: 'e2e-test-secret',
+      // The first-load "Enable Update Notifications" modal and the welcome tour would block every click.
+      telemetry: { enabled: false },
+      editorTheme: { tours: false },
+      logging: { console: { level: 'info', metrics: false, audit: false } },
+    };
+    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+    const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
+    const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+      cwd: userDir,
+      env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    const nodeRed = new NodeRed(name, userDir, `http://127.0.0.1:${port}`, child);
+    try {
+      await waitFor(
+        () => {
+          if (child.exitCode !== null) throw new Error(`Node-RED (${name}) exited with ${child.exitCode}:\n${nodeRed.log}`);
+          return nodeRed.log.includes('Started flows') ? true : undefined;
+        },
+        `Node-RED (${name}) to start`,
+        60_000,
+        () => nodeRed.log,
+      );
+    } catch (err) {
+      await nodeRed.stop();
+      throw err;
+    }
+    return nodeRed;
+  }
+
+  /** Everything Node-RED printed so far. */
+  get log(): string {
+    return this.output;
+  }
+
+  /** An admin API request; JSON bodies are sent as JSON. */
+  async request(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(this.url + route, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  async json<T = unknown>(route: string, headers: Record<string, string> = {}): Promise<T> {
+    const response = await this.request('GET', route, undefined, { Accept: 'application/json', ...headers });
+    if (!response.ok) throw new Error(`GET ${route}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  }
+
+  /** Replaces all flows, as the editor's Deploy (full) does; credentials travel inline on their nodes. */
+  async deploy(flow: object[]): Promise<void> {
+    const before = this.output.length;
+    const response = await this.request('POST', '/flows', flow, { 'Node-RED-Deployment-Type': 'full' });
+    if (response.status !== 204 && response.status !== 200) throw new Error(`deploy failed: ${response.status} ${await response.text()}`);
+    await waitFor(() => (this.output.slice(before).includes('Started flows') ? true : undefined), `${this.name} to start its flows`, 60_000, () => this.log);
+  }
+
+  /** Resolves once the log (from its start) matches `pattern`. */
+  waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<true> {
+    return waitFor(() => (pattern.test(this.output) ? true : undefined), `${this.name} to log ${pattern}`, timeoutMs, () => this.log);
+  }
+
+  /** Saves the log next to the screenshots, for a human to read after a failure. */
+  saveLog(): void {
+    fs.mkdirSync(OUTPUT_DIR, { recursive: true });
+    fs.writeFileSync(path.join(OUTPUT_DIR, `node-red-${this.name}.log`), this.output);
+  }
+
+  /** SIGINT, as Ctrl-C: Node-RED stops its flows (closing our nodes) and exits. */
+  stop(): Promise<void> {
+    return stopChild(this.child, 'SIGINT');
+  }
+}
+
+/** Debian's mosquitto on an ephemeral loopback port, with its own config file. */
+export class Mosquitto {
+  private output = '';
+
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
+    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+  }
+
+  static async start(): Promise<Mosquitto> {
+    const binary = systemTool('/usr/sbin/mosquitto', 'mosquitto');
+    const dir = tempDir('m2m-e2e-mosquitto-');
+    const port = await freePort();
+    const config = path.join(dir, 'mosquitto.conf');
+    // mosquitto 2 listens on loopback only without a listener, and refuses anonymous clients with one.
+    fs.writeFileSync(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'));
+    const child = spawn(binary, ['-c', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
+    const broker = new Mosquitto(port, child);
+    try {
+      await waitFor(
+        () => {
+          if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}:\n${broker.output}`);
+          return broker.output.includes(' running') ? true : undefined;
+        },
+        'mosquitto to start',
+        10_000,
+        () => broker.output,
+      );
+    } catch (err) {
+      await broker.stop();
+      throw err;
+    }
+    return broker;
+  }
+
+  stop(): Promise<void> {
+    return stopChild(this.child, 'SIGTERM');
+  }
+}
+
+/** The example flows of the repository, by file name; the package ships them all. */
+export function exampleFiles(): string[] {
+  const dir = path.join(repoRoot, 'examples');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+}
+
+export function readExample(file: string): object[] | undefined {
+  const full = path.join(repoRoot, 'examples', file);
+  return fs.existsSync(full) ? JSON.parse(fs.readFileSync(full, 'utf8')) : undefined;
+}
