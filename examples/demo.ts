@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { generateSeed } from '../../nodes/core/wallet';
+import { generateSeed } from '../nodes/core/wallet';
 
 const HOST = '127.0.0.1';
 const EDITOR_PORT = 1880;
@@ -19,7 +19,7 @@ const EDITOR_URL = `http://${HOST}:${EDITOR_PORT}/`;
 const DASHBOARD_URL = `${EDITOR_URL}dashboard`;
 
 /** dist/examples/demo → the repository. */
-const REPO = path.resolve(__dirname, '..', '..', '..');
+const REPO = path.resolve(__dirname, '..', '..');
 const USER_DIR = path.join(REPO, '.demo');
 const DEMO_FLOW = path.join(REPO, 'examples', 'Dashboard demo.json');
 const DEMO_TAB = 'da5b000000000000';
