@@ -7,6 +7,7 @@ import {
   classify,
   commit,
   DEFAULT_LIMITS,
+  digestOf,
   initialSequencer,
   KeyPair,
   makeEnvelope,
@@ -209,6 +210,8 @@ export abstract class Party extends EventEmitter {
       // Authenticate before the sequencer sees the message: a forgery must not use up a sequence number.
       verifyEnvelope(envelope, await this.keyFor(envelope));
       if (envelope.type === 'resend') return this.onHeartbeat(envelope.ts, envelope.body.fromSeq);
+      // The open of the session under way, sent again after the peer restarted: already handled.
+      if (opensSession && this.snapshot.phase !== 'idle' && envelope.session === this.snapshot.sessionId && this.snapshot.inbound.recent[String(envelope.seq)] === digestOf(envelope)) return 'duplicate';
       const sequenced = !opensSession && envelope.type !== 'offer';
       if (sequenced) {
         try {
@@ -330,7 +333,7 @@ export abstract class Party extends EventEmitter {
     if (next.sessionId !== this.snapshot?.sessionId) this.lastHeard = Date.now();
     await this.options.journal.save(next);
     this.snapshot = next;
-    this.options.onPersisted?.(`${this.role}: ${label}${outgoing.length ? ` → ${outgoing.map((o) => o.payload.type).join(', ')}` : ''}`);
+    this.options.onPersisted?.(`${this.role}: ${label}${outgoing.length ? ` → ${outgoing.map((o) => o.payload.type).join(', ')}` : ''} [${next.phase}]`);
     for (const message of outgoing) this.emit('send', message);
     if (phaseChanged) this.emit('phase', next.phase);
     for (const [event, payload] of step.events ?? []) this.emit(event, payload);
