@@ -118,6 +118,8 @@ export class StationParty extends Party {
     return this.apply(
       {
         snapshot: { ...s, phase: 'settling', stopReason: reason, stoppedAt: s.stoppedAt || this.now() },
+        // The vehicle, if it hears this, stops paying; the station no longer co-signs in this channel.
+        send: [{ stage: 'settle', type: 'stop', body: { reason } }],
         events: [['stopping', { sessionId: s.sessionId, reason }]],
         after: () => this.settle(),
       },

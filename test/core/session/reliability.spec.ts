@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeEnvelope, newKeyPair, ProtocolError, signEnvelope } from '../../../nodes/core/protocol';
+import { settlementBundles } from '../../../nodes/core/flash';
 import { emptySnapshot, JournalError, SessionJournal, SessionSnapshot, StationParty } from '../../../nodes/core/session';
 import type { TangleConnection, Wallet } from '../../../nodes/core/wallet';
 import { devTangle, Pair, tempDir, until } from '../../support/parties';
@@ -132,6 +133,50 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     assert.ok(pair.events.some(([role, event, p]) => role === 'station' && event === 'stopping' && (p as { reason: string }).reason === 'peer-silent'), 'the EVSE was told to stop');
     assert.ok(pair.events.some(([role, event, p]) => role === 'station' && event === 'unpaid' && (p as { unpaidWh: number }).unpaidWh === 10));
     await assertBooks(pair.wallets, 2);
+  });
+
+  it('rolls the channel over before the tokens at risk pass maxAtRisk, and stops at once when an old state is attached', async function () {
+    const clock = { t: Date.now() };
+    // One token per increment, credit one increment: the cap of 3 allows two paid increments per channel.
+    const pair = track(new Pair(tangle, { common: { now: () => clock.t }, station: { maxAtRisk: 3, watchMs: 100 }, vehicle: { targetWh: 0 } }));
+    await pair.wallets.station.topUpFromFaucet(100);
+    await pair.wallets.vehicle.topUpFromFaucet(100);
+    pair.makeVehicle();
+    pair.makeStation();
+    await pair.vehicle.start();
+    await pair.station.start();
+    await until(() => pair.station.phase === 'charging' && pair.vehicle.phase === 'charging');
+    await charge(pair, clock);
+    await until(() => pair.settled.station.length > 0 && pair.settled.vehicle.length > 0);
+    const first = pair.settled.station[0];
+    assert.equal(first.remark, 'rollover');
+    assert.ok(first.total_cost.excl_vat <= 3, `at most maxAtRisk received in one channel, got ${first.total_cost.excl_vat}`);
+
+    // The vehicle opens the next channel by itself. After its first payment it attaches that older state while
+    // the channel goes on: the station sees the spend and stops.
+    await until(() => pair.station.phase === 'charging' && pair.station.session.sessionId !== first.session_id);
+    await charge(pair, clock, 1);
+    await until(() => pair.station.session.paidIncrements === 1);
+    const older = structuredClone(pair.vehicle.session.channel!);
+    await charge(pair, clock, 1);
+    await until(() => pair.station.session.paidIncrements === 2);
+    const { depth, minWeightMagnitude } = pair.wallets.vehicle.tangleSettings;
+    let reference: string | undefined;
+    for (const trytes of settlementBundles(older)) {
+      const sent = await tangle.api.sendTrytes(trytes, depth, minWeightMagnitude, ...(reference ? [reference] : []));
+      reference = sent.find((tx) => tx.currentIndex === 0)!.hash;
+    }
+    await until(() => pair.settled.station.length > 1);
+    const oldState = pair.events.find(([role, event]) => role === 'station' && event === 'old-state');
+    assert.ok(oldState, 'the station reported the old state');
+    assert.ok(pair.events.some(([role, event, p]) => role === 'station' && event === 'stopping' && (p as { reason: string }).reason === 'old-state'), 'and stopped the energy');
+    assert.equal(pair.settled.station[1].remark, 'old-state');
+    // Whatever state won on the Tangle, the station lost at most the cap of what the second channel paid it.
+    const received = (await pair.wallets.station.balance()).total - 100;
+    const paidInSecond = 2;
+    assert.ok(received <= first.total_cost.excl_vat + paidInSecond, `station received ${received}`);
+    assert.ok(received >= first.total_cost.excl_vat + paidInSecond - 3, `station lost more than maxAtRisk: received ${received}`);
+    assert.equal((await pair.wallets.station.balance()).total + (await pair.wallets.vehicle.balance()).total, 200, 'no token created or lost');
   });
 
   it('changes nothing and never crashes on 10,000 random, mutated, forged and replayed messages', async function () {
