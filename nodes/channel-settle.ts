@@ -16,7 +16,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     runStageNode(RED, this, def.party, {
       stage: 'settle',
-      events: ['stopping', 'settled'],
+      events: ['stopping', 'settled', 'unpaid', 'old-state'],
       async command(party, msg) {
         if (msg.payload !== 'stop') throw new Error(RED._('channel-settle.errors.unknown-command'));
         await party.stop('local-stop');
@@ -27,6 +27,7 @@ export = function (RED: NodeAPI) {
           const record = payload as SessionRecord;
           return { fill: 'green', shape: 'dot', text: RED._('channel-settle.status.settled', { wh: record.energy_wh, cost: record.total_cost.excl_vat }) };
         }
+        if (event === 'old-state') return { fill: 'red', shape: 'dot', text: 'channel-settle.status.old-state' };
         if (event === 'phase' && payload === 'settling') return { fill: 'yellow', shape: 'dot', text: 'channel-settle.status.settling' };
         return null;
       },

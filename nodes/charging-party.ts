@@ -1,5 +1,5 @@
 import type { NodeAPI, NodeDef } from 'node-red';
-import { Outgoing, SessionJournal, SessionSnapshot, StationParty, VehicleParty } from './core/session';
+import { loadOrCreateIdentity, Outgoing, SessionJournal, SessionSnapshot, StationParty, TrustStore, VehicleParty } from './core/session';
 import type { Role, Stage } from './core/protocol';
 import type { ChargingPartyNode, IotaWalletNode, StageOutlet } from './types';
 import { dataDir, messageOf, numberSetting } from './support/runtime';
@@ -23,6 +23,11 @@ interface ChargingPartyDef extends NodeDef {
   targetWh: string;
   meterToleranceWh: string;
   autoStart: boolean;
+  peerTimeout: string;
+  maxAtRisk: string;
+  opensPerMinute: string;
+  messagesPerSecond: string;
+  stationKey: string;
 }
 
 /**
@@ -57,12 +62,16 @@ export = function (RED: NodeAPI) {
       if (!walletNode) throw new Error(RED._('charging-party.errors.no-wallet'));
       const wallet = await walletNode.wallet;
       const id = (def.partyId || '').trim();
+      const folder = dataDir(RED, def.dataDir, 'sessions');
+      const stationId = this.role === 'station' ? id : (def.stationId || '').trim();
       const options = {
         id,
-        stationId: this.role === 'station' ? id : (def.stationId || '').trim(),
+        stationId,
         prefix: (def.prefix || 'm2m-ev/v1').replace(/\/+$/, ''),
         wallet,
-        journal: new SessionJournal<SessionSnapshot>(`${dataDir(RED, def.dataDir, 'sessions')}/${this.role}-${id}.json`),
+        journal: new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${id}.json`),
+        peerTimeoutMs: numberSetting(def.peerTimeout, 120) * 1000,
+        messagesPerSecond: numberSetting(def.messagesPerSecond, 50),
       };
       const security = wallet.security;
       const maxDepth = numberSetting(def.maxDepth, 10);
@@ -76,7 +85,9 @@ export = function (RED: NodeAPI) {
               stationDeposit: numberSetting(def.stationDeposit, 0),
               security,
               maxDepth,
-            })
+              maxAtRisk: numberSetting(def.maxAtRisk, 0),
+              opensPerMinute: numberSetting(def.opensPerMinute, 6),
+            }, await loadOrCreateIdentity(`${folder}/station-${id}.key`))
           : new VehicleParty(options, {
               maxPricePerKWh: numberSetting(def.maxPricePerKWh, 200),
               deposit: numberSetting(def.deposit, 100),
@@ -87,7 +98,7 @@ export = function (RED: NodeAPI) {
               maxDepth,
               security,
               autoStart: def.autoStart !== false,
-            });
+            }, new TrustStore(`${folder}/vehicle-${id}.trust.json`, def.stationKey?.trim() ? { [stationId]: def.stationKey.trim() } : {}));
       party.on('send', deliver);
       party.on('warning', (text: string) => this.warn(text));
       await party.start();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Node } from 'node-red';
-import { makeEnvelope } from '../../nodes/core/protocol';
+import { KeyPair, makeEnvelope, newKeyPair, signEnvelope } from '../../nodes/core/protocol';
 import type { VehicleParty } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
 import type { ChargingPartyNode } from '../../nodes/types';
@@ -17,6 +19,8 @@ function moneyState(party: VehicleParty): string {
 describe('nodes: bad messages on the protocol topics', function () {
   let broker: TestBroker;
   let vehicle: VehicleParty;
+  /** The station's identity key, from its key file: the messages below pass the signature check and meet the next one. */
+  let stationKeys: KeyPair;
   const errorCount = () => errorsOf(['open-v', 'pay-v', 'settle-v']).length;
 
   before(async function () {
@@ -26,6 +30,8 @@ describe('nodes: bad messages on the protocol topics', function () {
     await loadFlow(NODES, sessionFlow(broker.port, { vehicle: { targetWh: '0' } }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
     vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
     await until(() => vehicle.phase === 'charging', 'the channel to open');
+    const journalFile = (vehicle as unknown as { options: { journal: { file: string } } }).options.journal.file;
+    stationKeys = JSON.parse(fs.readFileSync(path.join(path.dirname(journalFile), 'station-ST1.key'), 'utf8')) as KeyPair;
   });
   after(async () => {
     await helper.unload();
@@ -43,13 +49,35 @@ describe('nodes: bad messages on the protocol topics', function () {
     return errorsOf([nodeId]).at(-1)!;
   }
 
-  const claim = (overrides: Record<string, unknown> = {}) => {
+  const claim = (overrides: Record<string, unknown> = {}, keys: KeyPair | null = stationKeys) => {
     const s = vehicle.session;
-    return {
+    const envelope = {
       ...makeEnvelope('claim', 'station', s.sessionId, s.inbound.lastSeq + 1, { increments: 1, registerWh: 1010, startRegisterWh: 1000, readAt: Date.now() }),
       ...overrides,
     };
+    return keys ? signEnvelope(envelope, keys) : envelope;
   };
+
+  it('refuses an unsigned message, and one signed by a third party, before it uses up a sequence number', async function () {
+    const last = vehicle.session.inbound.lastSeq;
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({}, null)), /\$\.sig is required/);
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({}, newKeyPair())), /signature does not verify/);
+    // A real station message with one field changed after signing: a forgery too.
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, { ...claim(), seq: last + 1, ts: 1 }), /signature does not verify/);
+    assert.equal(vehicle.session.inbound.lastSeq, last, 'no sequence number was used up');
+  });
+
+  it('refuses a replayed heartbeat', async function () {
+    const old = vehicle.session;
+    const last = old.inbound.lastSeq;
+    const ping = signEnvelope(makeEnvelope('resend', 'station', old.sessionId, 0, { fromSeq: old.inbound.lastSeq + 1 }, Date.now() + 60_000), stationKeys);
+    const count = errorCount();
+    helper.getNode('pay-v').receive({ topic: `${PREFIX}/pay/vehicle`, payload: ping } as never);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(errorCount(), count, 'a fresh heartbeat is accepted');
+    assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, ping), /heartbeat with timestamp \d+ is not newer .*replayed/);
+    assert.equal(vehicle.session.inbound.lastSeq, last);
+  });
 
   it('refuses malformed JSON', async function () {
     assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, '{"v":1,"type":'), /message is not valid JSON/);
@@ -74,7 +102,11 @@ describe('nodes: bad messages on the protocol topics', function () {
 
   it('refuses a price change in the middle of the session', async function () {
     const offer = { ...vehicle.session.offer!, pricePerKWh: 300 };
-    assert.match(await refusal('open-v', `${PREFIX}/offer`, makeEnvelope('offer', 'station', '', 0, offer)), /changed its terms during session .* \(price 100 → 300\)/);
+    assert.match(await refusal('open-v', `${PREFIX}/offer`, signEnvelope(makeEnvelope('offer', 'station', '', 0, offer), stationKeys)), /changed its terms during session .* \(price 100 → 300\)/);
+    // The same offer under another station key: the vehicle pinned the first one.
+    const impostor = newKeyPair();
+    const forged = signEnvelope(makeEnvelope('offer', 'station', '', 0, { ...offer, pricePerKWh: 100, stationKey: impostor.publicKey }), impostor);
+    assert.match(await refusal('open-v', `${PREFIX}/offer`, forged), /not the one this vehicle trusts/);
   });
 
   it('refuses an over-claim from the station’s own meter, then keeps running', async function () {

@@ -6,11 +6,11 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-/** An in-process MQTT broker (aedes) on an ephemeral loopback port. */
-export async function startBroker(): Promise<TestBroker> {
+/** An in-process MQTT broker (aedes) on an ephemeral loopback port, or on `port` (to restart one in its place). */
+export async function startBroker(port = 0): Promise<TestBroker> {
   const broker = await Aedes.createBroker();
   const server = net.createServer(broker.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const sockets = new Set<net.Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);

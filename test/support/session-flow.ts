@@ -19,6 +19,7 @@ export const PREFIX = 'm2m-ev/v1/ST1';
 /** Both pipelines in one runtime, talking only through the core MQTT nodes and the broker. */
 export interface SessionFlowOptions {
   vehicle?: Record<string, unknown>;
+  station?: Record<string, unknown>;
   /** Adds the station's simulated EVSE and meter, as in the paper's station pipeline (22 kW, credit gate on). */
   stationPipeline?: boolean;
 }
@@ -43,6 +44,7 @@ export function sessionFlow(brokerPort: number, overrides: SessionFlowOptions = 
     {
       id: 'party-s', type: 'charging-party', role: 'station', partyId: 'ST1', wallet: 'wallet-s', prefix: 'm2m-ev/v1', dataDir,
       pricePerKWh: '100', incrementWh: '10', maxPowerW: '100000', creditWh: '10', stationDeposit: '40', maxDepth: '8',
+      ...overrides.station,
     },
     {
       id: 'party-v', type: 'charging-party', role: 'vehicle', partyId: 'EV1', stationId: 'ST1', wallet: 'wallet-v', prefix: 'm2m-ev/v1', dataDir,

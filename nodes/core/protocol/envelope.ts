@@ -22,6 +22,7 @@ export function parseEnvelope(payload: unknown, limits: MessageLimits = DEFAULT_
   return value as unknown as AnyEnvelope;
 }
 
+/** An unsigned envelope; signEnvelope adds its `sig`. */
 export function makeEnvelope<T extends MessageType>(
   type: T,
   from: Role,
@@ -29,7 +30,7 @@ export function makeEnvelope<T extends MessageType>(
   seq: number,
   body: Bodies[T],
   now: number = Date.now(),
-): Envelope<T> {
+): Omit<Envelope<T>, 'sig'> {
   return { v: PROTOCOL_VERSION, type, session, seq, from, ts: now, body };
 }
 

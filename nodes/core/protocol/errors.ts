@@ -10,7 +10,11 @@ export type ProtocolErrorCode =
   | 'WRONG_SENDER'
   | 'DUPLICATE_CONFLICT'
   | 'STALE_SEQ'
-  | 'SEQ_GAP';
+  | 'SEQ_GAP'
+  | 'BAD_SIGNATURE'
+  | 'UNTRUSTED_KEY'
+  | 'REPLAY'
+  | 'RATE_LIMITED';
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';

@@ -80,3 +80,29 @@ export function decodePayload(payload: unknown, limits: MessageLimits = DEFAULT_
   }
   throw new ProtocolError('MALFORMED_JSON', `message must be a JSON object, got ${payload === null ? 'null' : typeof payload}`);
 }
+
+/**
+ * A token bucket per key (a topic, "open"): at most `burst` events at once and `perSecond` on average after that.
+ * take() throws RATE_LIMITED, before the message costs any parsing, signature check or WOTS work.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly what: string,
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  take(key: string): void {
+    const now = this.clock();
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.at = now;
+    if (this.buckets.size > 1024) this.buckets.clear();
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < 1) throw new ProtocolError('RATE_LIMITED', `too many ${this.what} on ${key}: dropped (limit ${this.burst} at once, ${+(this.perSecond).toPrecision(3)} per second)`);
+    bucket.tokens -= 1;
+  }
+}

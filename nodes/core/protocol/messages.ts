@@ -1,9 +1,10 @@
 import type { Completion, Cosignature, Proposal, SetupAccept, SetupOffer } from '../flash';
+import { KEY_PATTERN, SIG_PATTERN } from './auth';
 import type { Schema } from './schema';
 
 /**
  * The messages a station and a vehicle exchange over MQTT, version 1. Every message is a JSON envelope
- * `{v, type, session, seq, from, ts, body}`; the body schema depends on the type. docs/PROTOCOL.md explains them.
+ * `{v, type, session, seq, from, ts, body, sig}`; the body schema depends on the type. docs/PROTOCOL.md explains them.
  */
 export const PROTOCOL_VERSION = 1;
 
@@ -22,6 +23,10 @@ export interface Offer {
   security: 1 | 2 | 3;
   /** Where the vehicle's IOTA traffic can go, when the station serves its ledger; informational. */
   tangleUrl?: string;
+  /** The station's long-term Ed25519 public key (base64url): it signs every station message. */
+  stationKey: string;
+  /** Fresh for every published offer, so that an old `open` cannot be replayed against a new one. */
+  nonce: string;
 }
 
 export interface OpenRequest {
@@ -31,6 +36,8 @@ export interface OpenRequest {
   /** Energy the vehicle wants, or 0 for "until full". */
   targetWh: number;
   setup: SetupOffer;
+  /** The vehicle's Ed25519 public key for this session (base64url): it signs every vehicle message. */
+  vehicleKey: string;
 }
 
 export interface OpenAccept {
@@ -63,7 +70,7 @@ export interface Stop {
   reason: StopReason;
 }
 
-export type StopReason = 'target-reached' | 'vehicle-full' | 'unplugged' | 'local-stop' | 'remote-stop' | 'capacity' | 'peer-silent';
+export type StopReason = 'target-reached' | 'vehicle-full' | 'unplugged' | 'local-stop' | 'remote-stop' | 'capacity' | 'peer-silent' | 'rollover' | 'old-state';
 
 export interface Settled {
   bundles: string[];
@@ -105,6 +112,8 @@ export interface Envelope<T extends MessageType = MessageType> {
   /** When the sender sent it, ms since the epoch. */
   ts: number;
   body: Bodies[T];
+  /** Ed25519 signature (base64url) of the canonical JSON of the envelope without `sig`. */
+  sig: string;
 }
 
 export type AnyEnvelope = { [T in MessageType]: Envelope<T> }[MessageType];
@@ -148,8 +157,10 @@ export const BODY_SCHEMAS: { [T in MessageType]: Schema } = {
       stationDeposit: tokens,
       security: { enum: [1, 2, 3] },
       tangleUrl: text(200),
+      stationKey: { type: 'string', pattern: KEY_PATTERN },
+      nonce: { type: 'string', pattern: '^[0-9a-f]{16,64}$' },
     },
-    ['stationId', 'pricePerKWh', 'incrementWh', 'maxPowerW', 'creditWh', 'stationDeposit', 'security'],
+    ['stationId', 'pricePerKWh', 'incrementWh', 'maxPowerW', 'creditWh', 'stationDeposit', 'security', 'stationKey', 'nonce'],
   ),
   open: object({
     vehicleId: { type: 'string', pattern: ID },
@@ -165,6 +176,7 @@ export const BODY_SCHEMAS: { [T in MessageType]: Schema } = {
       settlementAddress: { type: 'string', pattern: HASH },
       digests,
     }),
+    vehicleKey: { type: 'string', pattern: KEY_PATTERN },
   }),
   'open-accept': object({
     setup: object({ type: { const: 'setup-accept' }, channelId: flashChannelId, settlementAddress: { type: 'string', pattern: HASH }, digests }),
@@ -185,7 +197,7 @@ export const BODY_SCHEMAS: { [T in MessageType]: Schema } = {
   }),
   cosignature: object({ type: { const: 'cosignature' }, channelId: flashChannelId, seq: count, bundleHashes, signatures, digests }),
   completion: object({ type: { const: 'completion' }, channelId: flashChannelId, seq: count, bundleHashes, signatures }),
-  stop: object({ reason: { enum: ['target-reached', 'vehicle-full', 'unplugged', 'local-stop', 'remote-stop', 'capacity', 'peer-silent'] } }),
+  stop: object({ reason: { enum: ['target-reached', 'vehicle-full', 'unplugged', 'local-stop', 'remote-stop', 'capacity', 'peer-silent', 'rollover', 'old-state'] } }),
   settled: object({ bundles: bundleHashes, tails: bundleHashes }),
   error: object({ code: text(64), message: text(500) }),
   resend: object({ fromSeq: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }),
@@ -199,4 +211,5 @@ export const ENVELOPE_SCHEMA: Schema = object({
   from: { enum: ['station', 'vehicle'] },
   ts: count,
   body: { type: 'object' },
+  sig: { type: 'string', pattern: SIG_PATTERN },
 });

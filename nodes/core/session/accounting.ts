@@ -28,6 +28,11 @@ export function paymentEvent(snapshot: SessionSnapshot, offer: Offer, amount: nu
   };
 }
 
+/** Energy delivered in the session by the station's meter (as far as this party knows it), Wh. */
+export function deliveredWh(snapshot: SessionSnapshot): number {
+  return snapshot.startRegisterWh < 0 ? 0 : Math.max(0, snapshot.lastRegisterWh - snapshot.startRegisterWh);
+}
+
 export function sessionRecord(snapshot: SessionSnapshot, stationId: string, vehicleId: string, now: number): SessionRecord {
   const channel = snapshot.channel!;
   const offer = snapshot.offer!;
@@ -51,6 +56,7 @@ export function sessionRecord(snapshot: SessionSnapshot, stationId: string, vehi
     increments: snapshot.paidIncrements,
     meter_start_wh: Math.max(0, snapshot.startRegisterWh),
     meter_stop_wh: Math.max(0, snapshot.startRegisterWh) + energyWh,
+    unpaid_energy_wh: Math.max(0, deliveredWh(snapshot) - energyWh),
     channel: {
       id: channel.channelId,
       deposit_address: depositAddress(channel),

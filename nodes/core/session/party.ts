@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ChannelState } from '../flash';
+import { settlementBundles, type ChannelState } from '../flash';
 import {
   AnyEnvelope,
   Bodies,
@@ -7,15 +7,20 @@ import {
   classify,
   commit,
   DEFAULT_LIMITS,
+  digestOf,
   initialSequencer,
+  KeyPair,
   makeEnvelope,
   MessageLimits,
   MessageType,
   parseEnvelope,
   ProtocolError,
+  RateLimiter,
   Role,
+  signEnvelope,
   Stage,
   topicFor,
+  verifyEnvelope,
 } from '../protocol';
 import type { Wallet } from '../wallet';
 import { SessionJournal } from './journal';
@@ -34,6 +39,17 @@ export interface PartyOptions {
   /** How often to poll the Tangle while waiting for a confirmation. */
   pollMs?: number;
   limits?: MessageLimits;
+  /**
+   * How long the peer may stay silent during a session before this side gives up on it and settles the latest
+   * co-signed state by itself, ms; 0 = never. Each side sends a heartbeat (a `resend` request) every third of it.
+   */
+  peerTimeoutMs?: number;
+  /** Interval of the heartbeat when no peer timeout is set, ms (default 15 s). */
+  heartbeatMs?: number;
+  /** At most this many messages per second on each of our topics (default 50, bursts of twice that). */
+  messagesPerSecond?: number;
+  /** Called after every journal write with the step that wrote it; fault-injection tests crash here. */
+  onPersisted?: (step: string) => void;
 }
 
 /** A message for an `mqtt out` node: the adapter of the node that handles `stage` sends it. */
@@ -69,6 +85,8 @@ export function emptySnapshot(role: Role): SessionSnapshot {
     phase: 'idle',
     sessionId: '',
     peerId: '',
+    peerKey: '',
+    sessionKeys: null,
     offer: null,
     channel: null,
     inbound: initialSequencer(),
@@ -85,29 +103,51 @@ export function emptySnapshot(role: Role): SessionSnapshot {
     claimedIncrements: 0,
     paidIncrements: 0,
     depositTails: [],
+    ownDeposit: { state: 'none', tail: '' },
     settlement: null,
   };
 }
 
+/** A spend from one of the channel's addresses by a bundle that is not our latest state. */
+export class OldStateError extends Error {
+  override readonly name = 'OldStateError';
+  constructor(readonly bundles: string[]) {
+    super(`an older channel state was attached to the Tangle (bundle ${bundles[0]?.slice(0, 12)}…)`);
+  }
+}
+
 /**
  * What a station and a vehicle have in common: one session at a time, inputs handled strictly one after the
- * other, every received message checked completely (schema, sender, session, sequence) before it is used, and
- * the session persisted before any message that depends on it is sent.
+ * other, every received message checked completely (size, schema, signature, sender, session, sequence) before
+ * it is used, and the session persisted before any message that depends on it is sent.
  *
- * Events: `send` (Outgoing), `phase` (Phase), `warning` (string), plus the role's own events.
+ * Events: `send` (Outgoing), `phase` (Phase), `warning` (string), `resumed` ({sessionId, phase}), plus the role's
+ * own events.
  */
 export abstract class Party extends EventEmitter {
   abstract readonly role: Role;
   protected snapshot!: SessionSnapshot;
   protected readonly now: () => number;
   protected readonly pollMs: number;
+  protected readonly peerTimeoutMs: number;
   private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  protected closed = false;
+  private heartbeat: NodeJS.Timeout | null = null;
+  /** When the peer last proved it is there (a new message or a fresh heartbeat), by the wall clock. */
+  private lastHeard = Date.now();
+  private lastPingTs = 0;
+  private lastPingSent = 0;
+  /** The session we gave up on after the peer fell silent: handled once. */
+  private abandoned = '';
+  private readonly topicRate: RateLimiter;
 
   constructor(protected readonly options: PartyOptions) {
     super();
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 1000;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? 0;
+    const perSecond = options.messagesPerSecond ?? 50;
+    this.topicRate = new RateLimiter('messages', perSecond, perSecond * 2);
   }
 
   get peerRole(): Role {
@@ -123,15 +163,26 @@ export abstract class Party extends EventEmitter {
     return this.snapshot.phase;
   }
 
-  /** Loads the journal. A session left open by a crash is reported; resuming it is the caller's decision. */
+  /**
+   * Loads the journal and resumes a session a crash left open: resends what the peer may not have, and finishes
+   * the step that was under way. A damaged journal rejects with a JournalError, and this party stays stopped.
+   */
   async start(): Promise<void> {
     const saved = await this.options.journal.load();
     this.snapshot = saved ?? emptySnapshot(this.role);
-    if (saved && saved.phase !== 'idle') this.emit('warning', `session ${saved.sessionId} was left in phase ${saved.phase}`);
+    const interval = this.peerTimeoutMs > 0 ? Math.max(50, Math.floor(this.peerTimeoutMs / 3)) : (this.options.heartbeatMs ?? 15_000);
+    this.heartbeat = setInterval(() => this.tick(), interval);
+    this.heartbeat.unref();
+    if (saved && saved.phase !== 'idle') {
+      this.emit('resumed', { sessionId: saved.sessionId, phase: saved.phase });
+      this.resend(1);
+      await this.resume();
+    }
   }
 
   close(): void {
     this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
   }
 
   /**
@@ -140,22 +191,33 @@ export abstract class Party extends EventEmitter {
    * case nothing changed.
    */
   receive(stage: Stage, payload: unknown): Promise<'handled' | 'duplicate'> {
+    try {
+      this.topicRate.take(stage);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.exclusive(async () => {
+      if (!this.snapshot) throw new Error(`the ${this.role} has not started (see its journal error)`);
       const envelope = parseEnvelope(payload, this.options.limits ?? DEFAULT_LIMITS);
       checkStage(envelope.type, stage);
       if (envelope.from !== this.peerRole) {
         throw new ProtocolError('WRONG_SENDER', `a ${this.role} takes messages from a ${this.peerRole}, not from a ${envelope.from}`);
       }
       const opensSession = this.opensSession(envelope);
+      if (!opensSession && envelope.type !== 'offer' && (envelope.session !== this.snapshot.sessionId || this.snapshot.phase === 'idle')) {
+        throw new ProtocolError('WRONG_SESSION', `message for session "${envelope.session}", ours is "${this.snapshot.sessionId || 'none'}"`);
+      }
+      // Authenticate before the sequencer sees the message: a forgery must not use up a sequence number.
+      verifyEnvelope(envelope, await this.keyFor(envelope));
+      if (envelope.type === 'resend') return this.onHeartbeat(envelope.ts, envelope.body.fromSeq);
+      // The open of the session under way, sent again after the peer restarted: already handled.
+      if (opensSession && this.snapshot.phase !== 'idle' && envelope.session === this.snapshot.sessionId && this.snapshot.inbound.recent[String(envelope.seq)] === digestOf(envelope)) return 'duplicate';
       const sequenced = !opensSession && envelope.type !== 'offer';
       if (sequenced) {
-        if (envelope.session !== this.snapshot.sessionId || this.snapshot.phase === 'idle') {
-          throw new ProtocolError('WRONG_SESSION', `message for session "${envelope.session}", ours is "${this.snapshot.sessionId || 'none'}"`);
-        }
         try {
           if (classify(this.snapshot.inbound, envelope.seq, envelope).kind === 'duplicate') return 'duplicate';
         } catch (err) {
-          if (err instanceof ProtocolError && err.code === 'SEQ_GAP') await this.requestResend(stage);
+          if (err instanceof ProtocolError && err.code === 'SEQ_GAP') this.ping(stage);
           throw err;
         }
       }
@@ -171,22 +233,74 @@ export abstract class Party extends EventEmitter {
       if (envelope.type !== 'offer') {
         const inbound = opensSession ? initialSequencer() : step.snapshot.inbound;
         step.snapshot = { ...step.snapshot, inbound: commit(inbound, envelope.seq, envelope) };
+        this.lastHeard = Date.now();
       }
-      await this.apply(step);
+      await this.apply(step, `received ${envelope.type}`);
       return 'handled';
     });
   }
 
-  private async refuse(stage: Stage, envelope: AnyEnvelope, err: Error): Promise<void> {
-    const code = (err as { code?: string }).code ?? 'REFUSED';
-    await this.apply({
-      snapshot: { ...this.snapshot, inbound: commit(this.snapshot.inbound, envelope.seq, envelope) },
-      send: envelope.type === 'error' ? [] : [{ stage, type: 'error', body: { code: code.slice(0, 64), message: err.message.slice(0, 500) } }],
-    });
+  /** The public key the message must be signed with; throws UNTRUSTED_KEY for a key this side does not trust. */
+  protected keyFor(_envelope: AnyEnvelope): Promise<string> | string {
+    if (!this.snapshot.peerKey) throw new ProtocolError('UNTRUSTED_KEY', 'no peer key is bound to this session');
+    return this.snapshot.peerKey;
   }
 
-  private async requestResend(stage: Stage): Promise<void> {
-    await this.apply({ snapshot: this.snapshot, send: [{ stage, type: 'resend', body: { fromSeq: this.snapshot.inbound.lastSeq + 1 } }] });
+  /** The key that signs what we send. */
+  protected abstract signingKeys(snapshot: SessionSnapshot): KeyPair;
+
+  /** Continues the journal's session after a restart (the outbox has already been sent again). */
+  protected abstract resume(): Promise<void>;
+
+  /** Gives up on a peer that has been silent past the peer timeout: settles what is co-signed. */
+  protected abstract onPeerSilent(): Promise<void>;
+
+  private onHeartbeat(ts: number, fromSeq: number): 'handled' {
+    // Heartbeats are not sequenced; a strictly increasing timestamp keeps a recorded one from being replayed.
+    if (ts <= this.lastPingTs) throw new ProtocolError('REPLAY', `heartbeat with timestamp ${ts} is not newer than ${this.lastPingTs}: replayed`);
+    this.lastPingTs = ts;
+    this.lastHeard = Date.now();
+    this.resend(fromSeq);
+    return 'handled';
+  }
+
+  private async refuse(stage: Stage, envelope: AnyEnvelope, err: Error): Promise<void> {
+    const code = (err as { code?: string }).code ?? 'REFUSED';
+    await this.apply(
+      {
+        snapshot: { ...this.snapshot, inbound: commit(this.snapshot.inbound, envelope.seq, envelope) },
+        send: envelope.type === 'error' ? [] : [{ stage, type: 'error', body: { code: code.slice(0, 64), message: err.message.slice(0, 500) } }],
+      },
+      `refused ${envelope.type}`,
+    );
+  }
+
+  /**
+   * The heartbeat: a signed `resend` request naming the first of the peer's messages we have not seen. It tells
+   * the peer we are here, and makes it send again what got lost (a broker restart, a dropped connection).
+   */
+  private ping(stage: Stage = 'settle'): void {
+    const s = this.snapshot;
+    if (s.phase === 'idle' || !this.canSign(s)) return;
+    this.lastPingSent = Math.max(this.now(), this.lastPingSent + 1);
+    const envelope = signEnvelope(makeEnvelope('resend', this.role, s.sessionId, 0, { fromSeq: s.inbound.lastSeq + 1 }, this.lastPingSent), this.signingKeys(s));
+    this.emit('send', { stage, topic: topicFor(this.options.prefix, this.options.stationId, stage, this.peerRole), payload: envelope as AnyEnvelope, retain: false });
+  }
+
+  private canSign(s: SessionSnapshot): boolean {
+    return this.role === 'station' || s.sessionKeys !== null;
+  }
+
+  private tick(): void {
+    const s = this.snapshot;
+    if (this.closed || !s || s.phase === 'idle') return;
+    if (this.peerTimeoutMs > 0 && Date.now() - this.lastHeard > this.peerTimeoutMs && this.abandoned !== s.sessionId) {
+      this.abandoned = s.sessionId;
+      this.emit('warning', `the ${this.peerRole} has been silent for more than ${Math.round(this.peerTimeoutMs / 1000)} s in session ${s.sessionId} (phase ${s.phase})`);
+      this.exclusive(() => this.onPeerSilent()).catch((err) => this.emit('warning', (err as Error).message));
+      return;
+    }
+    this.ping();
   }
 
   /** Does this message start a new session (and so carry no session we know yet)? */
@@ -202,21 +316,24 @@ export abstract class Party extends EventEmitter {
     return run;
   }
 
-  /** Persist, then send, then tell the flow, then start the follow-up work. */
-  protected async apply(step: Step): Promise<void> {
+  /** Persist (with fsync), then send, then tell the flow, then start the follow-up work. */
+  protected async apply(step: Step, label = 'step'): Promise<void> {
     let next = step.snapshot;
     const outgoing: Outgoing[] = [];
     for (const message of step.send ?? []) {
       const isOffer = message.type === 'offer';
       const seq = isOffer ? 0 : next.outSeq + 1;
-      const envelope = makeEnvelope(message.type, this.role, isOffer ? '' : next.sessionId, seq, message.body, this.now()) as AnyEnvelope;
+      const unsigned = makeEnvelope(message.type, this.role, isOffer ? '' : next.sessionId, seq, message.body, this.now());
+      const envelope = signEnvelope(unsigned, this.signingKeys(next)) as AnyEnvelope;
       if (!isOffer) next = { ...next, outSeq: seq, outbox: [...next.outbox, { stage: message.stage, envelope }].slice(-OUTBOX_SIZE) };
       const to = message.stage === 'offer' ? 'vehicle' : this.peerRole;
       outgoing.push({ stage: message.stage, topic: topicFor(this.options.prefix, this.options.stationId, message.stage, to), payload: envelope, retain: isOffer });
     }
     const phaseChanged = next.phase !== this.snapshot?.phase;
+    if (next.sessionId !== this.snapshot?.sessionId) this.lastHeard = Date.now();
     await this.options.journal.save(next);
     this.snapshot = next;
+    this.options.onPersisted?.(`${this.role}: ${label}${outgoing.length ? ` → ${outgoing.map((o) => o.payload.type).join(', ')}` : ''} [${next.phase}]`);
     for (const message of outgoing) this.emit('send', message);
     if (phaseChanged) this.emit('phase', next.phase);
     for (const [event, payload] of step.events ?? []) this.emit(event, payload);
@@ -234,14 +351,8 @@ export abstract class Party extends EventEmitter {
     }
   }
 
-  /** Polls the Tangle until every tail is confirmed. */
-  protected async waitConfirmed(tails: readonly string[]): Promise<void> {
-    while (!this.closed) {
-      const states = await this.options.wallet.api.getInclusionStates(tails as string[]);
-      if (states.every(Boolean)) return;
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
-    }
-    throw new Error('stopped while waiting for the Tangle');
+  protected sleep(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.pollMs));
   }
 
   /** Polls until the channel's deposit address holds the whole deposit. */
@@ -249,22 +360,118 @@ export abstract class Party extends EventEmitter {
     while (!this.closed) {
       const { balances } = await this.options.wallet.api.getBalances([address]);
       if (Number(balances[0]) >= total) return;
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      await this.sleep();
     }
     throw new Error('stopped while waiting for the deposits');
   }
 
-  /** Attaches the channel's final bundles (as settlementBundles orders them: root first) and returns their tails. */
-  protected async attach(bundles: string[][]): Promise<string[]> {
+  /**
+   * Sends our deposit once, also across crashes: 'sending' is journaled before the wallet sends; after a crash
+   * in between, the Tangle tells whether the bundle left (a transfer of our amount to the deposit address from
+   * one of our wallet's addresses).
+   */
+  protected async depositOnce(address: string, value: number): Promise<string | null> {
+    const own = this.snapshot.ownDeposit;
+    if (own.state === 'sent') return null;
+    let tail = own.state === 'sending' ? await this.findOwnDeposit(address, value) : null;
+    if (!tail) {
+      await this.exclusive(() => this.apply({ snapshot: { ...this.snapshot, ownDeposit: { state: 'sending', tail: '' } } }, 'deposit sending'));
+      tail = (await this.options.wallet.send(address, value)).tail;
+    }
+    await this.exclusive(() =>
+      this.apply(
+        {
+          snapshot: { ...this.snapshot, ownDeposit: { state: 'sent', tail }, depositTails: [...this.snapshot.depositTails, tail] },
+          send: [{ stage: 'open', type: 'deposit', body: { tail, value } }],
+        },
+        'deposit sent',
+      ),
+    );
+    return tail;
+  }
+
+  private async findOwnDeposit(address: string, value: number): Promise<string | null> {
+    const api = this.options.wallet.api;
+    const ours = new Set(this.options.wallet.addresses().map((a) => a.address));
+    const incoming = await api.getTransactionObjects(await api.findTransactions({ addresses: [address] }));
+    for (const bundle of new Set(incoming.filter((tx) => tx.value === value).map((tx) => tx.bundle))) {
+      const txs = await api.getTransactionObjects(await api.findTransactions({ bundles: [bundle] }));
+      if (txs.some((tx) => tx.value < 0 && ours.has(tx.address))) return txs.find((tx) => tx.currentIndex === 0)!.hash;
+    }
+    return null;
+  }
+
+  /**
+   * Attaches the channel's latest co-signed state (as settlementBundles orders it: root first) and returns the
+   * tails. A bundle already on the Tangle (attached by the peer, or by us before a crash) is not attached again.
+   */
+  protected async attachLatest(channel: ChannelState): Promise<string[]> {
     const { depth, minWeightMagnitude } = this.options.wallet.tangleSettings;
+    const bundles = settlementBundles(channel);
     const tails: string[] = [];
-    for (const trytes of bundles) {
+    for (let i = 0; i < bundles.length; i++) {
+      const existing = await this.tailsOf(channel.chain[i].hash);
+      if (existing.length > 0) {
+        tails.push(existing[0]);
+        continue;
+      }
       // Each bundle approves its parent's tail, so a node sees the chain in one cone, as the engine advises.
       const reference = tails.at(-1);
-      const sent = await this.options.wallet.api.sendTrytes(trytes, depth, minWeightMagnitude, ...(reference ? [reference] : []));
+      const sent = await this.options.wallet.api.sendTrytes(bundles[i], depth, minWeightMagnitude, ...(reference ? [reference] : []));
       tails.push(sent.find((tx) => tx.currentIndex === 0)!.hash);
     }
     return tails;
+  }
+
+  private async tailsOf(bundle: string): Promise<string[]> {
+    const api = this.options.wallet.api;
+    const hashes = await api.findTransactions({ bundles: [bundle] });
+    if (hashes.length === 0) return [];
+    return (await api.getTransactionObjects(hashes)).filter((tx) => tx.currentIndex === 0).map((tx) => tx.hash);
+  }
+
+  /**
+   * Polls until every bundle of the latest state is confirmed, by bundle hash (any of its attachments counts: a
+   * reattachment of an accepted bundle is never confirmed itself). Throws OldStateError when another bundle
+   * spending one of the channel's addresses is confirmed instead.
+   */
+  protected async waitSettled(channel: ChannelState): Promise<void> {
+    const api = this.options.wallet.api;
+    while (!this.closed) {
+      let confirmed = true;
+      for (const { hash } of channel.chain) {
+        const hashes = await api.findTransactions({ bundles: [hash] });
+        if (hashes.length === 0 || !(await api.getInclusionStates(hashes)).some(Boolean)) {
+          confirmed = false;
+          break;
+        }
+      }
+      if (confirmed) return;
+      const foreign = await this.foreignSpends(channel, true);
+      if (foreign.length > 0) throw new OldStateError(foreign);
+      await this.sleep();
+    }
+    throw new Error('stopped while waiting for the Tangle');
+  }
+
+  /**
+   * Bundles on the Tangle that spend one of the channel's used addresses and are not part of its latest state
+   * (nor of the state being signed): an older state, attached by the peer.
+   */
+  protected async foreignSpends(channel: ChannelState, confirmedOnly = false): Promise<string[]> {
+    const api = this.options.wallet.api;
+    const addresses = Object.values(channel.nodes)
+      .filter((n) => n.signedBundles.length > 0 && n.address)
+      .map((n) => n.address!);
+    if (addresses.length === 0) return [];
+    const known = new Set([...channel.chain.map((b) => b.hash), ...(channel.pending ? [...channel.pending.bundles, ...channel.pending.reused].map((b) => b.hash) : [])]);
+    const hashes = await api.findTransactions({ addresses });
+    if (hashes.length === 0) return [];
+    const txs = await api.getTransactionObjects(hashes);
+    const spends = txs.filter((tx) => tx.value < 0 && !known.has(tx.bundle));
+    if (spends.length === 0) return [];
+    const states = confirmedOnly ? await api.getInclusionStates(spends.map((tx) => tx.hash)) : spends.map(() => true);
+    return [...new Set(spends.filter((_, i) => states[i]).map((tx) => tx.bundle))];
   }
 
   protected channelOf(snapshot: SessionSnapshot): ChannelState {

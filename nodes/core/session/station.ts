@@ -1,8 +1,9 @@
-import { acceptChannel, applyCompletion, cosignProposal, depositAddress, remainingCapacity, settlementBundles } from '../flash';
+import { randomBytes } from 'node:crypto';
+import { acceptChannel, applyCompletion, cosignProposal, depositAddress, remainingCapacity } from '../flash';
 import type { MeterReading } from '../meter';
-import { AnyEnvelope, digestOf, Envelope, makeEnvelope, Offer, ProtocolError, Stage, StopReason, topicFor } from '../protocol';
-import { Party, PartyOptions, Step, emptySnapshot } from './party';
-import { sessionRecord, paymentEvent, incrementPrice } from './accounting';
+import { AnyEnvelope, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
+import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party';
+import { sessionRecord, paymentEvent, incrementPrice, deliveredWh } from './accounting';
 import type { SessionSnapshot } from './types';
 
 export interface StationPolicy {
@@ -15,6 +16,16 @@ export interface StationPolicy {
   /** The deepest channel tree the station sets up: each level costs a WOTS digest per party at open. */
   maxDepth: number;
   tangleUrl?: string;
+  /**
+   * The most the station may lose if the vehicle attaches an older co-signed state (Flash has no revocation):
+   * the tokens received in the channel so far. The station rolls the channel over (settles it; the vehicle opens
+   * a new one) before the next payment could pass it, and refuses any payment that would. 0 = no limit.
+   */
+  maxAtRisk?: number;
+  /** How often to look on the Tangle for an older state of the open channel, ms; 0 = never (default 30 s). */
+  watchMs?: number;
+  /** At most this many `open` requests per minute are considered (each costs WOTS digests); default 6. */
+  opensPerMinute?: number;
 }
 
 /** The station's energy account for its EVSE credit gate, emitted after every reading and every payment. */
@@ -28,24 +39,116 @@ export interface EnergyEvent {
  * The station's half of a charging session: offers its terms, accepts a vehicle's channel, claims each completed
  * increment from its meter, verifies and co-signs each payment, and attaches the final state.
  *
- * Events: `opened`, `energy` (EnergyEvent), `claim`, `paid` (PaymentEvent), `stopping`, `settled` (SessionRecord).
+ * Events: `opened`, `energy` (EnergyEvent), `claim`, `paid` (PaymentEvent), `stopping` ({sessionId, reason}),
+ * `settled` (SessionRecord), `unpaid` ({sessionId, unpaidWh, deliveredWh, paidWh}), `old-state` ({sessionId,
+ * bundles, atRisk}), `resumed`.
  */
 export class StationParty extends Party {
   readonly role = 'station' as const;
-  readonly offer: Offer;
+  /** The current offer; a fresh nonce for every session. */
+  offer: Offer;
+  private readonly opens: RateLimiter;
+  private watcher: NodeJS.Timeout | null = null;
+  private watching = false;
 
   constructor(
     options: PartyOptions,
     readonly policy: StationPolicy,
+    private readonly identity: KeyPair,
   ) {
     super(options);
-    this.offer = offerFor(options.id, policy);
+    this.offer = this.freshOffer();
+    const perMinute = policy.opensPerMinute ?? 6;
+    this.opens = new RateLimiter('open requests', perMinute / 60, perMinute);
+    const price = incrementPrice(this.offer);
+    const atRisk = policy.maxAtRisk ?? 0;
+    if (atRisk > 0 && atRisk < price * (this.creditIncrements() + 2)) {
+      throw new RangeError(`maxAtRisk ${atRisk} is too small: it must cover the credit plus two increments (${price * (this.creditIncrements() + 2)} tokens)`);
+    }
   }
 
-  /** Loads the journal and publishes the offer (retained) when no session is under way. */
+  /** Loads the journal, resumes a session left open, and publishes the offer (retained) when idle. */
   override async start(): Promise<void> {
     await super.start();
-    if (this.snapshot.phase === 'idle') await this.exclusive(() => this.apply({ snapshot: this.snapshot, send: [this.offerMessage()] }));
+    const watchMs = this.policy.watchMs ?? 30_000;
+    if (watchMs > 0) {
+      this.watcher = setInterval(() => void this.watch(), watchMs);
+      this.watcher.unref();
+    }
+    if (this.snapshot.phase === 'idle') await this.exclusive(() => this.apply({ snapshot: this.snapshot, send: [this.offerMessage()] }, 'offer'));
+  }
+
+  override close(): void {
+    super.close();
+    if (this.watcher) clearInterval(this.watcher);
+  }
+
+  protected signingKeys(): KeyPair {
+    return this.identity;
+  }
+
+  protected override keyFor(envelope: AnyEnvelope): Promise<string> | string {
+    return envelope.type === 'open' ? envelope.body.vehicleKey : super.keyFor(envelope);
+  }
+
+  protected async resume(): Promise<void> {
+    const s = this.snapshot;
+    if (s.phase === 'funding') this.background(() => this.fund());
+    if (s.phase === 'settling') this.background(() => this.settle());
+  }
+
+  private background(work: () => Promise<void>): void {
+    work().catch((err) => {
+      if (!this.closed) this.emit('warning', (err as Error).message);
+    });
+  }
+
+  /** The vehicle fell silent: stop the energy, settle the latest co-signed state, report what went unpaid. */
+  protected async onPeerSilent(): Promise<void> {
+    const s = this.snapshot;
+    if (s.phase === 'opening' || s.phase === 'funding') {
+      if (s.ownDeposit.state !== 'none') this.emit('warning', `session ${s.sessionId}: our deposit stays in ${depositAddress(this.channelOf(s))} until the vehicle returns`);
+      this.offer = this.freshOffer();
+      return this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
+    }
+    if (s.phase === 'charging' || s.phase === 'closing') await this.settleAlone(s, 'peer-silent');
+  }
+
+  private settleAlone(s: SessionSnapshot, reason: StopReason): Promise<void> {
+    return this.apply(
+      {
+        snapshot: { ...s, phase: 'settling', stopReason: reason, stoppedAt: s.stoppedAt || this.now() },
+        // The vehicle, if it hears this, stops paying; the station no longer co-signs in this channel.
+        send: [{ stage: 'settle', type: 'stop', body: { reason } }],
+        events: [['stopping', { sessionId: s.sessionId, reason }]],
+        after: () => this.settle(),
+      },
+      `settle alone (${reason})`,
+    );
+  }
+
+  /** Looks for an older state of our channel on the Tangle; pauses the energy at once when one appears. */
+  private async watch(): Promise<void> {
+    const s = this.snapshot;
+    if (this.watching || this.closed || !s || (s.phase !== 'charging' && s.phase !== 'closing') || !s.channel) return;
+    this.watching = true;
+    try {
+      const bundles = await this.foreignSpends(s.channel);
+      if (bundles.length === 0) return;
+      await this.exclusive(async () => {
+        const now = this.snapshot;
+        if (now.sessionId !== s.sessionId || (now.phase !== 'charging' && now.phase !== 'closing')) return;
+        const channel = this.channelOf(now);
+        const atRisk = channel.balances[1] - channel.deposits[1];
+        this.emit('warning', `session ${now.sessionId}: the vehicle attached an older channel state (up to ${atRisk} tokens at risk): charging stopped`);
+        this.emit('old-state', { sessionId: now.sessionId, bundles, atRisk });
+        await this.settleAlone(now, 'old-state');
+      });
+    } catch (err) {
+      this.emit('warning', `watching the Tangle: ${(err as Error).message}`);
+    } finally {
+      this.watching = false;
+    }
   }
 
   /** A reading of the station's meter. Claims every newly completed increment while charging. */
@@ -79,7 +182,10 @@ export class StationParty extends Party {
     return this.exclusive(async () => {
       const s = this.snapshot;
       if (s.phase === 'idle' || s.stopReason) return;
-      if (s.phase === 'opening') return this.apply({ snapshot: { ...emptySnapshot('station') }, send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason }]] });
+      if (s.phase === 'opening') {
+        this.offer = this.freshOffer();
+        return this.apply({ snapshot: { ...emptySnapshot('station') }, send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason }]] });
+      }
       await this.apply({
         snapshot: { ...s, stopReason: reason, stoppedAt: this.now() },
         send: [{ stage: 'settle', type: 'stop', body: { reason } }],
@@ -107,7 +213,7 @@ export class StationParty extends Party {
           const { state, message } = cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
           return { snapshot: { ...s, channel: state, phase: 'closing' }, send: [{ stage: 'settle', type: 'cosignature', body: message }] };
         }
-        const price = incrementPrice(this.offer);
+        const price = incrementPrice(s.offer!);
         const unpaid = s.claimedIncrements - s.paidIncrements;
         const k = proposal.transfer.amount / price;
         if (proposal.transfer.from !== 0 || !Number.isInteger(k) || k < 1 || k > unpaid) {
@@ -115,6 +221,11 @@ export class StationParty extends Party {
             'INVALID_FIELD',
             `payment of ${proposal.transfer.amount} does not match the claim: ${unpaid} unpaid increment(s) at ${price} tokens each`,
           );
+        }
+        const received = channel.balances[1] - channel.deposits[1];
+        const cap = this.policy.maxAtRisk ?? 0;
+        if (cap > 0 && received + proposal.transfer.amount > cap) {
+          throw new ProtocolError('INVALID_FIELD', `payment of ${proposal.transfer.amount} would put ${received + proposal.transfer.amount} tokens at risk, more than maxAtRisk ${cap}: close the channel`);
         }
         const { state, message } = cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
         return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
@@ -127,15 +238,23 @@ export class StationParty extends Party {
           const next: SessionSnapshot = { ...s, channel, phase: 'settling', stopReason: s.stopReason ?? 'remote-stop', stoppedAt: s.stoppedAt || this.now() };
           return { snapshot: next, after: () => this.settle() };
         }
-        const paid = pending ? pending.transfer.amount / incrementPrice(this.offer) : 0;
+        const paid = pending ? pending.transfer.amount / incrementPrice(s.offer!) : 0;
         const next: SessionSnapshot = { ...s, channel, paidIncrements: s.paidIncrements + paid };
-        return {
+        const step: Step = {
           snapshot: next,
           events: [
-            ['paid', paymentEvent(next, this.offer, pending?.transfer.amount ?? 0, remainingCapacity(channel))],
+            ['paid', paymentEvent(next, s.offer!, pending?.transfer.amount ?? 0, remainingCapacity(channel))],
             ['energy', this.energy(next)],
           ],
         };
+        if (this.mustRollOver(next)) {
+          // The next payments (the credit, one more increment) could pass the cap: settle and start afresh.
+          next.stopReason = 'rollover';
+          next.stoppedAt = this.now();
+          step.send = [{ stage: 'settle', type: 'stop', body: { reason: 'rollover' } }];
+          step.events!.push(['stopping', { sessionId: s.sessionId, reason: 'rollover' }]);
+        }
+        return step;
       }
       case 'stop':
         if (s.stopReason) return { snapshot: s };
@@ -143,9 +262,6 @@ export class StationParty extends Party {
           snapshot: { ...s, stopReason: envelope.body.reason, stoppedAt: this.now() },
           events: [['stopping', { sessionId: s.sessionId, reason: envelope.body.reason }]],
         };
-      case 'resend':
-        this.resend(envelope.body.fromSeq);
-        return { snapshot: s };
       case 'error':
         this.emit('warning', `vehicle reports ${envelope.body.code}: ${envelope.body.message}`);
         return { snapshot: s };
@@ -158,10 +274,11 @@ export class StationParty extends Party {
     const s = this.snapshot;
     if (s.phase !== 'idle') throw new ProtocolError('WRONG_SESSION', `busy with session ${s.sessionId}: open refused`);
     const { body } = envelope;
+    this.opens.take('the open topic');
     const refusal = this.checkTerms(envelope);
     if (refusal) {
       // Nothing changes for a refused open: the answer goes out without touching our (idle) session.
-      const reply = makeEnvelope('open-reject', 'station', envelope.session, 1, refusal, this.now());
+      const reply = signEnvelope(makeEnvelope('open-reject', 'station', envelope.session, 1, refusal, this.now()), this.identity) as AnyEnvelope;
       this.emit('send', { stage: 'open', topic: topicFor(this.options.prefix, this.options.stationId, 'open', 'vehicle'), payload: reply, retain: false });
       throw new ProtocolError('INVALID_FIELD', `open refused: ${refusal.message}`);
     }
@@ -172,6 +289,7 @@ export class StationParty extends Party {
       phase: 'funding',
       sessionId: envelope.session,
       peerId: body.vehicleId,
+      peerKey: body.vehicleKey,
       offer: this.offer,
       channel: state,
       targetWh: body.targetWh,
@@ -192,19 +310,11 @@ export class StationParty extends Party {
     return null;
   }
 
-  /** Deposits our share, then waits for the Tangle to confirm both deposits, then starts charging. */
+  /** Deposits our share (once, also across a crash), waits for the Tangle to hold both deposits, starts charging. */
   private async fund(): Promise<void> {
     const channel = this.channelOf(this.snapshot);
     const address = depositAddress(channel);
-    if (this.policy.stationDeposit > 0) {
-      const sent = await this.options.wallet.send(address, this.policy.stationDeposit);
-      await this.exclusive(() =>
-        this.apply({
-          snapshot: { ...this.snapshot, depositTails: [...this.snapshot.depositTails, sent.tail] },
-          send: [{ stage: 'open', type: 'deposit', body: { tail: sent.tail, value: this.policy.stationDeposit } }],
-        }),
-      );
-    }
+    if (channel.deposits[1] > 0) await this.depositOnce(address, channel.deposits[1]);
     await this.waitFunded(address, channel.deposits[0] + channel.deposits[1]);
     await this.exclusive(async () => {
       const s = this.snapshot;
@@ -217,27 +327,59 @@ export class StationParty extends Party {
     });
   }
 
-  /** Attaches the co-signed final state, waits for confirmation, reports it and offers again. */
+  /**
+   * Attaches the latest co-signed state (the final one after a close), waits until the Tangle confirms it, reports
+   * the session and offers again. Safe to run again after a crash: bundles already attached are not resent.
+   */
   private async settle(): Promise<void> {
     const channel = this.channelOf(this.snapshot);
-    const tails = await this.attach(settlementBundles(channel));
-    await this.waitConfirmed(tails);
+    let tails: string[] = [];
+    let oldState: string[] = [];
+    if (channel.chain.length === 0) {
+      this.emit('warning', `session ${this.snapshot.sessionId}: no co-signed state to settle; the deposits stay in ${depositAddress(channel)}`);
+    } else {
+      try {
+        tails = await this.attachLatest(channel);
+        await this.waitSettled(channel);
+      } catch (err) {
+        if (!(err instanceof OldStateError)) throw err;
+        oldState = err.bundles;
+      }
+    }
     await this.exclusive(async () => {
       const s = this.snapshot;
+      if (s.phase !== 'settling' || s.channel?.channelId !== channel.channelId) return;
       const settlement = { bundles: channel.chain.map((b) => b.hash), tails };
-      const record = sessionRecord({ ...s, settlement }, this.options.id, s.peerId, this.now());
-      await this.apply({
-        snapshot: { ...s, settlement },
-        send: [{ stage: 'settle', type: 'settled', body: settlement }],
-        events: [['settled', record]],
-      });
-      await this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()] });
+      const settled: SessionSnapshot = { ...s, settlement, stopReason: oldState.length > 0 ? 'old-state' : s.stopReason };
+      const record = sessionRecord(settled, this.options.id, s.peerId, this.now());
+      const events: [string, unknown][] = [['settled', record]];
+      if (record.unpaid_energy_wh > 0) {
+        events.push(['unpaid', { sessionId: s.sessionId, unpaidWh: record.unpaid_energy_wh, deliveredWh: deliveredWh(s), paidWh: record.energy_wh }]);
+      }
+      await this.apply({ snapshot: settled, send: tails.length > 0 ? [{ stage: 'settle', type: 'settled', body: settlement }] : [], events }, 'settled');
+      this.offer = this.freshOffer();
+      await this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()] }, 'offer');
     });
   }
 
+  private mustRollOver(s: SessionSnapshot): boolean {
+    const cap = this.policy.maxAtRisk ?? 0;
+    if (cap <= 0 || s.stopReason) return false;
+    const channel = this.channelOf(s);
+    const received = channel.balances[1] - channel.deposits[1];
+    return received + incrementPrice(s.offer!) * (this.creditIncrements() + 1) > cap;
+  }
+
+  private creditIncrements(): number {
+    return Math.ceil(this.policy.creditWh / this.policy.incrementWh);
+  }
+
   private energy(s: SessionSnapshot): { sessionId: string; deliveredWh: number; paidWh: number } {
-    const deliveredWh = s.startRegisterWh < 0 ? 0 : s.lastRegisterWh - s.startRegisterWh;
-    return { sessionId: s.sessionId, deliveredWh, paidWh: s.paidIncrements * this.policy.incrementWh };
+    return { sessionId: s.sessionId, deliveredWh: deliveredWh(s), paidWh: s.paidIncrements * this.policy.incrementWh };
+  }
+
+  private freshOffer(): Offer {
+    return offerFor(this.options.id, this.policy, this.identity.publicKey, randomBytes(8).toString('hex'));
   }
 
   private offerMessage() {
@@ -246,7 +388,7 @@ export class StationParty extends Party {
 }
 
 /** The station's public terms; refuses terms under which an increment would cost a fraction of a token. */
-export function offerFor(stationId: string, policy: StationPolicy): Offer {
+export function offerFor(stationId: string, policy: StationPolicy, stationKey: string, nonce: string): Offer {
   const offer: Offer = {
     stationId,
     pricePerKWh: policy.pricePerKWh,
@@ -256,6 +398,8 @@ export function offerFor(stationId: string, policy: StationPolicy): Offer {
     stationDeposit: policy.stationDeposit,
     security: policy.security,
     ...(policy.tangleUrl ? { tangleUrl: policy.tangleUrl } : {}),
+    stationKey,
+    nonce,
   };
   const price = incrementPrice(offer);
   if (!Number.isSafeInteger(price) || price < 1) {

@@ -1,5 +1,5 @@
 import type { ChannelState } from '../flash';
-import type { AnyEnvelope, Offer, Role, SequencerState, Stage, StopReason } from '../protocol';
+import type { AnyEnvelope, KeyPair, Offer, Role, SequencerState, Stage, StopReason } from '../protocol';
 
 /** Where a party's session stands. */
 export type Phase =
@@ -18,6 +18,13 @@ export interface SessionSnapshot {
   sessionId: string;
   /** The other party's id: the vehicle id for a station, the station id for a vehicle. */
   peerId: string;
+  /** The peer's Ed25519 public key, bound at open: every message of the session must verify with it. */
+  peerKey: string;
+  /**
+   * The vehicle's per-session Ed25519 key pair (null on a station, which signs with its identity key). It can
+   * sign messages of this one session only; it is no wallet seed and moves no money by itself.
+   */
+  sessionKeys: KeyPair | null;
   offer: Offer | null;
   channel: ChannelState | null;
   /** Sequencing of the peer's messages. */
@@ -38,6 +45,8 @@ export interface SessionSnapshot {
   /** Increments paid in a co-signed state. */
   paidIncrements: number;
   depositTails: string[];
+  /** Our own deposit: 'sending' is persisted before the wallet sends it, the tail once it is sent. */
+  ownDeposit: { state: 'none' | 'sending' | 'sent'; tail: string };
   settlement: { bundles: string[]; tails: string[] } | null;
 }
 
@@ -77,6 +86,8 @@ export interface SessionRecord {
   increments: number;
   meter_start_wh: number;
   meter_stop_wh: number;
+  /** Energy the station delivered beyond what was paid (the credit it lost when the session ended early), Wh. */
+  unpaid_energy_wh: number;
   channel: {
     id: string;
     deposit_address: string;

@@ -9,13 +9,19 @@ import {
   proposeClose,
   proposeTransfer,
   remainingCapacity,
-  settlementBundles,
 } from '../flash';
 import { maxPlausibleWh, type MeterReading } from '../meter';
-import { AnyEnvelope, Claim, digestOf, Envelope, Offer, ProtocolError, Stage, StopReason } from '../protocol';
+import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, ProtocolError, Stage, StopReason } from '../protocol';
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
-import { emptySnapshot, Party, PartyOptions, Send, Step } from './party';
+import type { TrustStore } from './identity';
+import { emptySnapshot, OldStateError, Party, PartyOptions, Send, Step } from './party';
 import type { SessionSnapshot } from './types';
+
+/** The offer without its nonce: the terms themselves, which must not change during a session. */
+function termsOf(offer: Offer | null): string {
+  if (!offer) return '';
+  return digestOf({ ...offer, nonce: undefined });
+}
 
 export interface VehiclePolicy {
   /** The highest price the vehicle accepts, tokens per kWh. */
@@ -35,6 +41,8 @@ export interface VehiclePolicy {
   security: 1 | 2 | 3;
   /** Open a session by itself as soon as an acceptable offer arrives. */
   autoStart: boolean;
+  /** How long to wait for the station to attach the final state before attaching it ourselves, ms (default 60 s). */
+  settleGraceMs?: number;
 }
 
 /**
@@ -42,7 +50,10 @@ export interface VehiclePolicy {
  * each claimed increment after checking it, and closes the channel when it stops. It is channel party 0: it
  * proposes every state, so the two parties never propose at once.
  *
- * Events: `opened`, `paid` (PaymentEvent), `stopping`, `settled` (SessionRecord), `offer` (Offer).
+ * Every vehicle message is signed with a key pair made for the session; the station's messages must verify with
+ * the station key the vehicle trusts (configured, or pinned on first use in `trust`).
+ *
+ * Events: `opened`, `paid` (PaymentEvent), `stopping`, `settled` (SessionRecord), `offer` (Offer), `resumed`.
  */
 export class VehicleParty extends Party {
   readonly role = 'vehicle' as const;
@@ -55,14 +66,62 @@ export class VehicleParty extends Party {
   constructor(
     options: PartyOptions,
     readonly policy: VehiclePolicy,
+    private readonly trust: TrustStore,
   ) {
     super(options);
   }
 
-  /** Loads the journal and derives the settlement address for the first session. */
+  /** Loads the journal, resumes a session left open, and derives the settlement address for the next session. */
   override async start(): Promise<void> {
     await super.start();
     await this.prepare();
+  }
+
+  protected signingKeys(s: SessionSnapshot): KeyPair {
+    if (!s.sessionKeys) throw new Error('no session key: no session is open');
+    return s.sessionKeys;
+  }
+
+  protected override async keyFor(envelope: AnyEnvelope): Promise<string> {
+    if (envelope.type !== 'offer') return super.keyFor(envelope);
+    const trusted = await this.trust.keyOf(envelope.body.stationId);
+    if (trusted && trusted !== envelope.body.stationKey) {
+      throw new ProtocolError('UNTRUSTED_KEY', `offer for station "${envelope.body.stationId}" signed with a key that is not the one this vehicle trusts: refused`);
+    }
+    return envelope.body.stationKey;
+  }
+
+  protected async resume(): Promise<void> {
+    const s = this.snapshot;
+    if (s.phase === 'funding') this.background(() => this.fund());
+    if (s.phase === 'settling') this.background(() => this.awaitSettlement());
+  }
+
+  private background(work: () => Promise<void>): void {
+    work().catch((err) => {
+      if (!this.closed) this.emit('warning', (err as Error).message);
+    });
+  }
+
+  /** The station fell silent: once anything is co-signed, attach the latest state and confirm it ourselves. */
+  protected async onPeerSilent(): Promise<void> {
+    const s = this.snapshot;
+    if (s.phase === 'opening' || s.phase === 'funding') {
+      if (s.ownDeposit.state !== 'none') this.emit('warning', `session ${s.sessionId}: our deposit stays in ${depositAddress(this.channelOf(s))} until the station returns`);
+      return this.apply({ snapshot: emptySnapshot('vehicle'), events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
+    }
+    if (s.phase === 'settling') {
+      this.background(() => this.settleAlone());
+      return;
+    }
+    await this.apply(
+      {
+        snapshot: { ...s, phase: 'settling', stopReason: s.stopReason ?? 'peer-silent', stoppedAt: s.stoppedAt || this.now() },
+        events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]],
+        after: () => this.settleAlone(),
+      },
+      'settle alone',
+    );
   }
 
   private async prepare(): Promise<void> {
@@ -105,9 +164,12 @@ export class VehicleParty extends Party {
       case 'open-accept': {
         if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
         const channel = completeSetup(this.channelOf(s), envelope.body.setup);
+        // Trust on first use: the key of the first station that accepted a session is the one we accept from now on.
+        await this.trust.pin(s.peerId, s.peerKey);
         return { snapshot: { ...s, channel, phase: 'funding' }, after: () => this.fund() };
       }
       case 'open-reject':
+        if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
         this.emit('warning', `station refused the session: ${envelope.body.message}`);
         return { snapshot: emptySnapshot('vehicle') };
       case 'deposit':
@@ -147,11 +209,9 @@ export class VehicleParty extends Party {
         if (s.phase !== 'settling' || envelope.body.bundles.join() !== expected.join()) {
           throw new ProtocolError('INVALID_FIELD', 'the settled bundles are not the final state of this channel');
         }
-        return { snapshot: s, after: () => this.confirmSettlement(envelope.body.tails) };
+        // The station's word is only a hint: confirmSettlement asks the Tangle about our own final bundles.
+        return { snapshot: s, after: () => this.confirmSettlement() };
       }
-      case 'resend':
-        this.resend(envelope.body.fromSeq);
-        return { snapshot: s };
       case 'error':
         this.emit('warning', `station reports ${envelope.body.code}: ${envelope.body.message}`);
         return { snapshot: s };
@@ -166,17 +226,22 @@ export class VehicleParty extends Party {
     if (offer.stationId !== this.options.stationId) {
       throw new ProtocolError('INVALID_FIELD', `offer from station "${offer.stationId}", this vehicle charges at "${this.options.stationId}"`);
     }
-    if (s.phase !== 'idle') {
-      if (digestOf(offer) !== digestOf(s.offer)) {
+    // A new offer while our open is unanswered: the station restarted, or we read a stale retained offer. Nothing
+    // is signed or deposited yet, so the open is dropped and the new offer considered.
+    const openUnanswered = s.phase === 'opening' && offer.nonce !== s.offer?.nonce;
+    if (s.phase !== 'idle' && !openUnanswered) {
+      if (termsOf(offer) !== termsOf(s.offer)) {
         throw new ProtocolError('INVALID_FIELD', `the station changed its terms during session ${s.sessionId} (price ${s.offer?.pricePerKWh} → ${offer.pricePerKWh}): ignored`);
       }
+      this.latestOffer = offer; // the next session, after a rollover, opens with it
       return { snapshot: s };
     }
     const refusal = this.checkOffer(offer);
     if (refusal) throw new ProtocolError('INVALID_FIELD', `offer not accepted: ${refusal}`);
     this.latestOffer = offer;
     this.emit('offer', offer);
-    return this.policy.autoStart ? this.open(offer) : { snapshot: s };
+    if (this.policy.autoStart) return this.open(offer);
+    return { snapshot: openUnanswered ? emptySnapshot('vehicle') : s };
   }
 
   private checkOffer(offer: Offer): string | null {
@@ -189,7 +254,7 @@ export class VehicleParty extends Party {
     return null;
   }
 
-  private open(offer: Offer): Step {
+  private open(offer: Offer, targetWh = this.policy.targetWh): Step {
     const sessionId = `${this.options.id}-${randomBytes(6).toString('hex')}`;
     const payments = Math.ceil(this.policy.deposit / incrementPrice(offer));
     const depth = Math.min(this.policy.maxDepth, depthForPayments(payments));
@@ -198,9 +263,21 @@ export class VehicleParty extends Party {
     const terms = { channelId: sessionId, depth, security: offer.security, deposits: [this.policy.deposit, offer.stationDeposit] as [number, number] };
     const { state, message } = openChannel(terms, settlement, this.options.wallet);
     this.settlementAddress = null;
+    const sessionKeys = newKeyPair();
     return {
-      snapshot: { ...emptySnapshot('vehicle'), phase: 'opening', sessionId, peerId: offer.stationId, offer, channel: state, targetWh: this.policy.targetWh, startedAt: this.now() },
-      send: [{ stage: 'open', type: 'open', body: { vehicleId: this.options.id, offerDigest: digestOf(offer), targetWh: this.policy.targetWh, setup: message } }],
+      snapshot: {
+        ...emptySnapshot('vehicle'),
+        phase: 'opening',
+        sessionId,
+        peerId: offer.stationId,
+        peerKey: offer.stationKey,
+        sessionKeys,
+        offer,
+        channel: state,
+        targetWh,
+        startedAt: this.now(),
+      },
+      send: [{ stage: 'open', type: 'open', body: { vehicleId: this.options.id, offerDigest: digestOf(offer), targetWh, setup: message, vehicleKey: sessionKeys.publicKey } }],
     };
   }
 
@@ -263,40 +340,60 @@ export class VehicleParty extends Party {
 
   private async fund(): Promise<void> {
     const channel = this.channelOf(this.snapshot);
-    const sent = await this.options.wallet.send(depositAddress(channel), channel.deposits[0]);
-    await this.exclusive(() =>
-      this.apply({
-        snapshot: { ...this.snapshot, depositTails: [...this.snapshot.depositTails, sent.tail] },
-        send: [{ stage: 'open', type: 'deposit', body: { tail: sent.tail, value: channel.deposits[0] } }],
-      }),
-    );
+    await this.depositOnce(depositAddress(channel), channel.deposits[0]);
     await this.prepare();
   }
 
   /** The station attaches the final state; if it has not within the grace period, the vehicle attaches it. */
   private async awaitSettlement(): Promise<void> {
-    const grace = this.now() + 60_000;
-    while (this.snapshot.phase === 'settling' && this.now() < grace) await new Promise((resolve) => setTimeout(resolve, this.pollMs));
-    if (this.snapshot.phase !== 'settling') return;
-    const tails = await this.attach(settlementBundles(this.channelOf(this.snapshot)));
-    await this.confirmSettlement(tails);
+    const session = this.snapshot.sessionId;
+    const grace = Date.now() + (this.policy.settleGraceMs ?? 60_000);
+    while (this.snapshot.sessionId === session && this.snapshot.phase === 'settling' && Date.now() < grace && !this.closed) await this.sleep();
+    if (this.snapshot.sessionId !== session || this.snapshot.phase !== 'settling' || this.closed) return;
+    await this.settleAlone();
   }
 
-  private async confirmSettlement(tails: string[]): Promise<void> {
-    // The tails must be the tails of our final bundles, not just any confirmed transactions.
-    const expected = new Set(this.channelOf(this.snapshot).chain.map((b) => b.hash));
-    const transactions = await this.options.wallet.api.getTransactionObjects(tails);
-    if (transactions.length !== expected.size || !transactions.every((tx) => tx.currentIndex === 0 && expected.has(tx.bundle))) {
-      throw new Error('the reported settlement transactions are not the tails of this channel\'s final bundles');
+  private async settleAlone(): Promise<void> {
+    const channel = this.channelOf(this.snapshot);
+    if (channel.chain.length === 0) {
+      this.emit('warning', `session ${this.snapshot.sessionId}: no co-signed state to settle; the deposits stay in ${depositAddress(channel)}`);
+      return this.exclusive(() => this.finish([]));
     }
-    await this.waitConfirmed(tails);
+    await this.attachLatest(channel);
+    await this.confirmSettlement();
+  }
+
+  /** Waits until the Tangle confirms our own final bundles (by bundle hash), then reports the session. */
+  private async confirmSettlement(): Promise<void> {
+    const s = this.snapshot;
+    let oldState: string[] = [];
+    try {
+      await this.waitSettled(this.channelOf(s));
+    } catch (err) {
+      if (!(err instanceof OldStateError)) throw err;
+      oldState = err.bundles;
+    }
     await this.exclusive(async () => {
-      const s = this.snapshot;
-      if (s.phase !== 'settling') return;
-      const channel = this.channelOf(s);
-      const settled = { ...s, settlement: { bundles: channel.chain.map((b) => b.hash), tails } };
-      const record = sessionRecord(settled, s.peerId, this.options.id, this.now());
-      await this.apply({ snapshot: emptySnapshot('vehicle'), events: [['settled', record]] });
+      if (this.snapshot.sessionId !== s.sessionId || this.snapshot.phase !== 'settling') return;
+      if (oldState.length > 0) this.emit('warning', `session ${s.sessionId}: another state of the channel was confirmed instead of the latest`);
+      await this.finish(oldState);
     });
+  }
+
+  private async finish(oldState: string[]): Promise<void> {
+    const s = this.snapshot;
+    const channel = this.channelOf(s);
+    const settled: SessionSnapshot = { ...s, settlement: { bundles: channel.chain.map((b) => b.hash), tails: [] }, stopReason: oldState.length > 0 ? 'old-state' : s.stopReason };
+    const record = sessionRecord(settled, s.peerId, this.options.id, this.now());
+    await this.apply({ snapshot: emptySnapshot('vehicle'), events: [['settled', record]] }, 'settled');
+    // A rollover: the station settled to bound its risk; the session goes on in a new channel.
+    const offer = this.latestOffer;
+    if (s.stopReason === 'rollover' && this.policy.autoStart && offer && offer.nonce !== s.offer?.nonce) {
+      const doneWh = s.paidIncrements * s.offer!.incrementWh;
+      if (s.targetWh === 0 || s.targetWh > doneWh) {
+        await this.prepare();
+        await this.apply(this.open(offer, s.targetWh === 0 ? 0 : s.targetWh - doneWh), 'open after rollover');
+      }
+    }
   }
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Outgoing, SessionJournal, SessionRecord, SessionSnapshot, StationParty, VehicleParty, PaymentEvent } from '../../../nodes/core/session';
+import { Outgoing, SessionJournal, SessionRecord, SessionSnapshot, StationParty, TrustStore, VehicleParty, PaymentEvent } from '../../../nodes/core/session';
+import { newKeyPair } from '../../../nodes/core/protocol';
 import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
 import type { Party } from '../../../nodes/core/session';
 
@@ -43,10 +44,12 @@ describe('session: a whole charging session between a station and a vehicle (emb
     const station = new StationParty(
       { ...common, id: 'ST1', wallet: stationWallet, journal: new SessionJournal<SessionSnapshot>(path.join(tempDir(), 'station.json')) },
       { pricePerKWh: 100, incrementWh: 10, maxPowerW: 11000, creditWh: 10, stationDeposit: 40, security: 1, maxDepth: 8 },
+      newKeyPair(),
     );
     const vehicle = new VehicleParty(
       { ...common, id: 'EV1', wallet: vehicleWallet, journal: new SessionJournal<SessionSnapshot>(path.join(tempDir(), 'vehicle.json')) },
       { maxPricePerKWh: 200, deposit: 40, maxStationDeposit: 100, targetWh: 120, maxPowerW: 11000, meterToleranceWh: 0, maxDepth: 8, security: 1, autoStart: true },
+      new TrustStore(path.join(tempDir(), 'trust.json')),
     );
     const errors: Error[] = [];
     link(station, vehicle, errors);

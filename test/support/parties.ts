@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KeyPair, newKeyPair } from '../../nodes/core/protocol';
+import { Outgoing, Party, SessionRecord, PartyOptions, SessionJournal, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../nodes/core/session';
+import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../nodes/core/wallet';
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-rel-'));
+}
+
+export function devTangle(): Promise<TangleConnection> {
+  return connectTangle({
+    mode: 'embedded', dataDir: tempDir(), host: '127.0.0.1', port: 0, url: '', minWeightMagnitude: 5, depth: 3,
+    milestoneIntervalMs: 0, dev: true, localPow: false, powWorkers: 1,
+  });
+}
+
+/** Thrown from onPersisted to stop a party right after a journal write, before it sends anything that depends on it. */
+export class Crash extends Error {}
+
+export interface PairOptions {
+  station?: Partial<StationPolicy>;
+  vehicle?: Partial<VehiclePolicy>;
+  common?: Partial<PartyOptions>;
+  /** Deliver at most this many offers (default: all). */
+  maxOffers?: number;
+  /** Steps (as onPersisted names them, matched as a substring) at which the named side crashes, in order. */
+  crashes?: { side: 'station' | 'vehicle'; step: string }[];
+}
+
+/**
+ * A station and a vehicle on one Tangle, linked as MQTT would link them (serialised, asynchronous, in order). Each
+ * side can crash (at a journal step, or when told) and be restarted from its journal, seed and key files: the
+ * link then talks to the new instance, and whatever the dead one had in flight is lost.
+ */
+export class Pair {
+  readonly seeds: { station: string; vehicle: string };
+  readonly dirs = { station: tempDir(), vehicle: tempDir() };
+  readonly wallets: { station: Wallet; vehicle: Wallet };
+  readonly identity: KeyPair = newKeyPair();
+  station!: StationParty;
+  vehicle!: VehicleParty;
+  readonly errors: Error[] = [];
+  readonly sent: Outgoing[] = [];
+  readonly warnings: string[] = [];
+  readonly crashed: string[] = [];
+  /** Session records by side, from whichever instance emitted them. */
+  readonly settled: { station: SessionRecord[]; vehicle: SessionRecord[] } = { station: [], vehicle: [] };
+  readonly events: [string, string, unknown][] = [];
+  /** Offers delivered so far; after `maxOffers` the vehicle hears no more (no second session). */
+  private offers = 0;
+  private readonly crashes: { side: 'station' | 'vehicle'; step: string }[];
+
+  constructor(
+    readonly tangle: TangleConnection,
+    private readonly options: PairOptions = {},
+  ) {
+    this.seeds = { station: generateSeed(), vehicle: generateSeed() };
+    this.wallets = {
+      station: new Wallet({ seed: this.seeds.station, security: 1, dataDir: path.join(this.dirs.station, 'wallet'), tangle }),
+      vehicle: new Wallet({ seed: this.seeds.vehicle, security: 1, dataDir: path.join(this.dirs.vehicle, 'wallet'), tangle }),
+    };
+    this.crashes = [...(options.crashes ?? [])];
+  }
+
+  private common(side: 'station' | 'vehicle'): PartyOptions {
+    return {
+      id: side === 'station' ? 'ST1' : 'EV1',
+      stationId: 'ST1',
+      prefix: 'm2m-ev/v1',
+      pollMs: 20,
+      wallet: this.wallets[side],
+      journal: new SessionJournal<SessionSnapshot>(path.join(this.dirs[side], 'sessions', `${side}.json`)),
+      messagesPerSecond: 1e6,
+      ...this.options.common,
+      onPersisted: (step) => {
+        const next = this.crashes[0];
+        if (next && next.side === side && step.includes(next.step)) {
+          this.crashes.shift();
+          this.crashed.push(step);
+          this.kill(side);
+          setTimeout(() => void this.restart(side).catch((err: Error) => this.errors.push(err)), 50);
+          throw new Crash(`crash after "${step}"`);
+        }
+      },
+    };
+  }
+
+  makeStation(): StationParty {
+    const policy: StationPolicy = { pricePerKWh: 100, incrementWh: 10, maxPowerW: 11000, creditWh: 10, stationDeposit: 20, security: 1, maxDepth: 4, watchMs: 0, ...this.options.station };
+    this.station = new StationParty(this.common('station'), policy, this.identity);
+    this.live.add(this.station);
+    this.wire(this.station);
+    return this.station;
+  }
+
+  makeVehicle(): VehicleParty {
+    const policy: VehiclePolicy = {
+      maxPricePerKWh: 200, deposit: 20, maxStationDeposit: 100, targetWh: 40, maxPowerW: 11000, meterToleranceWh: 0, maxDepth: 4, security: 1,
+      autoStart: true, settleGraceMs: 3000, ...this.options.vehicle,
+    };
+    this.vehicle = new VehicleParty(this.common('vehicle'), policy, new TrustStore(path.join(this.dirs.vehicle, 'sessions', 'trust.json')));
+    this.live.add(this.vehicle);
+    this.wire(this.vehicle);
+    return this.vehicle;
+  }
+
+  private wire(party: Party): void {
+    party.on('warning', (w: string) => this.warnings.push(`${party.role}: ${w}`));
+    party.on('settled', (record: SessionRecord) => this.settled[party.role].push(record));
+    for (const event of ['stopping', 'unpaid', 'old-state', 'resumed', 'paid']) party.on(event, (payload: unknown) => this.events.push([party.role, event, payload]));
+    party.on('send', (out: Outgoing) => {
+      if (!this.live.has(party)) return; // a dead instance says nothing
+      if (out.stage === 'offer' && this.options.maxOffers !== undefined && this.offers++ >= this.options.maxOffers) return;
+      this.sent.push(out);
+      const toRole = party.role === 'station' ? 'vehicle' : 'station';
+      setImmediate(() => {
+        const to = this.current(toRole);
+        if (!to || this.down.has(toRole)) return;
+        to.receive(out.stage, JSON.stringify(out.payload)).catch((err: Error) => {
+          if (!(err instanceof Crash)) this.errors.push(err);
+        });
+      });
+    });
+  }
+
+  private readonly down = new Set<string>();
+
+  private current(role: string): Party | undefined {
+    return role === 'station' ? this.station : this.vehicle;
+  }
+
+  /** Stops one side at once, as a power cut would: it neither sends nor receives any more. */
+  kill(side: 'station' | 'vehicle'): void {
+    this.down.add(side);
+    const party = this.current(side);
+    if (party) this.live.delete(party);
+    party?.close();
+  }
+
+  /** Starts the side again from its journal; it takes messages once it has started. */
+  async restart(side: 'station' | 'vehicle'): Promise<Party> {
+    const old = this.current(side);
+    const party = side === 'station' ? this.makeStation() : this.makeVehicle();
+    if (side === 'station') this.station = old as StationParty;
+    else this.vehicle = old as VehicleParty;
+    this.live.add(party);
+    await party.start();
+    if (side === 'station') this.station = party as StationParty;
+    else this.vehicle = party as VehicleParty;
+    this.down.delete(side);
+    return party;
+  }
+
+  /** Instances that are allowed to speak: the current one of each side, and one that is starting. */
+  private readonly live = new Set<Party>();
+
+  close(): void {
+    this.station?.close();
+    this.vehicle?.close();
+  }
+}
+
+/** Polls until `check` holds; mocha's timeout ends a hang. */
+export async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
