@@ -45,6 +45,8 @@ export interface EnergyEvent {
  */
 export class StationParty extends Party {
   readonly role = 'station' as const;
+  /** The newest meter register announced to the credit gate, which may run ahead of the journaled one. */
+  private announced = { sessionId: '', registerWh: 0 };
   /** The current offer; a fresh nonce for every session. */
   offer: Offer;
   private readonly opens: RateLimiter;
@@ -156,7 +158,8 @@ export class StationParty extends Party {
     // The credit gate hears about the energy at once, not after the signing work queued ahead of this reading.
     const s = this.snapshot;
     if (s.phase === 'charging' && s.startRegisterWh >= 0 && reading.registerWh >= s.lastRegisterWh) {
-      this.emit('energy', this.energy({ ...s, lastRegisterWh: reading.registerWh }));
+      this.announced = { sessionId: s.sessionId, registerWh: Math.max(this.announced.registerWh, reading.registerWh) };
+      this.emit('energy', this.energy(s));
     }
     return this.exclusive(async () => {
       const s = this.snapshot;
@@ -374,8 +377,13 @@ export class StationParty extends Party {
     return Math.ceil(this.policy.creditWh / this.policy.incrementWh);
   }
 
+  /**
+   * The energy account for the credit gate. It counts up to the newest reading already announced, even one still
+   * queued behind signing work, so that delivered energy never appears to go back.
+   */
   private energy(s: SessionSnapshot): { sessionId: string; deliveredWh: number; paidWh: number } {
-    return { sessionId: s.sessionId, deliveredWh: deliveredWh(s), paidWh: s.paidIncrements * this.policy.incrementWh };
+    const registerWh = this.announced.sessionId === s.sessionId ? Math.max(s.lastRegisterWh, this.announced.registerWh) : s.lastRegisterWh;
+    return { sessionId: s.sessionId, deliveredWh: deliveredWh({ ...s, lastRegisterWh: registerWh }), paidWh: s.paidIncrements * this.policy.incrementWh };
   }
 
   private freshOffer(): Offer {

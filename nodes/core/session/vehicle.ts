@@ -386,14 +386,15 @@ export class VehicleParty extends Party {
     const settled: SessionSnapshot = { ...s, settlement: { bundles: channel.chain.map((b) => b.hash), tails: [] }, stopReason: oldState.length > 0 ? 'old-state' : s.stopReason };
     const record = sessionRecord(settled, s.peerId, this.options.id, this.now());
     await this.apply({ snapshot: emptySnapshot('vehicle'), events: [['settled', record]] }, 'settled');
-    // A rollover: the station settled to bound its risk; the session goes on in a new channel.
+    // The station's next offer may have arrived while we were still confirming: it opens the next session now.
+    // After a rollover (the station settled to bound its risk) the session goes on in a new channel for the rest
+    // of the target.
     const offer = this.latestOffer;
-    if (s.stopReason === 'rollover' && this.policy.autoStart && offer && offer.nonce !== s.offer?.nonce) {
-      const doneWh = s.paidIncrements * s.offer!.incrementWh;
-      if (s.targetWh === 0 || s.targetWh > doneWh) {
-        await this.prepare();
-        await this.apply(this.open(offer, s.targetWh === 0 ? 0 : s.targetWh - doneWh), 'open after rollover');
-      }
-    }
+    if (!this.policy.autoStart || !offer || offer.nonce === s.offer?.nonce) return;
+    const doneWh = s.stopReason === 'rollover' ? s.paidIncrements * s.offer!.incrementWh : 0;
+    if (s.stopReason === 'rollover' && s.targetWh > 0 && s.targetWh <= doneWh) return;
+    await this.prepare();
+    const targetWh = s.stopReason === 'rollover' && s.targetWh > 0 ? s.targetWh - doneWh : this.policy.targetWh;
+    await this.apply(this.open(offer, targetWh), 'open the next session');
   }
 }

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FlashError } from '../../../nodes/core/flash';
-import { Outgoing, Party, SessionJournal, SessionSnapshot, StationParty, VehicleParty } from '../../../nodes/core/session';
+import { KeyPair, newKeyPair, ProtocolError, signEnvelope } from '../../../nodes/core/protocol';
+import { Outgoing, Party, SessionJournal, SessionSnapshot, StationParty, TrustStore, VehicleParty } from '../../../nodes/core/session';
 import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-sig-'));
@@ -13,7 +14,8 @@ function tamper(fragment: string): string {
   return (fragment[0] === 'A' ? 'B' : 'A') + fragment.slice(1);
 }
 
-describe('session: a wrong signature from the peer is refused and changes nothing', function () {
+describe('session: a wrong channel signature from the peer is refused and changes nothing', function () {
+  const stationKeys: KeyPair = newKeyPair();
   let tangle: TangleConnection;
   let station: StationParty;
   let vehicle: VehicleParty;
@@ -34,10 +36,12 @@ describe('session: a wrong signature from the peer is refused and changes nothin
     station = new StationParty(
       { ...common, id: 'ST1', wallet: await wallet(), journal: new SessionJournal<SessionSnapshot>(path.join(tempDir(), 's.json')) },
       { pricePerKWh: 1000, incrementWh: 1, maxPowerW: 1_000_000, creditWh: 1, stationDeposit: 0, security: 1, maxDepth: 3 },
+      stationKeys,
     );
     vehicle = new VehicleParty(
       { ...common, id: 'EV1', wallet: await wallet(), journal: new SessionJournal<SessionSnapshot>(path.join(tempDir(), 'v.json')) },
       { maxPricePerKWh: 1000, deposit: 10, maxStationDeposit: 0, targetWh: 0, maxPowerW: 1_000_000, meterToleranceWh: 0, maxDepth: 3, security: 1, autoStart: true },
+      new TrustStore(path.join(tempDir(), 'trust.json')),
     );
     // Deliver everything except the first payment's cosignature and completion, which the tests hand over.
     const link = (to: Party) => (out: Outgoing) => {
@@ -64,26 +68,34 @@ describe('session: a wrong signature from the peer is refused and changes nothin
     await tangle.close();
   });
 
-  it('the vehicle refuses a co-signature whose station signature is wrong', async function () {
-    const genuine = held.cosignature.payload as { body: { signatures: string[][] } };
-    const forged = structuredClone(genuine);
+  it('a third party cannot even deliver a tampered co-signature: the message signature fails first', async function () {
+    const forged = structuredClone(held.cosignature.payload) as { body: { signatures: string[][] } };
+    forged.body.signatures[0][0] = tamper(forged.body.signatures[0][0]);
+    const before = JSON.stringify(vehicle.session);
+    await assert.rejects(vehicle.receive('pay', forged), (err: Error) => err instanceof ProtocolError && err.code === 'BAD_SIGNATURE');
+    assert.equal(JSON.stringify(vehicle.session), before, 'nothing changed, not even the sequence');
+  });
+
+  it('the vehicle refuses a co-signature the station signed wrongly, though the message is authentic', async function () {
+    const forged = structuredClone(held.cosignature.payload) as { body: { signatures: string[][] } };
     forged.body.signatures[0][0] = tamper(forged.body.signatures[0][0]);
     const before = JSON.stringify(vehicle.session.channel);
-    await assert.rejects(vehicle.receive('pay', forged), (err: Error) => err instanceof FlashError && err.code === 'SIGNATURE_INVALID');
+    await assert.rejects(vehicle.receive('pay', signEnvelope(forged, stationKeys)), (err: Error) => err instanceof FlashError && err.code === 'SIGNATURE_INVALID');
     assert.equal(JSON.stringify(vehicle.session.channel), before, 'the channel state is untouched');
     assert.equal(vehicle.session.paidIncrements, 0);
   });
 
-  it('the station refuses a completion whose vehicle signature is wrong', async function () {
-    // The forged co-signature took its place in the sequence; the genuine one follows under the next number, the
+  it('the station refuses a completion the vehicle signed wrongly, though the message is authentic', async function () {
+    // The refused co-signature took its place in the sequence; the genuine one follows under the next number, the
     // vehicle completes, and the link holds the completion back.
-    const genuine = { ...held.cosignature.payload, seq: vehicle.session.inbound.lastSeq + 1 };
+    const genuine = signEnvelope({ ...held.cosignature.payload, seq: vehicle.session.inbound.lastSeq + 1 }, stationKeys);
     assert.equal(await vehicle.receive('pay', genuine), 'handled');
     while (!held.completion) await new Promise((resolve) => setTimeout(resolve, 20));
-    const forged = structuredClone(held.completion.payload) as { seq: number; body: { signatures: string[][] } };
+    const forged = structuredClone(held.completion.payload) as { body: { signatures: string[][] } };
     forged.body.signatures[0][0] = tamper(forged.body.signatures[0][0]);
     const before = JSON.stringify(station.session.channel);
-    await assert.rejects(station.receive('pay', forged), (err: Error) => err instanceof FlashError && err.code === 'SIGNATURE_INVALID');
+    const vehicleKeys = vehicle.session.sessionKeys!;
+    await assert.rejects(station.receive('pay', signEnvelope(forged, vehicleKeys)), (err: Error) => err instanceof FlashError && err.code === 'SIGNATURE_INVALID');
     assert.equal(JSON.stringify(station.session.channel), before, 'the channel state is untouched');
     assert.equal(station.session.paidIncrements, 0);
   });
