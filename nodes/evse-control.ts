@@ -64,8 +64,13 @@ export = function (RED: NodeAPI) {
     partyNode.evse = evse;
 
     let party: StationParty | null = null;
-    /** The simulated charger's delivered energy when the session opened: its energy limit counts from there. */
+    /**
+     * The simulated charger's delivered energy when the session's meter count began (its first reading; until then,
+     * when the session opened). Its energy limit counts from there, one Wh above paid + credit, so that the limit
+     * always leaves a whole increment for the meter to claim and the session can never stall at it.
+     */
     let sessionStartWh: number | null = null;
+    let meterCounting = false;
     const creditWh = () => party?.offer.creditWh ?? 0;
     let gate: CreditGate | null = null;
     let watchdog: Watchdog | null = null;
@@ -163,6 +168,7 @@ export = function (RED: NodeAPI) {
           if (autoPlug) plugFreshVehicle();
           if (simulated) {
             sessionStartWh = simulated.deliveredWh();
+            meterCounting = false;
             simulated.setEnergyLimit(sessionStartWh + creditWh());
           }
           evse.enable();
@@ -173,7 +179,13 @@ export = function (RED: NodeAPI) {
         (payload) => {
           const { deliveredWh, paidWh } = payload as EnergyEvent;
           // The charger itself stops at paid + credit, so the credit holds however late this event arrives.
-          if (simulated && sessionStartWh !== null) simulated.setEnergyLimit(sessionStartWh + paidWh + creditWh());
+          if (simulated && sessionStartWh !== null) {
+            if (!meterCounting) {
+              meterCounting = true;
+              sessionStartWh = simulated.deliveredWh() - deliveredWh;
+            }
+            simulated.setEnergyLimit(sessionStartWh + paidWh + creditWh() + 1);
+          }
           try {
             gate?.update(deliveredWh, paidWh);
           } catch (err) {
@@ -189,6 +201,7 @@ export = function (RED: NodeAPI) {
           evse.disable();
           clearWatchdog();
           sessionStartWh = null;
+          meterCounting = false;
           simulated?.setEnergyLimit(null);
         },
       ],
