@@ -337,11 +337,14 @@ export abstract class Party extends EventEmitter {
     for (const message of outgoing) this.emit('send', message);
     if (phaseChanged) this.emit('phase', next.phase);
     for (const [event, payload] of step.events ?? []) this.emit(event, payload);
-    if (step.after) {
-      step.after().catch((err) => {
-        if (!this.closed) this.emit('warning', (err as Error).message);
-      });
-    }
+    if (step.after) this.background(step.after);
+  }
+
+  /** Runs slow follow-up work (deposits, confirmations) off the message queue; a failure becomes a warning. */
+  protected background(work: () => Promise<void>): void {
+    work().catch((err) => {
+      if (!this.closed) this.emit('warning', (err as Error).message);
+    });
   }
 
   /** Answers a resend request: the messages from `fromSeq` on, as sent, from the outbox. */

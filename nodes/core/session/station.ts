@@ -99,12 +99,6 @@ export class StationParty extends Party {
     if (s.phase === 'settling') this.background(() => this.settle());
   }
 
-  private background(work: () => Promise<void>): void {
-    work().catch((err) => {
-      if (!this.closed) this.emit('warning', (err as Error).message);
-    });
-  }
-
   /** The vehicle fell silent: stop the energy, settle the latest co-signed state, report what went unpaid. */
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;

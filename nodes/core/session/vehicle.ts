@@ -97,12 +97,6 @@ export class VehicleParty extends Party {
     if (s.phase === 'settling') this.background(() => this.awaitSettlement());
   }
 
-  private background(work: () => Promise<void>): void {
-    work().catch((err) => {
-      if (!this.closed) this.emit('warning', (err as Error).message);
-    });
-  }
-
   /** The station fell silent: once anything is co-signed, attach the latest state and confirm it ourselves. */
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;
