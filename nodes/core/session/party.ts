@@ -420,8 +420,20 @@ export abstract class Party extends EventEmitter {
       }
       // Each bundle approves its parent's tail, so a node sees the chain in one cone, as the engine advises.
       const reference = tails.at(-1);
-      const sent = await this.options.wallet.api.sendTrytes(bundles[i], depth, minWeightMagnitude, ...(reference ? [reference] : []));
-      tails.push(sent.find((tx) => tx.currentIndex === 0)!.hash);
+      try {
+        const sent = await this.options.wallet.api.sendTrytes(bundles[i], depth, minWeightMagnitude, ...(reference ? [reference] : []));
+        tails.push(sent.find((tx) => tx.currentIndex === 0)!.hash);
+      } catch (err) {
+        // The peer attached the same bundle a moment earlier (the ledger refuses it twice), or an older state won.
+        const attached = await this.tailsOf(channel.chain[i].hash);
+        if (attached.length > 0) {
+          tails.push(attached[0]);
+          continue;
+        }
+        const foreign = await this.foreignSpends(channel, true);
+        if (foreign.length > 0) throw new OldStateError(foreign);
+        throw err;
+      }
     }
     return tails;
   }

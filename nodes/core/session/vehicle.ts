@@ -353,7 +353,11 @@ export class VehicleParty extends Party {
       this.emit('warning', `session ${this.snapshot.sessionId}: no co-signed state to settle; the deposits stay in ${depositAddress(channel)}`);
       return this.exclusive(() => this.finish([]));
     }
-    await this.attachLatest(channel);
+    try {
+      await this.attachLatest(channel);
+    } catch (err) {
+      if (!(err instanceof OldStateError)) throw err;
+    }
     await this.confirmSettlement();
   }
 
