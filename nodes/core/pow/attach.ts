@@ -90,17 +90,10 @@ function timestampTrits(ms: number): Int8Array {
 
 let defaultPool: PowPool | null = null;
 
-/** The pool behind `localAttachToTangle`: one worker unless `configureLocalPow` says otherwise. */
+/** The one-worker pool behind `localAttachToTangle`, started on first use. */
 function sharedPool(): PowPool {
   defaultPool ??= new PowPool(1);
   return defaultPool;
-}
-
-/** Sets the number of workers of the shared pool used by `localAttachToTangle` (closes the previous pool). */
-export async function configureLocalPow(workers: number): Promise<void> {
-  const previous = defaultPool;
-  defaultPool = new PowPool(workers);
-  await previous?.close();
 }
 
 /** Stops the shared pool (cancels a running search); a later call starts it again. For shutdown. */
@@ -111,20 +104,24 @@ export async function closeLocalPow(): Promise<void> {
 }
 
 /**
- * Drop-in for composeAPI's `attachToTangle` option: proof of work on this machine, off the main thread, for
- * clients whose node does not offer attachToTangle. `composeAPI({ provider, attachToTangle: localAttachToTangle })`.
+ * composeAPI's `attachToTangle` option doing the proof of work on this machine, off the main thread, in the pool
+ * `pool()` returns: for clients whose node does not offer attachToTangle.
  */
-function attachLocally(
-  trunkTransaction: string,
-  branchTransaction: string,
-  minWeightMagnitude: number,
-  trytes: readonly string[],
-  callback?: (err: Error | null, result?: readonly string[]) => void,
-): Promise<readonly string[]> {
-  const result = attachTrytes(trunkTransaction, branchTransaction, minWeightMagnitude, trytes, { pool: sharedPool() });
-  if (callback) result.then((r) => callback(null, r), (err: Error) => callback(err));
-  return result;
+export function attachToTangleWith(pool: () => PowPool): AttachToTangle {
+  const attach = (
+    trunkTransaction: string,
+    branchTransaction: string,
+    minWeightMagnitude: number,
+    trytes: readonly string[],
+    callback?: (err: Error | null, result?: readonly string[]) => void,
+  ): Promise<readonly string[]> => {
+    const result = attachTrytes(trunkTransaction, branchTransaction, minWeightMagnitude, trytes, { pool: pool() });
+    if (callback) result.then((r) => callback(null, r), (err: Error) => callback(err));
+    return result;
+  };
+  // The typings want a Bluebird promise; @iota/core only chains on the result, so a native promise does.
+  return attach as unknown as AttachToTangle;
 }
 
-// The typings want a Bluebird promise; @iota/core only chains on the result, so a native promise does.
-export const localAttachToTangle = attachLocally as unknown as AttachToTangle;
+/** Drop-in with a shared one-worker pool: `composeAPI({ provider, attachToTangle: localAttachToTangle })`. */
+export const localAttachToTangle = attachToTangleWith(sharedPool);

@@ -309,6 +309,20 @@ export abstract class Party extends EventEmitter {
   /** Decides what a checked message does. Must not change `this.snapshot`: return the next one instead. */
   protected abstract handle(stage: Stage, envelope: AnyEnvelope): Promise<Step>;
 
+  /** The messages both roles treat alike; anything else is not for this role. */
+  protected handleCommon(stage: Stage, envelope: AnyEnvelope): Step {
+    const s = this.snapshot;
+    switch (envelope.type) {
+      case 'deposit':
+        return { snapshot: { ...s, depositTails: [...s.depositTails, envelope.body.tail] } };
+      case 'error':
+        this.emit('warning', `${this.peerRole} reports ${envelope.body.code}: ${envelope.body.message}`);
+        return { snapshot: s };
+      default:
+        throw new ProtocolError('UNKNOWN_TYPE', `a ${this.role} does not expect "${envelope.type}" on the ${stage} topic`);
+    }
+  }
+
   /** Runs a local action (a meter reading, a stop) in turn with the messages. */
   protected exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);

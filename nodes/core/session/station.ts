@@ -6,16 +6,10 @@ import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party
 import { sessionRecord, paymentEvent, incrementPrice, deliveredWh } from './accounting';
 import type { SessionSnapshot } from './types';
 
-export interface StationPolicy {
-  pricePerKWh: number;
-  incrementWh: number;
-  maxPowerW: number;
-  creditWh: number;
-  stationDeposit: number;
-  security: 1 | 2 | 3;
+/** The station's terms, as its offer publishes them, and the limits it keeps to itself. */
+export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 'nonce'> {
   /** The deepest channel tree the station sets up: each level costs a WOTS digest per party at open. */
   maxDepth: number;
-  tangleUrl?: string;
   /**
    * The most the station may lose if the vehicle attaches an older co-signed state (Flash has no revocation):
    * the tokens received in the channel so far. The station rolls the channel over (settles it; the vehicle opens
@@ -102,7 +96,7 @@ export class StationParty extends Party {
   /** The vehicle fell silent: stop the energy, settle the latest co-signed state, report what went unpaid. */
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;
-    if (s.phase === 'opening' || s.phase === 'funding') {
+    if (s.phase === 'funding') {
       if (s.ownDeposit.state !== 'none') this.emit('warning', `session ${s.sessionId}: our deposit stays in ${depositAddress(this.channelOf(s))} until the vehicle returns`);
       this.offer = this.freshOffer();
       return this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
@@ -179,10 +173,6 @@ export class StationParty extends Party {
     return this.exclusive(async () => {
       const s = this.snapshot;
       if (s.phase === 'idle' || s.stopReason) return;
-      if (s.phase === 'opening') {
-        this.offer = this.freshOffer();
-        return this.apply({ snapshot: { ...emptySnapshot('station') }, send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason }]] });
-      }
       await this.apply({
         snapshot: { ...s, stopReason: reason, stoppedAt: this.now() },
         send: [{ stage: 'settle', type: 'stop', body: { reason } }],
@@ -200,8 +190,6 @@ export class StationParty extends Party {
     switch (envelope.type) {
       case 'open':
         return this.onOpen(envelope);
-      case 'deposit':
-        return { snapshot: { ...s, depositTails: [...s.depositTails, envelope.body.tail] } };
       case 'proposal': {
         if (s.phase !== 'charging' && s.phase !== 'closing') throw new ProtocolError('WRONG_SESSION', `no payment is expected in phase ${s.phase}`);
         const proposal = envelope.body;
@@ -259,11 +247,8 @@ export class StationParty extends Party {
           snapshot: { ...s, stopReason: envelope.body.reason, stoppedAt: this.now() },
           events: [['stopping', { sessionId: s.sessionId, reason: envelope.body.reason }]],
         };
-      case 'error':
-        this.emit('warning', `vehicle reports ${envelope.body.code}: ${envelope.body.message}`);
-        return { snapshot: s };
       default:
-        throw new ProtocolError('UNKNOWN_TYPE', `a station does not expect "${envelope.type}" on the ${stage} topic`);
+        return this.handleCommon(stage, envelope);
     }
   }
 

@@ -166,8 +166,6 @@ export class VehicleParty extends Party {
         if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
         this.emit('warning', `station refused the session: ${envelope.body.message}`);
         return { snapshot: emptySnapshot('vehicle') };
-      case 'deposit':
-        return { snapshot: { ...s, depositTails: [...s.depositTails, envelope.body.tail] } };
       case 'ready': {
         if (s.phase !== 'funding') throw new ProtocolError('WRONG_SESSION', `not waiting for the deposits (phase ${s.phase})`);
         const channel = this.channelOf(s);
@@ -206,11 +204,8 @@ export class VehicleParty extends Party {
         // The station's word is only a hint: confirmSettlement asks the Tangle about our own final bundles.
         return { snapshot: s, after: () => this.confirmSettlement() };
       }
-      case 'error':
-        this.emit('warning', `station reports ${envelope.body.code}: ${envelope.body.message}`);
-        return { snapshot: s };
       default:
-        throw new ProtocolError('UNKNOWN_TYPE', `a vehicle does not expect "${envelope.type}" on the ${stage} topic`);
+        return this.handleCommon(stage, envelope);
     }
   }
 

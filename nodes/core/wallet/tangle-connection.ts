@@ -1,7 +1,6 @@
 import { composeAPI } from '@iota/core';
-import type { AttachToTangle } from '@iota/core/typings/types';
 import { leaseTangle, startTangleServer, TangleServer } from '../ledger';
-import { attachTrytes, PowPool } from '../pow';
+import { attachToTangleWith, PowPool } from '../pow';
 
 export type IotaApi = ReturnType<typeof composeAPI>;
 
@@ -85,10 +84,7 @@ export async function connectTangle(settings: TangleSettings): Promise<TangleCon
 }
 
 function connection(settings: TangleSettings, url: string, pool: PowPool | null, close: () => Promise<void>): TangleConnection {
-  const attachToTangle = pool
-    ? ((trunk: string, branch: string, mwm: number, trytes: readonly string[]) =>
-        attachTrytes(trunk, branch, mwm, trytes, { pool })) as unknown as AttachToTangle
-    : undefined;
+  const attachToTangle = pool ? attachToTangleWith(() => pool) : undefined;
   return {
     settings,
     url,

@@ -168,19 +168,3 @@ export class Wallet implements KeyHolder {
     }
   }
 }
-
-/** Waits until the node reports every transaction in `tails` as confirmed, polling every `pollMs`. */
-export async function waitForConfirmation(
-  api: IotaApi,
-  tails: readonly string[],
-  options: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
-  for (;;) {
-    const states = await api.getInclusionStates(tails as string[]);
-    if (states.every(Boolean)) return;
-    if (options.signal?.aborted) throw new WalletError('stopped while waiting for confirmation');
-    if (Date.now() > deadline) throw new WalletError(`not confirmed after ${options.timeoutMs ?? 600000} ms`);
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
-  }
-}

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Outgoing, SessionJournal, SessionRecord, SessionSnapshot, StationParty, TrustStore, VehicleParty, PaymentEvent } from '../../../nodes/core/session';
 import { newKeyPair } from '../../../nodes/core/protocol';
-import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
+import { generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
+import { devTangle, tempDir } from '../../support/parties';
 import type { Party } from '../../../nodes/core/session';
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-session-'));
-}
 
 /** Carries messages between the parties as MQTT would: serialised, asynchronously, one at a time per side. */
 function link(station: Party, vehicle: Party, errors: Error[]): void {
@@ -26,10 +21,7 @@ function waitFor<T>(emitter: Party, event: string): Promise<T> {
 describe('session: a whole charging session between a station and a vehicle (embedded Tangle, real crypto)', function () {
   let tangle: TangleConnection;
   before(async () => {
-    tangle = await connectTangle({
-      mode: 'embedded', dataDir: tempDir(), host: '127.0.0.1', port: 0, url: '', minWeightMagnitude: 5, depth: 3,
-      milestoneIntervalMs: 0, dev: true, localPow: false, powWorkers: 1,
-    });
+    tangle = await devTangle();
   });
   after(() => tangle.close());
 

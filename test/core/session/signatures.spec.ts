@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { FlashError } from '../../../nodes/core/flash';
 import { KeyPair, newKeyPair, ProtocolError, signEnvelope } from '../../../nodes/core/protocol';
 import { Outgoing, Party, SessionJournal, SessionSnapshot, StationParty, TrustStore, VehicleParty } from '../../../nodes/core/session';
-import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
-
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-sig-'));
+import { generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
+import { devTangle, tempDir } from '../../support/parties';
 
 /** One character of a 2187-tryte signature fragment changed: still well formed, no longer a valid signature. */
 function tamper(fragment: string): string {
@@ -23,10 +20,7 @@ describe('session: a wrong channel signature from the peer is refused and change
   const held: Record<string, Outgoing> = {};
 
   before(async function () {
-    tangle = await connectTangle({
-      mode: 'embedded', dataDir: tempDir(), host: '127.0.0.1', port: 0, url: '', minWeightMagnitude: 5, depth: 3,
-      milestoneIntervalMs: 0, dev: true, localPow: false, powWorkers: 1,
-    });
+    tangle = await devTangle();
     const wallet = async () => {
       const w = new Wallet({ seed: generateSeed(), security: 1, dataDir: tempDir(), tangle });
       await w.topUpFromFaucet(50);
