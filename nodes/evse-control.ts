@@ -78,6 +78,14 @@ export = function (RED: NodeAPI) {
     let replacingVehicle = false;
     let closed = false;
 
+    /** A session starts (or resumes after a restart): its energy counts from here until its meter's first reading. */
+    const anchorEnergyLimit = () => {
+      if (!simulated) return;
+      sessionStartWh = simulated.deliveredWh();
+      meterCounting = false;
+      simulated.setEnergyLimit(sessionStartWh + creditWh());
+    };
+
     const stopSession = (reason: StopReason) => {
       if (!party || party.phase === 'idle') return;
       party.stop(reason).catch((err) => this.error(RED._('evse-control.errors.stop', { message: messageOf(err) })));
@@ -166,11 +174,7 @@ export = function (RED: NodeAPI) {
           evse.resume(CREDIT);
           clearWatchdog();
           if (autoPlug) plugFreshVehicle();
-          if (simulated) {
-            sessionStartWh = simulated.deliveredWh();
-            meterCounting = false;
-            simulated.setEnergyLimit(sessionStartWh + creditWh());
-          }
+          anchorEnergyLimit();
           evse.enable();
         },
       ],
@@ -222,7 +226,10 @@ export = function (RED: NodeAPI) {
         for (const [event, listener] of partyListeners) started.on(event, listener);
         // A session restored from the journal goes on; the next meter reading brings the credit gate up to date.
         const session = started.session;
-        if (session.phase === 'charging' && !session.stopReason) evse.enable();
+        if (session.phase === 'charging' && !session.stopReason) {
+          anchorEnergyLimit();
+          evse.enable();
+        }
       },
       () => {
         if (!closed) this.status({ fill: 'red', shape: 'ring', text: RED._('evse-control.status.no-party') });

@@ -17,7 +17,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     runStageNode(RED, this, def.party, {
       stage: 'open',
-      events: ['offer', 'opened', 'resumed'],
+      events: ['offer', 'opened'],
       async command(party, msg: NodeMessageInFlow) {
         if (msg.payload === 'start' && party instanceof VehicleParty) return party.startSession();
         throw new Error(RED._('flash-channel-open.errors.unknown-command'));

@@ -27,6 +27,9 @@ export function stageOfTopic(topic: unknown): Stage | null {
   return match[1] === 'offer' ? 'offer' : (match[2] as Stage);
 }
 
+/** Parties whose restored session was reported: a redeployed stage node does not report it again. */
+const reportedResumes = new WeakSet<AnyParty>();
+
 /**
  * What the three stage nodes (`flash-channel-open`, `pay-increment`, `channel-settle`) share: they find their
  * `charging-party`, feed it the protocol messages of their stage, send its outgoing messages of that stage on
@@ -60,6 +63,11 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
         listeners.push([event, listener]);
       }
       node.status(spec.status('phase', party.phase, party) ?? {});
+      // The party emitted `resumed` while it started, before any node could listen: the open stage reports it once.
+      if (spec.stage === 'open' && party.resumedFrom && !reportedResumes.has(party)) {
+        reportedResumes.add(party);
+        node.send([null, { topic: 'resumed', payload: party.resumedFrom } as NodeMessage]);
+      }
     },
     (err) => node.status({ fill: 'red', shape: 'ring', text: messageOf(err).slice(0, 30) }),
   );

@@ -16,7 +16,7 @@ export function devTangle(): Promise<TangleConnection> {
   });
 }
 
-/** Thrown from onPersisted to stop a party right after a journal write, before it sends anything that depends on it. */
+/** Thrown from onStep to stop a party at a step: after a journal write, before anything that depends on it is sent. */
 export class Crash extends Error {}
 
 export interface PairOptions {
@@ -25,7 +25,7 @@ export interface PairOptions {
   common?: Partial<PartyOptions>;
   /** Deliver at most this many offers (default: all). */
   maxOffers?: number;
-  /** Steps (as onPersisted names them, matched as a substring) at which the named side crashes, in order. */
+  /** Steps (as onStep names them, matched as a substring) at which the named side crashes, in order for each side. */
   crashes?: { side: 'station' | 'vehicle'; step: string }[];
 }
 
@@ -74,10 +74,10 @@ export class Pair {
       journal: new SessionJournal<SessionSnapshot>(path.join(this.dirs[side], 'sessions', `${side}.json`)),
       messagesPerSecond: 1e6,
       ...this.options.common,
-      onPersisted: (step) => {
-        const next = this.crashes[0];
-        if (next && next.side === side && step.includes(next.step)) {
-          this.crashes.shift();
+      onStep: (step) => {
+        const next = this.crashes.findIndex((c) => c.side === side);
+        if (next >= 0 && step.includes(this.crashes[next].step)) {
+          this.crashes.splice(next, 1);
           this.crashed.push(step);
           this.kill(side);
           setTimeout(() => void this.restart(side).catch((err: Error) => this.errors.push(err)), 50);

@@ -115,13 +115,18 @@ export class NodeRed {
   }
 
   /**
-   * Starts Node-RED on a fresh user directory that holds what `installDir` holds after `npm install` (its
-   * package.json, and its node_modules as a link), so several processes share one install.
+   * Starts Node-RED on a user directory that holds what `installDir` holds after `npm install` (its package.json,
+   * and its node_modules as a link), so several processes share one install: a fresh one, or `options.userDir`
+   * again (a restart: the flows deployed there before start again). `options.preload` is a module for
+   * `node --require`; `options.env` adds to the environment. Resolves once the flows have started, or, with
+   * `options.mayDie`, also when the process dies first (a fault-injection test's failpoint fired).
    */
-  static async start(name: string, installDir: string): Promise<NodeRed> {
-    const userDir = tempDir(`m2m-e2e-${name}-`);
-    fs.copyFileSync(path.join(installDir, 'package.json'), path.join(userDir, 'package.json'));
-    fs.symlinkSync(path.join(installDir, 'node_modules'), path.join(userDir, 'node_modules'), 'dir');
+  static async start(name: string, installDir: string, options: { userDir?: string; preload?: string; env?: NodeJS.ProcessEnv; mayDie?: boolean } = {}): Promise<NodeRed> {
+    const userDir = options.userDir ?? tempDir(`m2m-e2e-${name}-`);
+    if (!fs.existsSync(path.join(userDir, 'node_modules'))) {
+      fs.copyFileSync(path.join(installDir, 'package.json'), path.join(userDir, 'package.json'));
+      fs.symlinkSync(path.join(installDir, 'node_modules'), path.join(userDir, 'node_modules'), 'dir');
+    }
     const port = await freePort();
     const settings = {
       uiHost: '127.0.0.1',
@@ -135,9 +140,9 @@ export class NodeRed {
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
     const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
-    const child = spawn(process.execPath, [redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    const child = spawn(process.execPath, [...(options.preload ? ['--require', options.preload] : []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       cwd: userDir,
-      env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false' },
+      env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(child);
@@ -145,7 +150,10 @@ export class NodeRed {
     try {
       await waitFor(
         () => {
-          if (child.exitCode !== null) throw new Error(`Node-RED (${name}) exited with ${child.exitCode}:\n${nodeRed.log}`);
+          if (child.exitCode !== null || child.signalCode !== null) {
+            if (options.mayDie) return true;
+            throw new Error(`Node-RED (${name}) exited with ${child.exitCode ?? child.signalCode}:\n${nodeRed.log}`);
+          }
           return nodeRed.log.includes('Started flows') ? true : undefined;
         },
         `Node-RED (${name}) to start`,
@@ -157,6 +165,12 @@ export class NodeRed {
       throw err;
     }
     return nodeRed;
+  }
+
+  /** Resolves with the signal that ended the process (null for a normal exit) once it has ended. */
+  exited(): Promise<NodeJS.Signals | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve(this.child.signalCode);
+    return new Promise((resolve) => this.child.once('exit', (_code, signal) => resolve(signal)));
   }
 
   /** Everything Node-RED printed so far. */

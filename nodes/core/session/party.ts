@@ -48,8 +48,12 @@ export interface PartyOptions {
   heartbeatMs?: number;
   /** At most this many messages per second on each of our topics (default 50, bursts of twice that). */
   messagesPerSecond?: number;
-  /** Called after every journal write with the step that wrote it; fault-injection tests crash here. */
-  onPersisted?: (step: string) => void;
+  /**
+   * Called at each step a crash could fall between: after every journal write (before the messages that depend on
+   * it leave), and after our own bundles reached the Tangle (before the journal records it). Fault-injection tests
+   * crash here.
+   */
+  onStep?: (step: string) => void;
 }
 
 /** A message for an `mqtt out` node: the adapter of the node that handles `stage` sends it. */
@@ -159,6 +163,12 @@ export abstract class Party extends EventEmitter {
     return structuredClone(this.snapshot);
   }
 
+  /**
+   * The session this instance restored from its journal when it started, or null. The `resumed` event says the
+   * same while `start` runs; this is for listeners that can only attach after it (the Node-RED stage nodes).
+   */
+  resumedFrom: { sessionId: string; phase: Phase } | null = null;
+
   get phase(): Phase {
     return this.snapshot.phase;
   }
@@ -174,7 +184,8 @@ export abstract class Party extends EventEmitter {
     this.heartbeat = setInterval(() => this.tick(), interval);
     this.heartbeat.unref();
     if (saved && saved.phase !== 'idle') {
-      this.emit('resumed', { sessionId: saved.sessionId, phase: saved.phase });
+      this.resumedFrom = { sessionId: saved.sessionId, phase: saved.phase };
+      this.emit('resumed', this.resumedFrom);
       this.resend(1);
       await this.resume();
     }
@@ -347,11 +358,16 @@ export abstract class Party extends EventEmitter {
     if (next.sessionId !== this.snapshot?.sessionId) this.lastHeard = Date.now();
     await this.options.journal.save(next);
     this.snapshot = next;
-    this.options.onPersisted?.(`${this.role}: ${label}${outgoing.length ? ` → ${outgoing.map((o) => o.payload.type).join(', ')}` : ''} [${next.phase}]`);
+    this.reached(`${label}${outgoing.length ? ` → ${outgoing.map((o) => o.payload.type).join(', ')}` : ''}`);
     for (const message of outgoing) this.emit('send', message);
     if (phaseChanged) this.emit('phase', next.phase);
     for (const [event, payload] of step.events ?? []) this.emit(event, payload);
     if (step.after) this.background(step.after);
+  }
+
+  /** Names a step for `onStep`: role, what happened, phase. */
+  protected reached(label: string): void {
+    this.options.onStep?.(`${this.role}: ${label} [${this.snapshot.phase}]`);
   }
 
   /** Runs slow follow-up work (deposits, confirmations) off the message queue; a failure becomes a warning. */
@@ -394,6 +410,7 @@ export abstract class Party extends EventEmitter {
     if (!tail) {
       await this.exclusive(() => this.apply({ snapshot: { ...this.snapshot, ownDeposit: { state: 'sending', tail: '' } } }, 'deposit sending'));
       tail = (await this.options.wallet.send(address, value)).tail;
+      this.reached('deposit attached');
     }
     await this.exclusive(() =>
       this.apply(
@@ -449,7 +466,14 @@ export abstract class Party extends EventEmitter {
         throw err;
       }
     }
+    this.reached('settlement attached');
     return tails;
+  }
+
+  /** Whether every bundle of the channel's latest state is on the Tangle, attached by either side. */
+  protected async isAttached(channel: ChannelState): Promise<boolean> {
+    for (const { hash } of channel.chain) if ((await this.tailsOf(hash)).length === 0) return false;
+    return true;
   }
 
   private async tailsOf(bundle: string): Promise<string[]> {
@@ -460,24 +484,27 @@ export abstract class Party extends EventEmitter {
   }
 
   /**
-   * Polls until every bundle of the latest state is confirmed, by bundle hash (any of its attachments counts: a
+   * Whether every bundle of the latest state is confirmed, by bundle hash (any of its attachments counts: a
    * reattachment of an accepted bundle is never confirmed itself). Throws OldStateError when another bundle
    * spending one of the channel's addresses is confirmed instead.
    */
-  protected async waitSettled(channel: ChannelState): Promise<void> {
+  protected async isSettled(channel: ChannelState): Promise<boolean> {
     const api = this.options.wallet.api;
-    while (!this.closed) {
-      let confirmed = true;
-      for (const { hash } of channel.chain) {
-        const hashes = await api.findTransactions({ bundles: [hash] });
-        if (hashes.length === 0 || !(await api.getInclusionStates(hashes)).some(Boolean)) {
-          confirmed = false;
-          break;
-        }
+    for (const { hash } of channel.chain) {
+      const hashes = await api.findTransactions({ bundles: [hash] });
+      if (hashes.length === 0 || !(await api.getInclusionStates(hashes)).some(Boolean)) {
+        const foreign = await this.foreignSpends(channel, true);
+        if (foreign.length > 0) throw new OldStateError(foreign);
+        return false;
       }
-      if (confirmed) return;
-      const foreign = await this.foreignSpends(channel, true);
-      if (foreign.length > 0) throw new OldStateError(foreign);
+    }
+    return true;
+  }
+
+  /** Polls until the latest state is confirmed (see isSettled). */
+  protected async waitSettled(channel: ChannelState): Promise<void> {
+    while (!this.closed) {
+      if (await this.isSettled(channel)) return;
       await this.sleep();
     }
     throw new Error('stopped while waiting for the Tangle');

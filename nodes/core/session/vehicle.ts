@@ -333,13 +333,20 @@ export class VehicleParty extends Party {
     await this.prepare();
   }
 
-  /** The station attaches the final state; if it has not within the grace period, the vehicle attaches it. */
+  /**
+   * The station attaches the final state. Meanwhile we watch the Tangle for it, so a `settled` message we missed
+   * (while restarting, say) costs nothing; if it is not there within the grace period, we attach it ourselves.
+   */
   private async awaitSettlement(): Promise<void> {
     const session = this.snapshot.sessionId;
+    const channel = this.channelOf(this.snapshot);
     const grace = Date.now() + (this.policy.settleGraceMs ?? 60_000);
-    while (this.snapshot.sessionId === session && this.snapshot.phase === 'settling' && Date.now() < grace && !this.closed) await this.sleep();
-    if (this.snapshot.sessionId !== session || this.snapshot.phase !== 'settling' || this.closed) return;
-    await this.settleAlone();
+    const settling = () => this.snapshot.sessionId === session && this.snapshot.phase === 'settling' && !this.closed;
+    while (settling() && Date.now() < grace) {
+      if (channel.chain.length > 0 && (await this.isAttached(channel))) return this.confirmSettlement();
+      await this.sleep();
+    }
+    if (settling()) await this.settleAlone();
   }
 
   private async settleAlone(): Promise<void> {

@@ -66,9 +66,11 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
       crashes: [
         { side: 'station', step: 'received open → open-accept' }, // after the digest exchange, before the answer leaves
         { side: 'vehicle', step: 'deposit sending' }, // mid-deposit: the intent is on disk, the bundle not sent
+        { side: 'station', step: 'deposit attached' }, // mid-deposit: the bundle is on the Tangle, the journal says 'sending'
         { side: 'station', step: 'received proposal → cosignature' }, // co-signed, the co-signature not sent
         { side: 'vehicle', step: 'received cosignature → completion' }, // signed, the completion not sent
         { side: 'station', step: 'received completion [settling]' }, // the final state complete, not attached yet
+        { side: 'station', step: 'settlement attached' }, // attached, not confirmed, nothing journaled
       ],
     }));
     await pair.wallets.station.topUpFromFaucet(100);
@@ -82,7 +84,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     await until(() => pair.settled.station.length > 0 && pair.settled.vehicle.length > 0);
     pair.close();
 
-    assert.equal(pair.crashed.length, 5, `every crash point was reached: ${pair.crashed.join(' | ')}`);
+    assert.equal(pair.crashed.length, 7, `every crash point was reached: ${pair.crashed.join(' | ')}`);
     const record = pair.settled.station[0];
     const paid = record.total_cost.excl_vat;
     assert.equal(record.remark, 'target-reached');
@@ -133,6 +135,33 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     assert.ok(pair.events.some(([role, event, p]) => role === 'station' && event === 'stopping' && (p as { reason: string }).reason === 'peer-silent'), 'the EVSE was told to stop');
     assert.ok(pair.events.some(([role, event, p]) => role === 'station' && event === 'unpaid' && (p as { unpaidWh: number }).unpaidWh === 10));
     await assertBooks(pair.wallets, 2);
+  });
+
+  it('lets a vehicle that was down when the station settled find the settlement on the Tangle', async function () {
+    const clock = { t: Date.now() };
+    // A grace period far beyond the test's timeout: only the Tangle can tell the vehicle that the session settled.
+    const pair = track(new Pair(tangle, { common: { now: () => clock.t }, maxOffers: 1, vehicle: { targetWh: 20, settleGraceMs: 3_600_000 } }));
+    await pair.wallets.station.topUpFromFaucet(100);
+    await pair.wallets.vehicle.topUpFromFaucet(100);
+    pair.makeVehicle();
+    pair.makeStation();
+    await pair.vehicle.start();
+    await pair.station.start();
+    await until(() => pair.station.phase === 'charging' && pair.vehicle.phase === 'charging');
+    // The vehicle goes down once the final state is signed, before the station attaches it; the station's
+    // "settled" message is lost.
+    pair.station.on('phase', (phase: string) => phase === 'settling' && pair.kill('vehicle'));
+    await charge(pair, clock);
+    await until(() => pair.settled.station.length > 0);
+    assert.equal(pair.settled.vehicle.length, 0, 'the vehicle did not hear of the settlement');
+    await pair.restart('vehicle');
+    await until(() => pair.settled.vehicle.length > 0);
+    pair.close();
+
+    const [record] = pair.settled.station;
+    assert.equal(record.remark, 'target-reached');
+    assert.deepEqual(pair.settled.vehicle[0].channel.final_balances, record.channel.final_balances);
+    await assertBooks(pair.wallets, record.total_cost.excl_vat);
   });
 
   it('rolls the channel over before the tokens at risk pass maxAtRisk, and stops at once when an old state is attached', async function () {
