@@ -5,6 +5,7 @@ import { SessionJournal } from '../../nodes/core/session';
 import { FAILPOINT_ENV, Failpoint } from '../support/failpoint';
 import type { FlowNode } from '../support/nodered';
 import { MODULE, NodeRed, OUTPUT_DIR } from '../support/real-nodered';
+import { recordsIn } from './flows';
 
 /**
  * The bench of the fault-injection test: a station and a vehicle, each its own Node-RED process with the package
@@ -91,12 +92,7 @@ export function journalOf(userDir: string, side: Side): Promise<SessionSnapshot 
 
 /** The side's events so far, from all its processes. */
 export function eventsIn(file: string): { event: string; payload: Record<string, unknown> }[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line));
+  return recordsIn(file) as { event: string; payload: Record<string, unknown> }[];
 }
 
 /**

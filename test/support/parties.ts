@@ -106,6 +106,17 @@ export class Pair {
     return this.vehicle;
   }
 
+  /** Funds both wallets with 100 tokens, starts both sides, and resolves once the channel is charging. */
+  async startCharging(): Promise<void> {
+    await this.wallets.station.topUpFromFaucet(100);
+    await this.wallets.vehicle.topUpFromFaucet(100);
+    this.makeVehicle();
+    this.makeStation();
+    await this.vehicle.start();
+    await this.station.start();
+    await until(() => this.station.phase === 'charging' && this.vehicle.phase === 'charging');
+  }
+
   private wire(party: Party): void {
     party.on('warning', (w: string) => this.warnings.push(`${party.role}: ${w}`));
     party.on('settled', (record: SessionRecord) => this.settled[party.role].push(record));

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { settlementBundles, type ChannelState } from '../flash';
+import { depositAddress, settlementBundles, type ChannelState } from '../flash';
 import {
   AnyEnvelope,
   Bodies,
@@ -81,6 +81,8 @@ export interface Step {
 }
 
 const OUTBOX_SIZE = 16;
+/** How often a restarted party sends a heartbeat until its peer answers, ms. */
+const PROBE_MS = 1000;
 
 export function emptySnapshot(role: Role): SessionSnapshot {
   return {
@@ -137,6 +139,7 @@ export abstract class Party extends EventEmitter {
   private queue: Promise<unknown> = Promise.resolve();
   protected closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
+  private probe: NodeJS.Timeout | null = null;
   /** When the peer last proved it is there (a new message or a fresh heartbeat), by the wall clock. */
   private lastHeard = Date.now();
   private lastPingTs = 0;
@@ -187,6 +190,7 @@ export abstract class Party extends EventEmitter {
       this.resumedFrom = { sessionId: saved.sessionId, phase: saved.phase };
       this.emit('resumed', this.resumedFrom);
       this.resend(1);
+      this.probeUntilHeard(Math.min(PROBE_MS, interval));
       await this.resume();
     }
   }
@@ -194,6 +198,26 @@ export abstract class Party extends EventEmitter {
   close(): void {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.probe) clearInterval(this.probe);
+  }
+
+  /**
+   * After a restart, what we send at once may be lost: an `mqtt out` node drops messages until its broker
+   * connection is up. So until the peer is heard from, a heartbeat goes out every `everyMs` (asking for what we
+   * missed); the first message from the peer proves the link, and the outbox goes out once more.
+   */
+  private probeUntilHeard(everyMs: number): void {
+    const since = Date.now();
+    this.probe = setInterval(() => {
+      if (this.closed || this.snapshot.phase === 'idle' || this.lastHeard > since) {
+        clearInterval(this.probe!);
+        this.probe = null;
+        if (!this.closed && this.lastHeard > since) this.resend(1);
+        return;
+      }
+      this.ping();
+    }, everyMs);
+    this.probe.unref();
   }
 
   /**
@@ -388,14 +412,27 @@ export abstract class Party extends EventEmitter {
     return new Promise((resolve) => setTimeout(resolve, this.pollMs));
   }
 
-  /** Polls until the channel's deposit address holds the whole deposit. */
-  protected async waitFunded(address: string, total: number): Promise<void> {
+  /** Whether the channel's deposit address holds both deposits. */
+  protected async fullyFunded(channel: ChannelState): Promise<boolean> {
+    const { balances } = await this.options.wallet.api.getBalances([depositAddress(channel)]);
+    return Number(balances[0]) >= channel.deposits[0] + channel.deposits[1];
+  }
+
+  /** Polls until the channel's deposit address holds both deposits. */
+  protected async waitFunded(channel: ChannelState): Promise<void> {
     while (!this.closed) {
-      const { balances } = await this.options.wallet.api.getBalances([address]);
-      if (Number(balances[0]) >= total) return;
+      if (await this.fullyFunded(channel)) return;
       await this.sleep();
     }
     throw new Error('stopped while waiting for the deposits');
+  }
+
+  /**
+   * Whether the peer vanished during funding with our deposit recoverable: the opening state is co-signed and
+   * both deposits are in, so attaching it pays each side its deposit back.
+   */
+  protected async canRefund(s: SessionSnapshot): Promise<boolean> {
+    return s.channel !== null && s.channel.chain.length > 0 && (await this.fullyFunded(s.channel));
   }
 
   /**

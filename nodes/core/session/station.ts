@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { acceptChannel, applyCompletion, cosignProposal, depositAddress, remainingCapacity } from '../flash';
 import type { MeterReading } from '../meter';
-import { AnyEnvelope, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
+import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
 import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party';
 import { sessionRecord, paymentEvent, incrementPrice, deliveredWh } from './accounting';
 import type { SessionSnapshot } from './types';
@@ -89,13 +89,15 @@ export class StationParty extends Party {
 
   protected async resume(): Promise<void> {
     const s = this.snapshot;
-    if (s.phase === 'funding') this.background(() => this.fund());
+    // Our deposit goes in only once the opening state is co-signed; until then the vehicle's resend brings it.
+    if (s.phase === 'funding' && s.channel?.chain.length) this.background(() => this.fund());
     if (s.phase === 'settling') this.background(() => this.settle());
   }
 
   /** The vehicle fell silent: stop the energy, settle the latest co-signed state, report what went unpaid. */
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;
+    if (s.phase === 'funding' && (await this.canRefund(s))) return this.settleAlone(s, 'peer-silent');
     if (s.phase === 'funding') {
       if (s.ownDeposit.state !== 'none') this.emit('warning', `session ${s.sessionId}: our deposit stays in ${depositAddress(this.channelOf(s))} until the vehicle returns`);
       this.offer = this.freshOffer();
@@ -191,8 +193,9 @@ export class StationParty extends Party {
       case 'open':
         return this.onOpen(envelope);
       case 'proposal': {
-        if (s.phase !== 'charging' && s.phase !== 'closing') throw new ProtocolError('WRONG_SESSION', `no payment is expected in phase ${s.phase}`);
         const proposal = envelope.body;
+        if (s.phase === 'funding') return this.onOpeningState(s, proposal);
+        if (s.phase !== 'charging' && s.phase !== 'closing') throw new ProtocolError('WRONG_SESSION', `no payment is expected in phase ${s.phase}`);
         const channel = this.channelOf(s);
         if (proposal.close) {
           const { state, message } = cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
@@ -219,6 +222,8 @@ export class StationParty extends Party {
         const before = this.channelOf(s);
         const pending = before.pending;
         const channel = applyCompletion(before, envelope.body);
+        // The opening state is complete: now the deposits can go in.
+        if (s.phase === 'funding') return { snapshot: { ...s, channel }, after: () => this.fund() };
         if (pending?.close) {
           const next: SessionSnapshot = { ...s, channel, phase: 'settling', stopReason: s.stopReason ?? 'remote-stop', stoppedAt: s.stoppedAt || this.now() };
           return { snapshot: next, after: () => this.settle() };
@@ -278,7 +283,21 @@ export class StationParty extends Party {
       startedAt: this.now(),
       startRegisterWh: -1,
     };
-    return { snapshot: next, send: [{ stage: 'open', type: 'open-accept', body: { setup: message } }], after: () => this.fund() };
+    return { snapshot: next, send: [{ stage: 'open', type: 'open-accept', body: { setup: message } }] };
+  }
+
+  /**
+   * The opening state: before anything is deposited, the vehicle proposes a payment of zero, which pays each side
+   * its deposit back. Once co-signed it is what either side attaches if the other vanishes before the first
+   * payment, so no deposit can be stuck in the channel.
+   */
+  private onOpeningState(s: SessionSnapshot, proposal: Bodies['proposal']): Step {
+    const channel = this.channelOf(s);
+    if (channel.chain.length > 0 || proposal.close || proposal.transfer.amount !== 0) {
+      throw new ProtocolError('INVALID_FIELD', 'before the deposits only the opening state (a payment of zero) is co-signed');
+    }
+    const { state, message } = cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+    return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
   }
 
   private checkTerms(envelope: Envelope<'open'>): { code: string; message: string } | null {
@@ -297,7 +316,7 @@ export class StationParty extends Party {
     const channel = this.channelOf(this.snapshot);
     const address = depositAddress(channel);
     if (channel.deposits[1] > 0) await this.depositOnce(address, channel.deposits[1]);
-    await this.waitFunded(address, channel.deposits[0] + channel.deposits[1]);
+    await this.waitFunded(channel);
     await this.exclusive(async () => {
       const s = this.snapshot;
       if (s.phase !== 'funding') return;

@@ -93,14 +93,18 @@ export class VehicleParty extends Party {
 
   protected async resume(): Promise<void> {
     const s = this.snapshot;
-    if (s.phase === 'funding') this.background(() => this.fund());
+    // Our deposit goes in only once the opening state is co-signed; until then our resent proposal brings it.
+    if (s.phase === 'funding' && s.channel?.chain.length) this.background(() => this.fund());
     if (s.phase === 'settling') this.background(() => this.awaitSettlement());
   }
 
-  /** The station fell silent: once anything is co-signed, attach the latest state and confirm it ourselves. */
+  /**
+   * The station fell silent: once a co-signed state can be attached (any after the deposits are in, the opening
+   * state included), attach the latest and confirm it ourselves; before that, drop the session.
+   */
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;
-    if (s.phase === 'opening' || s.phase === 'funding') {
+    if (s.phase === 'opening' || (s.phase === 'funding' && !(await this.canRefund(s)))) {
       if (s.ownDeposit.state !== 'none') this.emit('warning', `session ${s.sessionId}: our deposit stays in ${depositAddress(this.channelOf(s))} until the station returns`);
       return this.apply({ snapshot: emptySnapshot('vehicle'), events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
     }
@@ -160,7 +164,10 @@ export class VehicleParty extends Party {
         const channel = completeSetup(this.channelOf(s), envelope.body.setup);
         // Trust on first use: the key of the first station that accepted a session is the one we accept from now on.
         await this.trust.pin(s.peerId, s.peerKey);
-        return { snapshot: { ...s, channel, phase: 'funding' }, after: () => this.fund() };
+        // The opening state comes before any deposit: a payment of zero that pays each side its deposit back, so
+        // that a deposit can always be recovered, even if the station vanishes before the first payment.
+        const { state, message } = proposeTransfer(channel, this.options.wallet, { amount: 0 }, { now: this.now() });
+        return { snapshot: { ...s, channel: state, phase: 'funding' }, send: [{ stage: 'pay', type: 'proposal', body: message }] };
       }
       case 'open-reject':
         if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
@@ -187,6 +194,8 @@ export class VehicleParty extends Party {
         const pending = before.pending;
         const { state, message } = completeProposal(before, this.options.wallet, envelope.body);
         const send: Send[] = [{ stage: pending?.close ? 'settle' : 'pay', type: 'completion', body: message }];
+        // The opening state is ours to attach now: our deposit can go in.
+        if (s.phase === 'funding') return { snapshot: { ...s, channel: state }, send, after: () => this.fund() };
         if (pending?.close) return { snapshot: { ...s, channel: state, phase: 'settling' }, send, after: () => this.awaitSettlement() };
         const next: SessionSnapshot = { ...s, channel: state, paidIncrements: s.paidIncrements + (pending?.transfer.amount ?? 0) / incrementPrice(s.offer!) };
         return this.proceed(next, send, [['paid', paymentEvent(next, s.offer!, pending?.transfer.amount ?? 0, remainingCapacity(state))]]);
@@ -246,7 +255,8 @@ export class VehicleParty extends Party {
   private open(offer: Offer, targetWh = this.policy.targetWh): Step {
     const sessionId = `${this.options.id}-${randomBytes(6).toString('hex')}`;
     const payments = Math.ceil(this.policy.deposit / incrementPrice(offer));
-    const depth = Math.min(this.policy.maxDepth, depthForPayments(payments));
+    // One state more than the payments: the opening state.
+    const depth = Math.min(this.policy.maxDepth, depthForPayments(payments + 1));
     const settlement = this.settlementAddress;
     if (!settlement) throw new Error('no settlement address yet: call prepare() first');
     const terms = { channelId: sessionId, depth, security: offer.security, deposits: [this.policy.deposit, offer.stationDeposit] as [number, number] };

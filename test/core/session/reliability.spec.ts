@@ -73,13 +73,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
         { side: 'station', step: 'settlement attached' }, // attached, not confirmed, nothing journaled
       ],
     }));
-    await pair.wallets.station.topUpFromFaucet(100);
-    await pair.wallets.vehicle.topUpFromFaucet(100);
-    pair.makeVehicle();
-    pair.makeStation();
-    await pair.vehicle.start();
-    await pair.station.start();
-    await until(() => pair.station?.phase === 'charging' && pair.vehicle?.phase === 'charging');
+    await pair.startCharging();
     await charge(pair, clock);
     await until(() => pair.settled.station.length > 0 && pair.settled.vehicle.length > 0);
     pair.close();
@@ -112,13 +106,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
   it('settles by itself when the vehicle vanishes, and reports the unpaid energy', async function () {
     const clock = { t: Date.now() };
     const pair = track(new Pair(tangle, { common: { now: () => clock.t, peerTimeoutMs: 8000 }, maxOffers: 1, vehicle: { targetWh: 0 } }));
-    await pair.wallets.station.topUpFromFaucet(100);
-    await pair.wallets.vehicle.topUpFromFaucet(100);
-    pair.makeVehicle();
-    pair.makeStation();
-    await pair.vehicle.start();
-    await pair.station.start();
-    await until(() => pair.station.phase === 'charging' && pair.vehicle.phase === 'charging');
+    await pair.startCharging();
     await charge(pair, clock, 2);
     await until(() => pair.station.session.paidIncrements === 2);
     pair.kill('vehicle');
@@ -137,17 +125,35 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     await assertBooks(pair.wallets, 2);
   });
 
-  it('lets a vehicle that was down when the station settled find the settlement on the Tangle', async function () {
-    const clock = { t: Date.now() };
-    // A grace period far beyond the test's timeout: only the Tangle can tell the vehicle that the session settled.
-    const pair = track(new Pair(tangle, { common: { now: () => clock.t }, maxOffers: 1, vehicle: { targetWh: 20, settleGraceMs: 3_600_000 } }));
+  it('gives the vehicle its deposit back when the station vanishes before the first payment', async function () {
+    // A one-way channel, as most stations run it: only the vehicle deposits.
+    const pair = track(new Pair(tangle, { common: { peerTimeoutMs: 3000 }, maxOffers: 1, station: { stationDeposit: 0 } }));
     await pair.wallets.station.topUpFromFaucet(100);
     await pair.wallets.vehicle.topUpFromFaucet(100);
     pair.makeVehicle();
     pair.makeStation();
     await pair.vehicle.start();
     await pair.station.start();
-    await until(() => pair.station.phase === 'charging' && pair.vehicle.phase === 'charging');
+    await until(() => pair.vehicle.session.ownDeposit.state === 'sent');
+    pair.kill('station');
+    // Only the opening state is co-signed: the vehicle attaches it after the peer timeout.
+    await until(() => pair.settled.vehicle.length > 0);
+    pair.close();
+
+    const [record] = pair.settled.vehicle;
+    assert.equal(record.remark, 'peer-silent');
+    assert.equal(record.total_cost.excl_vat, 0);
+    assert.deepEqual(record.channel.final_balances, { vehicle: 20, station: 0 });
+    await assertBooks(pair.wallets, 0);
+    const { balances } = await tangle.api.getBalances([record.channel.deposit_address]);
+    assert.equal(Number(balances[0]), 0, 'nothing stays locked in the channel');
+  });
+
+  it('lets a vehicle that was down when the station settled find the settlement on the Tangle', async function () {
+    const clock = { t: Date.now() };
+    // A grace period far beyond the test's timeout: only the Tangle can tell the vehicle that the session settled.
+    const pair = track(new Pair(tangle, { common: { now: () => clock.t }, maxOffers: 1, vehicle: { targetWh: 20, settleGraceMs: 3_600_000 } }));
+    await pair.startCharging();
     // The vehicle goes down once the final state is signed, before the station attaches it; the station's
     // "settled" message is lost.
     pair.station.on('phase', (phase: string) => phase === 'settling' && pair.kill('vehicle'));
@@ -168,13 +174,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     const clock = { t: Date.now() };
     // One token per increment, credit one increment: with a cap of 4 the station rolls over once it holds 3.
     const pair = track(new Pair(tangle, { common: { now: () => clock.t }, station: { maxAtRisk: 4, watchMs: 100 }, vehicle: { targetWh: 0 } }));
-    await pair.wallets.station.topUpFromFaucet(100);
-    await pair.wallets.vehicle.topUpFromFaucet(100);
-    pair.makeVehicle();
-    pair.makeStation();
-    await pair.vehicle.start();
-    await pair.station.start();
-    await until(() => pair.station.phase === 'charging' && pair.vehicle.phase === 'charging');
+    await pair.startCharging();
     await charge(pair, clock);
     await until(() => pair.settled.station.length > 0 && pair.settled.vehicle.length > 0);
     const first = pair.settled.station[0];
@@ -211,13 +211,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
   it('changes nothing and never crashes on 10,000 random, mutated, forged and replayed messages', async function () {
     const clock = { t: Date.now() };
     const pair = track(new Pair(tangle, { common: { now: () => clock.t }, maxOffers: 1, vehicle: { targetWh: 0 } }));
-    await pair.wallets.station.topUpFromFaucet(100);
-    await pair.wallets.vehicle.topUpFromFaucet(100);
-    pair.makeVehicle();
-    pair.makeStation();
-    await pair.vehicle.start();
-    await pair.station.start();
-    await until(() => pair.station.phase === 'charging' && pair.vehicle.phase === 'charging');
+    await pair.startCharging();
     await charge(pair, clock, 1);
     await until(() => pair.station.session.paidIncrements === 1);
     await new Promise((resolve) => setTimeout(resolve, 200));
