@@ -106,14 +106,19 @@ export class Pair {
     return this.vehicle;
   }
 
-  /** Funds both wallets with 100 tokens, starts both sides, and resolves once the channel is charging. */
-  async startCharging(): Promise<void> {
+  /** Funds both wallets with 100 tokens and starts both sides. */
+  async start(): Promise<void> {
     await this.wallets.station.topUpFromFaucet(100);
     await this.wallets.vehicle.topUpFromFaucet(100);
     this.makeVehicle();
     this.makeStation();
     await this.vehicle.start();
     await this.station.start();
+  }
+
+  /** Starts both sides and resolves once the channel is charging. */
+  async startCharging(): Promise<void> {
+    await this.start();
     await until(() => this.station.phase === 'charging' && this.vehicle.phase === 'charging');
   }
 

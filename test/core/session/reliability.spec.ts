@@ -128,12 +128,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
   it('gives the vehicle its deposit back when the station vanishes before the first payment', async function () {
     // A one-way channel, as most stations run it: only the vehicle deposits.
     const pair = track(new Pair(tangle, { common: { peerTimeoutMs: 3000 }, maxOffers: 1, station: { stationDeposit: 0 } }));
-    await pair.wallets.station.topUpFromFaucet(100);
-    await pair.wallets.vehicle.topUpFromFaucet(100);
-    pair.makeVehicle();
-    pair.makeStation();
-    await pair.vehicle.start();
-    await pair.station.start();
+    await pair.start();
     await until(() => pair.vehicle.session.ownDeposit.state === 'sent');
     pair.kill('station');
     // Only the opening state is co-signed: the vehicle attaches it after the peer timeout.
