@@ -33,7 +33,7 @@ function fuzzFlow(port: number, messagesPerSecond?: string) {
   return flow.map((node) => (node.type === 'mqtt in' && MQTT_IN.vehicle.includes(node.id) ? { ...node, datatype: 'buffer' } : node));
 }
 
-/** What a refusal or an acceptance may change: nothing that money depends on, the vehicle's offer, the journal. */
+/** What no fuzz message may change: what money depends on, the offer a vehicle holds, the journal file. */
 function stateOf(party: StationParty | VehicleParty, journal: string): string {
   return `${money(party.session)} ${JSON.stringify(party.session.offer)} ${fs.readFileSync(journal, 'utf8')}`;
 }
@@ -54,23 +54,28 @@ class Handled {
   readonly unclean: string[] = [];
   readonly acceptedForgeries: string[] = [];
   private readonly genuine: Set<string>;
+  private readonly listeners: (() => void)[] = [];
 
   constructor(genuine: readonly string[]) {
     this.genuine = new Set(genuine.map((text) => canonicalJson(JSON.parse(text))));
     hooks.add('onComplete.fuzz', (event) => this.completed(event));
+    // The helper announces each node.error() call; a core `mqtt in` reports the payloads it cannot parse so.
     for (const side of SIDES) {
       for (const id of MQTT_IN[side]) {
-        (helper.getNode(id) as unknown as NodeJS.EventEmitter).on('call:error', (call: { args: unknown[] }) => {
+        const listener = (call: { args: unknown[] }) => {
           this.tally(side, `mqtt in: ${String(call.args[0])}`);
           if (!/json/i.test(String(call.args[0]))) this.unclean.push(`${id}: ${String(call.args[0])}`);
-        });
+        };
+        const node = helper.getNode(id) as unknown as NodeJS.EventEmitter;
+        node.on('call:error', listener);
+        this.listeners.push(() => node.off('call:error', listener));
       }
     }
   }
 
   close(): void {
     hooks.remove('onComplete.fuzz');
-    for (const id of [...MQTT_IN.station, ...MQTT_IN.vehicle]) (helper.getNode(id) as unknown as NodeJS.EventEmitter).removeAllListeners('call:error');
+    for (const off of this.listeners) off();
   }
 
   private tally(side: Side, outcome: string): void {
@@ -164,8 +169,9 @@ function fuzzer(random: () => number, genuine: readonly Genuine[], sessionId: st
       case 0:
         delete holder[key];
         break;
-      case 1:
-        holder[`${key}2`] = pick(values);
+      case 1: // an extra element or field, an own one even when named like something every object inherits
+        if (Array.isArray(holder)) holder.push(pick(values));
+        else Object.defineProperty(holder, pick([`${key}2`, '__proto__', 'constructor', 'hasOwnProperty']), { value: pick(values), enumerable: true, writable: true, configurable: true });
         break;
       case 2: // the same value as another type
         holder[key] = typeof old === 'number' ? String(old) : typeof old === 'string' && old !== '' && !Number.isNaN(Number(old)) ? Number(old) : JSON.stringify(old ?? null);
@@ -195,7 +201,7 @@ function fuzzer(random: () => number, genuine: readonly Genuine[], sessionId: st
     ['random JSON', 6, () => ({ topic: pick(allTopics), payload: JSON.stringify(pick(values)) })],
     ['envelope look-alike', 14, () => {
       const envelope = {
-        v: pick([1, 1, 2, '1', null]), type: pick(['offer', 'open', 'open-accept', 'deposit', 'ready', 'claim', 'proposal', 'cosignature', 'completion', 'stop', 'settled', 'error', 'resend', 'zz']),
+        v: pick([1, 1, 2, '1', null]), type: pick(['offer', 'open', 'open-accept', 'deposit', 'ready', 'claim', 'proposal', 'cosignature', 'completion', 'stop', 'settled', 'error', 'resend', 'zz', '__proto__', 'toString']),
         session: pick([sessionId, sessionId, ...values]), seq: pick([0, 1, 2, 3, 4, 5, 6, 7, 8, ...values]), from: pick(['station', 'vehicle', 'x']),
         ts: pick([Date.now(), 1, ...values]), body: pick([{}, { increments: 1 }, { reason: 'local-stop' }, { fromSeq: 1 }, ...values]), sig: pick(['A'.repeat(86), ...values]),
       };
