@@ -403,6 +403,7 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     await until(() => settled(events.station) !== undefined && settled(events.vehicle) !== undefined, 'both sides to settle');
     const record = settled(events.station)!;
     const cost = record.total_cost.excl_vat;
+    assert.equal(record.remark, 'local-stop');
     assert.equal(record.energy_wh, 40);
     assert.equal(record.increments, 4);
     assert.equal(cost, (record.energy_wh * 100) / 1000, 'price × energy: 100 tokens per kWh');
