@@ -178,6 +178,11 @@ export class Pair {
   }
 }
 
+/** What money depends on: none of it may change when a bad message is refused. */
+export function money(s: Readonly<SessionSnapshot>): string {
+  return JSON.stringify({ phase: s.phase, channel: s.channel, claimed: s.claimedIncrements, paid: s.paidIncrements, inbound: s.inbound, outSeq: s.outSeq });
+}
+
 /** Polls until `check` holds; mocha's timeout ends a hang. */
 export async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));

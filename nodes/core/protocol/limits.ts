@@ -63,12 +63,11 @@ export function decodePayload(payload: unknown, limits: MessageLimits = DEFAULT_
       throw new ProtocolError('TOO_DEEP', `message nests deeper than ${limits.maxDepth} levels`);
     }
     try {
-      return JSON.parse(payload);
+      payload = JSON.parse(payload);
     } catch (err) {
       throw new ProtocolError('MALFORMED_JSON', `message is not valid JSON: ${(err as Error).message}`);
     }
-  }
-  if (payload !== null && typeof payload === 'object') {
+  } else if (payload !== null && typeof payload === 'object') {
     if (valueDepth(payload) > limits.maxDepth) {
       throw new ProtocolError('TOO_DEEP', `message nests deeper than ${limits.maxDepth} levels`);
     }
@@ -76,9 +75,12 @@ export function decodePayload(payload: unknown, limits: MessageLimits = DEFAULT_
     if (bytes > limits.maxBytes) {
       throw new ProtocolError('TOO_LARGE', `message of ${bytes} bytes exceeds the limit of ${limits.maxBytes}`);
     }
-    return payload;
   }
-  throw new ProtocolError('MALFORMED_JSON', `message must be a JSON object, got ${payload === null ? 'null' : typeof payload}`);
+  // Valid JSON text need not be an object: "null", "7" or "\"text\"" is not a message either.
+  if (payload === null || typeof payload !== 'object') {
+    throw new ProtocolError('MALFORMED_JSON', `message must be a JSON object, got ${payload === null ? 'null' : typeof payload}`);
+  }
+  return payload;
 }
 
 /**

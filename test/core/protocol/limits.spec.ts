@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../nodes/core/protocol/errors';
+import { parseEnvelope } from '../../../nodes/core/protocol/envelope';
 import { decodePayload, jsonTextDepth, valueDepth } from '../../../nodes/core/protocol/limits';
 
 function refusal(fn: () => unknown): string {
@@ -35,6 +36,14 @@ describe('protocol: message limits', function () {
     assert.equal(refusal(() => decodePayload('{"a":', limits)), 'MALFORMED_JSON');
     assert.equal(refusal(() => decodePayload(42, limits)), 'MALFORMED_JSON');
     assert.equal(refusal(() => decodePayload(null, limits)), 'MALFORMED_JSON');
+  });
+
+  it('refuses JSON text that is valid but not an object, such as the text null', function () {
+    // An `mqtt in` node set to parse JSON passes the payload "null" (with the quotes) on as the text null.
+    for (const text of ['null', '7', '"text"', 'true']) {
+      assert.equal(refusal(() => decodePayload(text)), 'MALFORMED_JSON', text);
+      assert.equal(refusal(() => parseEnvelope(Buffer.from(text))), 'MALFORMED_JSON', text);
+    }
   });
 
   it('refuses a million-level nesting before parsing it', function () {

@@ -5,7 +5,7 @@ import { canonicalJson, makeEnvelope, newKeyPair, ProtocolError, signEnvelope } 
 import { settlementBundles } from '../../../nodes/core/flash';
 import { emptySnapshot, JournalError, SessionJournal, SessionSnapshot, StationParty } from '../../../nodes/core/session';
 import type { TangleConnection, Wallet } from '../../../nodes/core/wallet';
-import { devTangle, Pair, tempDir, until } from '../../support/parties';
+import { devTangle, money, Pair, tempDir, until } from '../../support/parties';
 
 /** Drives the station's meter: 10 Wh per reading, 10 s apart on the parties' clock, while the session charges. */
 async function charge(pair: Pair, clock: { t: number }, readings = Infinity): Promise<void> {
@@ -35,11 +35,6 @@ async function charge(pair: Pair, clock: { t: number }, readings = Infinity): Pr
 async function assertBooks(wallets: { station: Wallet; vehicle: Wallet }, paid: number): Promise<void> {
   assert.equal((await wallets.station.balance()).total, 100 + paid, 'the station received exactly what was paid');
   assert.equal((await wallets.vehicle.balance()).total, 100 - paid, 'the vehicle paid exactly that');
-}
-
-/** What money depends on: none of it may change when a bad message is refused. */
-function money(s: Readonly<SessionSnapshot>): string {
-  return JSON.stringify({ phase: s.phase, channel: s.channel, claimed: s.claimedIncrements, paid: s.paidIncrements, inbound: s.inbound, outSeq: s.outSeq });
 }
 
 describe('session reliability: crashes, a vanished peer, hostile input (embedded Tangle, real crypto)', function () {

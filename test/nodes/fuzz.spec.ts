@@ -1,0 +1,462 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import mqtt, { MqttClient } from 'mqtt';
+import RED from 'node-red';
+import { canonicalJson, KeyPair, makeEnvelope, newKeyPair, ProtocolError, Role, signEnvelope, Stage, topicFor } from '../../nodes/core/protocol';
+import type { SessionRecord, StationParty, VehicleParty } from '../../nodes/core/session';
+import { generateSeed } from '../../nodes/core/wallet';
+import type { ChargingPartyNode, IotaWalletNode } from '../../nodes/types';
+import { startBroker, TestBroker } from '../support/broker';
+import { helper, loadFlow } from '../support/nodered';
+import { money } from '../support/parties';
+import { collect, errorsOf, EventMsg, NODES, sessionFlow, until } from '../support/session-flow';
+
+type Side = Role;
+const SIDES: readonly Side[] = ['station', 'vehicle'];
+/** The seven protocol topics, by the side that reads them. */
+const TOPICS: Record<Side, string[]> = {
+  station: (['open', 'pay', 'settle'] as Stage[]).map((stage) => topicFor('m2m-ev/v1', 'ST1', stage, 'station')),
+  vehicle: (['offer', 'open', 'pay', 'settle'] as Stage[]).map((stage) => topicFor('m2m-ev/v1', 'ST1', stage, 'vehicle')),
+};
+const STAGE_NODES: Record<Side, string[]> = { station: ['open-s', 'pay-s', 'settle-s'], vehicle: ['open-v', 'pay-v', 'settle-v'] };
+const MQTT_IN: Record<Side, string[]> = { station: ['in-open-s', 'in-pay-s', 'in-settle-s'], vehicle: ['in-offer-v', 'in-open-v', 'in-pay-v', 'in-settle-v'] };
+const sideOf = (topic: string): Side => (TOPICS.station.includes(topic) ? 'station' : 'vehicle');
+
+/**
+ * The session flow, with the vehicle's `mqtt in` nodes delivering raw bytes: the station's parse JSON as the
+ * example flows do (so its random bytes stop at the core node), while the vehicle's stage nodes meet every byte.
+ */
+function fuzzFlow(port: number, messagesPerSecond?: string) {
+  const rate = messagesPerSecond ? { messagesPerSecond } : {};
+  const flow = sessionFlow(port, { vehicle: { targetWh: '0', ...rate }, station: rate });
+  return flow.map((node) => (node.type === 'mqtt in' && MQTT_IN.vehicle.includes(node.id) ? { ...node, datatype: 'buffer' } : node));
+}
+
+/** What no fuzz message may change: what money depends on, the offer a vehicle holds, the journal file. */
+function stateOf(party: StationParty | VehicleParty, journal: string): string {
+  return `${money(party.session)} ${JSON.stringify(party.session.offer)} ${fs.readFileSync(journal, 'utf8')}`;
+}
+
+interface CompleteEvent {
+  msg: { topic?: unknown; payload?: unknown };
+  error?: Error;
+  node: { id: string };
+}
+/** Node-RED's runtime hooks; a labelled hook can be removed again. */
+const hooks = RED.hooks as unknown as { add(id: string, handler: (event: CompleteEvent) => void): void; remove(id: string): void };
+
+/** Counts, per side, the messages the nodes finished with: refused by a core `mqtt in`, or completed by a stage node. */
+class Handled {
+  readonly count: Record<Side, number> = { station: 0, vehicle: 0 };
+  /** Refusals and acceptances by category (the ProtocolError code, the core node's error, an accepted replay). */
+  readonly outcomes = new Map<string, number>();
+  readonly unclean: string[] = [];
+  readonly acceptedForgeries: string[] = [];
+  private readonly genuine: Set<string>;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(genuine: readonly string[]) {
+    this.genuine = new Set(genuine.map((text) => canonicalJson(JSON.parse(text))));
+    hooks.add('onComplete.fuzz', (event) => this.completed(event));
+    // The helper announces each node.error() call; a core `mqtt in` reports the payloads it cannot parse so.
+    for (const side of SIDES) {
+      for (const id of MQTT_IN[side]) {
+        const listener = (call: { args: unknown[] }) => {
+          this.tally(side, `mqtt in: ${String(call.args[0])}`);
+          if (!/json/i.test(String(call.args[0]))) this.unclean.push(`${id}: ${String(call.args[0])}`);
+        };
+        const node = helper.getNode(id) as unknown as NodeJS.EventEmitter;
+        node.on('call:error', listener);
+        this.listeners.push(() => node.off('call:error', listener));
+      }
+    }
+  }
+
+  close(): void {
+    hooks.remove('onComplete.fuzz');
+    for (const off of this.listeners) off();
+  }
+
+  private tally(side: Side, outcome: string): void {
+    this.count[side]++;
+    const key = `${side} ${outcome}`;
+    this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
+  }
+
+  private completed({ msg, error, node }: CompleteEvent): void {
+    const side = SIDES.find((s) => STAGE_NODES[s].includes(node.id));
+    if (!side) return;
+    if (error) {
+      const clean = error instanceof ProtocolError || error.name === 'FlashError';
+      if (!clean) this.unclean.push(`${node.id}: ${error.name}: ${error.message}`);
+      this.tally(side, error instanceof ProtocolError ? `refused ${error.code}` : `refused ${error.name}`);
+      return;
+    }
+    // Accepted: only an exact copy of a genuine message may pass (as a duplicate, a no-op), or the peer's own
+    // fresh heartbeat, which is not one of ours (a fuzz message cannot carry the peer's signature).
+    const canonical = canonicalOf(msg.payload);
+    if (canonical !== null && this.genuine.has(canonical)) return this.tally(side, 'accepted: replay of a genuine message');
+    if (canonical !== null && (JSON.parse(canonical) as { type?: unknown }).type === 'resend') return;
+    this.acceptedForgeries.push(`${node.id}: ${String(canonical).slice(0, 300)}`);
+    this.tally(side, 'accepted: NOT a replay');
+  }
+}
+
+function canonicalOf(payload: unknown): string | null {
+  try {
+    return canonicalJson(Buffer.isBuffer(payload) ? JSON.parse(payload.toString('utf8')) : payload);
+  } catch {
+    return null;
+  }
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same fuzz. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+interface Genuine {
+  topic: string;
+  text: string;
+  envelope: Record<string, unknown>;
+}
+interface FuzzCase {
+  kind: string;
+  topic: string;
+  payload: Buffer | string;
+}
+type Made = Omit<FuzzCase, 'kind'>;
+
+/**
+ * The fuzz: random bytes, text, oversized and deeply nested payloads, random JSON and envelope look-alikes, and
+ * genuine messages mutated field by field (signature kept), re-signed by a stranger, with a byte flipped, or
+ * replayed as they were.
+ */
+function fuzzer(random: () => number, genuine: readonly Genuine[], sessionId: string) {
+  const stranger: KeyPair = newKeyPair();
+  const int = (n: number) => Math.floor(random() * n);
+  const pick = <T>(list: readonly T[]): T => list[int(list.length)];
+  const allTopics = [...TOPICS.station, ...TOPICS.vehicle];
+  const values: unknown[] = [
+    null, 0, -1, 1.5, 2 ** 53, -(2 ** 60), 1e308, '', 'x'.repeat(300), '\u0000\ud800', [], {}, [1, [2, [3]]], true, false,
+    sessionId, 'EV1-000000000000', { a: { b: { c: {} } } }, '9'.repeat(81), 'A'.repeat(86), 'station', 'vehicle', 'claim',
+  ];
+  const printable = (n: number) => Array.from({ length: n }, () => String.fromCharCode(32 + int(95))).join('');
+  /** A random key somewhere inside a value: the envelope itself, its body, or deeper. */
+  const somewhere = (root: Record<string, unknown>): [Record<string, unknown>, string] => {
+    let holder = root;
+    for (;;) {
+      const keys = Object.keys(holder);
+      if (keys.length === 0) return [holder, 'extra'];
+      const key = pick(keys);
+      const inner = holder[key];
+      if (inner === null || typeof inner !== 'object' || random() < 0.4) return [holder, key];
+      holder = inner as Record<string, unknown>;
+    }
+  };
+  const mutate = (original: Record<string, unknown>): Record<string, unknown> => {
+    const copy = structuredClone(original);
+    const [holder, key] = somewhere(copy);
+    const old = holder[key];
+    switch (int(6)) {
+      case 0:
+        delete holder[key];
+        break;
+      case 1: // an extra element or field, an own one even when named like something every object inherits
+        if (Array.isArray(holder)) holder.push(pick(values));
+        else Object.defineProperty(holder, pick([`${key}2`, '__proto__', 'constructor', 'hasOwnProperty']), { value: pick(values), enumerable: true, writable: true, configurable: true });
+        break;
+      case 2: // the same value as another type
+        holder[key] = typeof old === 'number' ? String(old) : typeof old === 'string' && old !== '' && !Number.isNaN(Number(old)) ? Number(old) : JSON.stringify(old ?? null);
+        break;
+      case 3: // a number one off (a sequence number, a balance, a timestamp)
+        holder[key] = typeof old === 'number' ? old + pick([1, -1, 10]) : pick(values);
+        break;
+      default:
+        holder[key] = pick(values);
+    }
+    return copy;
+  };
+  const ownTopic = (g: Genuine) => (random() < 0.7 ? g.topic : pick(allTopics));
+
+  const kinds: [string, number, () => Made][] = [
+    ['random bytes', 8, () => ({ topic: pick(allTopics), payload: Buffer.from(Array.from({ length: int(2000) }, () => int(256))) })],
+    ['text', 6, () => {
+      const g = pick(genuine);
+      const text = random() < 0.5 ? printable(int(500)) : g.text.slice(0, int(g.text.length)); // a truncated message
+      return { topic: pick(allTopics), payload: text };
+    }],
+    ['deep nesting', 4, () => {
+      const n = 9 + int(random() < 0.2 ? 150_000 : 2000);
+      const text = pick([`${'['.repeat(n)}${']'.repeat(n)}`, `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`, `${'['.repeat(n)}1`]);
+      return { topic: pick(allTopics), payload: text };
+    }],
+    ['random JSON', 6, () => ({ topic: pick(allTopics), payload: JSON.stringify(pick(values)) })],
+    ['envelope look-alike', 14, () => {
+      const envelope = {
+        v: pick([1, 1, 2, '1', null]), type: pick(['offer', 'open', 'open-accept', 'deposit', 'ready', 'claim', 'proposal', 'cosignature', 'completion', 'stop', 'settled', 'error', 'resend', 'zz', '__proto__', 'toString']),
+        session: pick([sessionId, sessionId, ...values]), seq: pick([0, 1, 2, 3, 4, 5, 6, 7, 8, ...values]), from: pick(['station', 'vehicle', 'x']),
+        ts: pick([Date.now(), 1, ...values]), body: pick([{}, { increments: 1 }, { reason: 'local-stop' }, { fromSeq: 1 }, ...values]), sig: pick(['A'.repeat(86), ...values]),
+      };
+      if (random() < 0.2) delete (envelope as Record<string, unknown>)[pick(Object.keys(envelope))];
+      return { topic: pick(allTopics), payload: JSON.stringify(envelope) };
+    }],
+    ['mutated genuine', 26, () => {
+      const g = pick(genuine);
+      return { topic: ownTopic(g), payload: JSON.stringify(mutate(g.envelope)) };
+    }],
+    ['signed by a stranger', 14, () => {
+      const g = pick(genuine);
+      const envelope = random() < 0.5 ? structuredClone(g.envelope) : mutate(g.envelope);
+      // Put the stranger's key where a key travels (an offer, an open), and the next sequence numbers.
+      const body = envelope.body as Record<string, unknown> | undefined;
+      if (body && typeof body === 'object' && 'stationKey' in body) body.stationKey = stranger.publicKey;
+      if (body && typeof body === 'object' && 'vehicleKey' in body) body.vehicleKey = stranger.publicKey;
+      if (typeof envelope.seq === 'number' && envelope.seq > 0) envelope.seq += int(3);
+      return { topic: ownTopic(g), payload: JSON.stringify(signEnvelope({ ...envelope, sig: undefined }, stranger)) };
+    }],
+    ['stranger’s own session', 3, () => {
+      const from = pick(['station', 'vehicle'] as const);
+      const envelope = makeEnvelope('stop', from, pick([sessionId, 'EV7-0123456789ab']), 1 + int(20), { reason: 'local-stop' });
+      return { topic: pick(allTopics), payload: JSON.stringify(signEnvelope(envelope, stranger)) };
+    }],
+    ['byte flipped', 10, () => {
+      const g = pick(genuine);
+      const bytes = Buffer.from(g.text, 'utf8');
+      bytes[int(bytes.length)] = random() < 0.5 ? 32 + int(95) : int(256);
+      return { topic: ownTopic(g), payload: bytes };
+    }],
+    ['replay', 9, () => {
+      const g = pick(genuine);
+      return { topic: ownTopic(g), payload: g.text };
+    }],
+  ];
+  const total = kinds.reduce((sum, [, weight]) => sum + weight, 0);
+  const huge = (): FuzzCase => {
+    const size = 512 * 1024 + int(512 * 1024);
+    const payload = random() < 0.5 ? JSON.stringify({ ...pick(genuine).envelope, pad: 'x'.repeat(size) }) : Buffer.alloc(size, int(256));
+    return { kind: 'huge (over 512 KB)', topic: pick(allTopics), payload };
+  };
+  let n = 0;
+  return (): FuzzCase => {
+    // One in 250 is oversized: enough to show the limit, few enough to keep the broker quick.
+    if (++n % 250 === 0) return huge();
+    let roll = random() * total;
+    const [kind, , make] = kinds.find(([, weight]) => (roll -= weight) < 0) ?? kinds[0];
+    return { kind, ...make() };
+  };
+}
+
+describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real broker', function () {
+  let broker: TestBroker;
+  let client: MqttClient;
+  before(async () => {
+    broker = await startBroker();
+    await helper.startServer();
+  });
+  after(async () => {
+    await client?.endAsync(true);
+    await helper.unload();
+    await helper.stopServer();
+    await broker.close();
+  });
+
+  /** Loads the flow with fresh wallets and waits until both parties charge. */
+  async function charging(messagesPerSecond?: string) {
+    const flow = fuzzFlow(broker.port, messagesPerSecond);
+    const seeds = [generateSeed(), generateSeed()];
+    await loadFlow(NODES, flow, { 'wallet-s': { seed: seeds[0] }, 'wallet-v': { seed: seeds[1] } });
+    const events = { station: collect('events-s'), vehicle: collect('events-v') };
+    const station = (await (helper.getNode('party-s') as ChargingPartyNode).party) as StationParty;
+    const vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
+    await until(() => station.phase === 'charging' && vehicle.phase === 'charging', 'the channel to open');
+    const dataDir = String(flow.find((node) => node.id === 'party-s')!.dataDir);
+    const journals = { station: path.join(dataDir, 'station-ST1.json'), vehicle: path.join(dataDir, 'vehicle-EV1.json') };
+    const state = () => ({ station: stateOf(station, journals.station), vehicle: stateOf(vehicle, journals.vehicle) });
+    return { seeds, events, station, vehicle, state };
+  }
+
+  /** Waits until the state has not changed for half a second: whatever was in flight has landed. */
+  async function quiet(state: () => unknown): Promise<void> {
+    let last = '';
+    for (let still = 0; still < 10; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const now = JSON.stringify(state());
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+  }
+
+  /** Publishes every case through the broker, at most `window` ahead of what the nodes have finished. */
+  async function publish(cases: Iterable<FuzzCase>, handled: Handled, random: () => number, window = 300): Promise<Record<Side, number>> {
+    const sent = { station: 0, vehicle: 0 };
+    const behind = () => sent.station + sent.vehicle - handled.count.station - handled.count.vehicle;
+    let batch: Promise<unknown>[] = [];
+    for (const c of cases) {
+      sent[sideOf(c.topic)]++;
+      batch.push(client.publishAsync(c.topic, c.payload, { qos: random() < 0.5 ? 0 : 1, retain: false }));
+      if (batch.length === 50) {
+        await Promise.all(batch);
+        batch = [];
+        await until(() => behind() < window, 'the nodes to catch up', 60_000);
+      }
+    }
+    await Promise.all(batch);
+    await until(() => handled.count.station >= sent.station && handled.count.vehicle >= sent.vehicle, 'the nodes to handle every fuzz message', 60_000);
+    return sent;
+  }
+
+  function report(title: string, handled: Handled, sent: Record<Side, number>, extra: Record<string, unknown> = {}): void {
+    const outcomes = [...handled.outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `    ${String(n).padStart(6)}  ${key}`);
+    console.log(`  ${title}: sent ${JSON.stringify(sent)}, ${JSON.stringify(extra)}\n${outcomes.join('\n')}`);
+  }
+
+  it('changes nothing and never crashes on 10,000 random, mutated, forged and replayed messages; the session then settles to the token', async function () {
+    const started = Date.now();
+    const seed = Number(process.env.FUZZ_SEED) || Math.floor(Math.random() * 2 ** 31);
+    console.log(`  fuzz seed ${seed} (FUZZ_SEED=${seed} repeats the same mutations)`);
+    const random = prng(seed);
+
+    // Capture the genuine traffic of the opening and of one paid increment.
+    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+    const captured: { topic: string; text: string }[] = [];
+    client.on('message', (topic, payload) => captured.push({ topic, text: payload.toString('utf8') }));
+    await client.subscribeAsync('m2m-ev/#', { qos: 1 });
+    const { seeds, events, station, vehicle, state } = await charging('100000');
+    const payStation = helper.getNode('pay-s');
+    let register = 1000;
+    const read = () => payStation.receive({ payload: { registerWh: register, timestamp: Date.now(), source: 'test' } } as never);
+    read(); // the start register
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    register += 10;
+    read();
+    await until(() => station.session.paidIncrements === 1 && vehicle.session.paidIncrements === 1, 'the first increment to be paid');
+    await quiet(state);
+    await client.unsubscribeAsync('m2m-ev/#');
+    const genuine: Genuine[] = captured.map(({ topic, text }) => ({ topic, text, envelope: JSON.parse(text) as Record<string, unknown> }));
+    const types = [...new Set(genuine.map((g) => String(g.envelope.type)))];
+    for (const type of ['offer', 'open', 'open-accept', 'deposit', 'ready', 'claim', 'proposal', 'cosignature', 'completion']) assert.ok(types.includes(type), `captured a genuine ${type}`);
+
+    const before = state();
+    const crashes: string[] = [];
+    const onUnhandled = (reason: unknown) => crashes.push(`unhandledRejection: ${String(reason)}`);
+    const onUncaught = (err: Error) => crashes.push(`uncaughtException: ${err.stack}`);
+    process.on('unhandledRejection', onUnhandled);
+    process.on('uncaughtException', onUncaught);
+    const handled = new Handled(genuine.map((g) => g.text));
+    const kinds = new Map<string, number>();
+    const next = fuzzer(random, genuine, vehicle.session.sessionId);
+    const cases = function* () {
+      for (let i = 0; i < 10_000; i++) {
+        const c = next();
+        kinds.set(c.kind, (kinds.get(c.kind) ?? 0) + 1);
+        yield c;
+      }
+    };
+    const fuzzStarted = Date.now();
+    let sent: Record<Side, number>;
+    try {
+      sent = await publish(cases(), handled, random);
+      await quiet(state);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtException', onUncaught);
+      handled.close();
+    }
+    const fuzzSeconds = (Date.now() - fuzzStarted) / 1000;
+    const stageErrors = () => errorsOf([...STAGE_NODES.station, ...STAGE_NODES.vehicle]).length;
+    const stageErrorsAfterFuzz = stageErrors();
+    console.log(`  sent by kind: ${JSON.stringify(Object.fromEntries(kinds))}`);
+    report('fuzz outcomes', handled, sent, { seconds: fuzzSeconds, perSecond: Math.round(10_000 / fuzzSeconds) });
+
+    assert.deepEqual(crashes, [], 'no unhandled rejection, no uncaught exception');
+    assert.deepEqual(handled.unclean, [], 'every refusal is a ProtocolError, a FlashError or the core node’s JSON error');
+    assert.deepEqual(handled.acceptedForgeries, [], 'only exact replays of genuine messages are accepted (as no-ops)');
+    assert.deepEqual(handled.count, sent, 'every message was handled exactly once');
+    assert.deepEqual(state(), before, 'no fuzz message changed the session, the offer or the journal of either side');
+    assert.ok(SIDES.every((side) => [...handled.outcomes.keys()].some((key) => key.startsWith(`${side} refused BAD_SIGNATURE`))), 'forgeries reached the signature check on both sides');
+    // No node but the stage nodes and the station's JSON-parsing `mqtt in` nodes reported anything.
+    const others = ['party-s', 'party-v', 'wallet-s', 'wallet-v', 'tangle', 'broker', 'out-s', 'out-v', ...MQTT_IN.vehicle];
+    assert.deepEqual(errorsOf(others), []);
+    // No secret in any error, warning or log line, nor on the broker.
+    const logged = helper.log().getCalls().map((call) => JSON.stringify(call.args)).join('\n');
+    for (const secret of seeds) {
+      assert.ok(!logged.includes(secret) && !captured.some((m) => m.text.includes(secret)), 'a seed leaked');
+    }
+
+    // The session is alive: three more increments are claimed and paid, then the vehicle stops and both settle.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      register += 10;
+      read();
+    }
+    await until(() => station.session.paidIncrements === 4 && vehicle.session.paidIncrements === 4, 'three more increments to be paid');
+    helper.getNode('settle-v').receive({ payload: 'stop' } as never);
+    const settled = (list: EventMsg[]) => list.find((m) => m.topic === 'settled')?.payload as SessionRecord | undefined;
+    await until(() => settled(events.station) !== undefined && settled(events.vehicle) !== undefined, 'both sides to settle');
+    const record = settled(events.station)!;
+    const cost = record.total_cost.excl_vat;
+    assert.equal(record.remark, 'local-stop');
+    assert.equal(record.energy_wh, 40);
+    assert.equal(record.increments, 4);
+    assert.equal(cost, (record.energy_wh * 100) / 1000, 'price × energy: 100 tokens per kWh');
+    assert.deepEqual(record.channel.final_balances, { vehicle: 40 - cost, station: 40 + cost });
+    assert.deepEqual(settled(events.vehicle)!.channel.final_balances, record.channel.final_balances);
+    const payments = events.vehicle.filter((m) => m.topic === 'paid').map((m) => m.payload as { amount: number });
+    assert.equal(payments.reduce((sum, p) => sum + p.amount, 0), cost, 'the vehicle paid each increment once');
+    const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
+    const walletV = await (helper.getNode('wallet-v') as IotaWalletNode).wallet;
+    assert.equal((await walletS.balance()).total, 100 + cost, 'the station received exactly what the vehicle paid');
+    assert.equal((await walletV.balance()).total, 100 - cost, 'the vehicle paid exactly price × energy');
+    const { balances } = await walletS.api.getBalances([record.channel.deposit_address]);
+    assert.equal(Number(balances[0]), 0, 'nothing stays locked in the channel');
+    assert.equal(stageErrors(), stageErrorsAfterFuzz, 'the genuine session raised no error');
+    console.log(`  whole test ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  it('at the default rate limit, a burst is cut off with RATE_LIMITED, and what gets through is refused cleanly', async function () {
+    await helper.unload();
+    await client.endAsync(true);
+    // A fresh broker: the first test's retained offer is signed by another station key.
+    await broker.close();
+    broker = await startBroker();
+    const { vehicle, state } = await charging();
+    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+    const before = state();
+    const handled = new Handled([]);
+    const random = prng(1);
+    const sessionId = vehicle.session.sessionId;
+    // 400 look-alikes of a claim on each side's pay topic, as fast as the broker takes them: the limit is 50 a
+    // second after a burst of 100, so most of them meet RATE_LIMITED; the first hundred meet the full checks.
+    const burst = function* () {
+      for (let i = 0; i < 800; i++) {
+        const from = i % 2 ? 'station' : 'vehicle';
+        const envelope = makeEnvelope('claim', from, sessionId, 2 + (i >> 1), { increments: 2, registerWh: 1020, startRegisterWh: 1000, readAt: Date.now() });
+        yield { kind: 'burst', topic: topicFor('m2m-ev/v1', 'ST1', 'pay', from === 'station' ? 'vehicle' : 'station'), payload: JSON.stringify({ ...envelope, sig: 'A'.repeat(86) }) };
+      }
+    };
+    let sent: Record<Side, number>;
+    try {
+      sent = await publish(burst(), handled, random, 1000);
+      await quiet(state);
+    } finally {
+      handled.close();
+    }
+    report('burst outcomes', handled, sent);
+    assert.deepEqual(handled.unclean, []);
+    assert.deepEqual(handled.acceptedForgeries, []);
+    assert.deepEqual(handled.count, sent);
+    for (const side of SIDES) {
+      const limited = handled.outcomes.get(`${side} refused RATE_LIMITED`) ?? 0;
+      assert.ok(limited > 0 && limited <= 400 - 100, `${side}: ${limited} of 400 cut off by the rate limit, at most 300`);
+    }
+    assert.deepEqual(state(), before);
+  });
+});
