@@ -144,6 +144,8 @@ export abstract class Party extends EventEmitter {
   private lastHeard = Date.now();
   private lastPingTs = 0;
   private lastPingSent = 0;
+  /** The session that ended last, whose late messages are ignored rather than refused. */
+  private ended: { sessionId: string; peerKey: string } | null = null;
   /** The session we gave up on after the peer fell silent: handled once. */
   private abandoned = '';
   private readonly topicRate: RateLimiter;
@@ -222,7 +224,7 @@ export abstract class Party extends EventEmitter {
 
   /**
    * Handles one message from the peer, received on `stage`'s topic. Resolves 'duplicate' for a redelivery it
-   * ignored; rejects (with a ProtocolError or FlashError naming the problem) for anything it refused, in which
+   * ignored (or a late message of the session that just ended); rejects (with a ProtocolError or FlashError naming the problem) for anything it refused, in which
    * case nothing changed.
    */
   receive(stage: Stage, payload: unknown): Promise<'handled' | 'duplicate'> {
@@ -240,6 +242,12 @@ export abstract class Party extends EventEmitter {
       }
       const opensSession = this.opensSession(envelope);
       if (!opensSession && envelope.type !== 'offer' && (envelope.session !== this.snapshot.sessionId || this.snapshot.phase === 'idle')) {
+        // A heartbeat or a report that crossed the end of its session (the peer's `settled` after we saw the
+        // settlement on the Tangle ourselves, say) is no error: authentic, it is ignored.
+        if (this.ended && envelope.session === this.ended.sessionId) {
+          verifyEnvelope(envelope, this.ended.peerKey);
+          return 'duplicate';
+        }
         throw new ProtocolError('WRONG_SESSION', `message for session "${envelope.session}", ours is "${this.snapshot.sessionId || 'none'}"`);
       }
       // Authenticate before the sequencer sees the message: a forgery must not use up a sequence number.
@@ -379,6 +387,7 @@ export abstract class Party extends EventEmitter {
       outgoing.push({ stage: message.stage, topic: topicFor(this.options.prefix, this.options.stationId, message.stage, to), payload: envelope, retain: isOffer });
     }
     const phaseChanged = next.phase !== this.snapshot?.phase;
+    if (next.phase === 'idle' && this.snapshot && this.snapshot.phase !== 'idle') this.ended = { sessionId: this.snapshot.sessionId, peerKey: this.snapshot.peerKey };
     if (next.sessionId !== this.snapshot?.sessionId) this.lastHeard = Date.now();
     await this.options.journal.save(next);
     this.snapshot = next;

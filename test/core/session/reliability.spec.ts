@@ -152,6 +152,11 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     assert.equal(pair.settled.vehicle.length, 0, 'the vehicle did not hear of the settlement');
     await pair.restart('vehicle');
     await until(() => pair.settled.vehicle.length > 0);
+    // The station's "settled", arriving now, is a late message of the ended session: ignored, while a forgery of
+    // it is still refused.
+    const late = pair.sent.find((m) => m.payload.type === 'settled')!.payload;
+    assert.equal(await pair.vehicle.receive('settle', JSON.stringify(late)), 'duplicate');
+    await assert.rejects(pair.vehicle.receive('settle', JSON.stringify(signEnvelope(late, newKeyPair()))), (err: Error) => err instanceof ProtocolError && err.code === 'BAD_SIGNATURE');
     pair.close();
 
     const [record] = pair.settled.station;
