@@ -12,12 +12,22 @@ export interface WalletAddress {
   spent: boolean;
 }
 
+/** A signed transfer whose inputs are marked spent but which may not have reached the Tangle yet. */
+export interface PendingSend {
+  address: string;
+  value: number;
+  /** The signed bundle, as it goes to the Tangle: sent again as it is, never signed anew. */
+  trytes: string[];
+}
+
 interface WalletFile {
   kind: typeof FILE_KIND;
   version: 1;
   /** The lowest key index never handed out. Only ever grows. */
   nextIndex: number;
   addresses: WalletAddress[];
+  /** Sends signed but not known to be on the Tangle (absent in files written before it existed). */
+  pending?: PendingSend[];
 }
 
 const FILE_KIND = 'm2m-ev-wallet';
@@ -79,12 +89,24 @@ export class WalletStore {
     this.save();
   }
 
-  markSpent(addresses: readonly string[]): void {
+  pending(): readonly PendingSend[] {
+    return this.data.pending ?? [];
+  }
+
+  /** Marks the inputs of a signed transfer spent and keeps the transfer until it is known to be on the Tangle. */
+  markSpent(addresses: readonly string[], send: PendingSend): void {
     const spent = new Set(addresses);
     this.data = {
       ...this.data,
       addresses: this.data.addresses.map((a) => (spent.has(a.address) ? { ...a, spent: true } : a)),
+      pending: [...this.pending(), send],
     };
+    this.save();
+  }
+
+  /** Forgets a pending transfer: it is on the Tangle, or can never be. */
+  settled(send: PendingSend): void {
+    this.data = { ...this.data, pending: this.pending().filter((p) => p.trytes[0] !== send.trytes[0]) };
     this.save();
   }
 
@@ -104,7 +126,11 @@ function checkFile(file: string, data: unknown): WalletFile {
     candidate.addresses.every(
       (a) => Number.isSafeInteger(a?.index) && typeof a?.address === 'string' && typeof a?.spent === 'boolean',
     );
-  if (!Number.isSafeInteger(candidate.nextIndex) || (candidate.nextIndex as number) < 0 || !addressesOk) {
+  const pendingOk =
+    candidate.pending === undefined ||
+    (Array.isArray(candidate.pending) &&
+      candidate.pending.every((p) => typeof p?.address === 'string' && Number.isSafeInteger(p?.value) && Array.isArray(p?.trytes) && p.trytes.every((t) => typeof t === 'string')));
+  if (!Number.isSafeInteger(candidate.nextIndex) || (candidate.nextIndex as number) < 0 || !addressesOk || !pendingOk) {
     throw new WalletStoreError(`${file} is damaged; restore it from a backup`);
   }
   return candidate as WalletFile;

@@ -1,8 +1,9 @@
 import { generateAddress } from '@iota/core';
+import { asTransactionObject } from '@iota/transaction-converter';
 import type { KeyHolder } from '../flash';
 import { isValidSeed, redactSeed, seedFingerprint } from './seed';
 import type { IotaApi, TangleConnection, TangleSettings } from './tangle-connection';
-import { WalletAddress, WalletStore } from './wallet-store';
+import { PendingSend, WalletAddress, WalletStore } from './wallet-store';
 
 export type SecurityLevel = 1 | 2 | 3;
 
@@ -116,10 +117,20 @@ export class Wallet implements KeyHolder {
   /**
    * Sends `value` tokens to `address` (a channel's deposit address, say), spending whole addresses of this wallet
    * and sending the change to a fresh one. Resolves once the node has accepted the bundle, not yet confirmed it.
+   *
+   * A send that failed or was cut off after its inputs were marked spent (the node unreachable, a crash during the
+   * proof of work) is finished first, with the bundle signed then: the next send to the same address and value
+   * is that send (so a retry never pays twice), and any other is sent before the new one.
    */
   send(address: string, value: number): Promise<SentBundle> {
     if (!Number.isSafeInteger(value) || value <= 0) return Promise.reject(new WalletError(`invalid amount ${value}: a positive integer`));
     return this.exclusive(async () => {
+      let retried: SentBundle | null = null;
+      for (const pending of this.store.pending()) {
+        const sent = await this.finish(pending);
+        if (sent && !retried && pending.address === address && pending.value === value) retried = sent;
+      }
+      if (retried) return retried;
       const { addresses } = await this.balance();
       const byAddress = new Map(this.store.addresses().map((a) => [a.address, a]));
       const inputs: { address: string; keyIndex: number; security: number; balance: number }[] = [];
@@ -135,13 +146,36 @@ export class Wallet implements KeyHolder {
       const trytes = await this.guard(
         this.api.prepareTransfers(this.#seed, [{ address, value }], { inputs, ...(change ? { remainderAddress: change } : {}) }),
       );
-      // Mark the inputs spent before the bundle leaves: a crash after sending must never let them sign again.
-      this.store.markSpent(inputs.map((i) => i.address));
-      const { depth, minWeightMagnitude } = this.tangle.settings;
-      const sent = await this.guard(this.api.sendTrytes(trytes, depth, minWeightMagnitude));
-      const tail = sent.find((tx) => tx.currentIndex === 0)!;
-      return { bundle: tail.bundle, tail: tail.hash };
+      // Mark the inputs spent before the bundle leaves: a crash after sending must never let them sign again. The
+      // signed bundle is kept with the mark, so that an interrupted send can be finished instead of stranding them.
+      const pending = { address, value, trytes: [...trytes] };
+      this.store.markSpent(inputs.map((i) => i.address), pending);
+      return (await this.finish(pending))!;
     });
+  }
+
+  /**
+   * Brings a signed bundle to the Tangle (unless it is there already) and forgets it; null when it can never get
+   * there (its inputs no longer hold what it spends).
+   */
+  private async finish(pending: PendingSend): Promise<SentBundle | null> {
+    const txs = pending.trytes.map((t) => asTransactionObject(t));
+    const bundle = txs[0].bundle;
+    const attached = await this.guard(this.api.findTransactions({ bundles: [bundle] }));
+    let tail = attached.length > 0 ? (await this.guard(this.api.getTransactionObjects(attached))).find((tx) => tx.currentIndex === 0)?.hash : undefined;
+    if (!tail) {
+      const inputs = txs.filter((tx) => tx.value < 0);
+      const { balances } = await this.guard(this.api.getBalances(inputs.map((tx) => tx.address)));
+      if (inputs.some((tx, i) => Number(balances[i]) < -tx.value)) {
+        this.store.settled(pending);
+        return null;
+      }
+      const { depth, minWeightMagnitude } = this.tangle.settings;
+      const sent = await this.guard(this.api.sendTrytes(pending.trytes, depth, minWeightMagnitude));
+      tail = sent.find((tx) => tx.currentIndex === 0)!.hash;
+    }
+    this.store.settled(pending);
+    return { bundle, tail };
   }
 
   private async changeAddress(): Promise<string> {

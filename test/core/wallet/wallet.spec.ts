@@ -163,3 +163,44 @@ describe('wallet: a remote node over the IRI HTTP API', function () {
     }
   });
 });
+
+describe('wallet: a send cut off after its inputs were marked spent', function () {
+  let tangle: TangleConnection;
+  before(async function () {
+    tangle = await connectTangle(settings({}));
+  });
+  after(async () => tangle.close());
+
+  it('is finished with the bundle signed then, also after a restart, and a retry never pays twice', async function () {
+    const seed = generateSeed();
+    const dataDir = tempDir();
+    const wallet = new Wallet({ seed, security: 2, dataDir, tangle });
+    await wallet.topUpFromFaucet(100);
+    const [input] = wallet.addresses();
+    const recipient = generateAddress(generateSeed(), 0, 2);
+    // The node becomes unreachable just as the signed bundle is to be attached.
+    const sendTrytes = tangle.api.sendTrytes;
+    tangle.api.sendTrytes = (() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:14265'))) as unknown as typeof sendTrytes;
+    try {
+      await assert.rejects(wallet.send(recipient, 30), /ECONNREFUSED/);
+    } finally {
+      tangle.api.sendTrytes = sendTrytes;
+    }
+    const received = async () => Number((await tangle.api.getBalances([recipient])).balances[0]);
+    assert.equal(await received(), 0, 'nothing reached the Tangle');
+    assert.ok(wallet.addresses().find((a) => a.address === input.address)?.spent, 'the input is marked spent, never to sign again');
+
+    // After a restart the wallet reopens from its files: the retry is the interrupted send, not a second one.
+    const reopened = new Wallet({ seed, security: 2, dataDir, tangle });
+    await reopened.send(recipient, 30);
+    assert.equal(await received(), 30);
+    assert.equal((await reopened.balance()).total, 70);
+    // The input signed exactly one bundle: the one signed before the failure.
+    const spends = (await tangle.api.getTransactionObjects(await tangle.api.findTransactions({ addresses: [input.address] }))).filter((tx) => tx.value < 0);
+    assert.equal(new Set(spends.map((tx) => tx.bundle)).size, 1);
+    // Nothing is pending now: the next send is a new one, paid from the change.
+    await reopened.send(recipient, 30);
+    assert.equal(await received(), 60);
+    assert.equal((await reopened.balance()).total, 40);
+  });
+});
