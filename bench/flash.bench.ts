@@ -42,10 +42,10 @@ function setup(depth: number): { states: [ChannelState, ChannelState]; keys: [Ke
 }
 
 /** One payment from party 0 to party 1, every message through JSON as on MQTT. Returns the new bundle count. */
-function pay(channel: ReturnType<typeof setup>): number {
+function pay(channel: ReturnType<typeof setup>, amount = 1): number {
   const json = <T>(m: T): T => JSON.parse(JSON.stringify(m)) as T;
   const [a, b] = channel.states;
-  const proposal = proposeTransfer(a, channel.keys[0], { amount: 1 });
+  const proposal = proposeTransfer(a, channel.keys[0], { amount });
   const cosigned = cosignProposal(b, channel.keys[1], json(proposal.message));
   const completed = completeProposal(proposal.state, channel.keys[0], json(cosigned.message));
   channel.states = [completed.state, applyCompletion(cosigned.state, json(completed.message))];
@@ -67,9 +67,13 @@ export async function run(): Promise<void> {
   });
   const digest = await time('one WOTS digest (one party, one tree node)', 3, (i) => deriveDigest(SEEDS[0], 100 + i, SECURITY));
 
+  // The opening state a session signs before its deposits: a payment of zero that builds the whole first branch.
+  const fresh = [setup(6), setup(6)];
+  const opening = await time('opening state, depth 6 (7 new bundles, both parties)', 2, (i) => pay(fresh[i], 0));
+
   // Payments: a depth-3 channel alternates between reusing the leaf (1 new bundle) and advancing (2 or more).
   const channel = setup(3);
-  pay(channel); // the first state builds the whole first branch; not a typical increment
+  pay(channel, 0); // the opening state builds the whole first branch
   const reuse: number[] = [];
   const advance: number[] = [];
   for (let i = 0; i < 6; i++) {
@@ -94,6 +98,7 @@ export async function run(): Promise<void> {
       digest,
       summary('increment reusing the leaf (1 new bundle, both parties)', reuse),
       summary('increment with a tree advance (2+ new bundles, both parties)', advance),
+      opening,
       ...setups,
     ],
     baseline,
