@@ -137,11 +137,12 @@ describe('e2e: SIGKILL at each protocol step (two Node-RED processes, mosquitto,
     await assertSettledAndBalanced(tangle, await sessionWithCrashes(tangle, crashes, 60), crashes);
   });
 
-  it('kills the vehicle at open, deposit, signature and settlement, the station at deposit and co-signature: settled, books exact', async function () {
+  it('kills the vehicle at open, deposit, signature and settlement, the station at deposit (twice) and co-signature: settled, books exact', async function () {
     this.timeout(420_000);
     const crashes: Crash[] = [
       { side: 'vehicle', step: 'vehicle: received open-accept' }, // after the digest exchange, before it deposits
       { side: 'station', step: 'station: deposit sending' }, // mid-deposit
+      { side: 'station', step: 'wallet: inputs marked spent' }, // mid-deposit, inside the wallet: signed, not sent
       { side: 'vehicle', step: 'vehicle: deposit attached' }, // mid-deposit: on the Tangle, not journaled
       { side: 'vehicle', step: 'vehicle: received cosignature → completion [charging]' }, // signed, the completion not sent
       { side: 'station', step: 'station: received proposal → cosignature' }, // co-signed, not sent
