@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
-import type { ChargingPartyNode, IotaWalletNode } from '../../nodes/types';
+import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker, TestBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { collect, errorsOf, NODES, sessionFlow, until } from '../support/session-flow';
+import { assertWalletBooks, collect, errorsOf, NODES, sessionFlow, until } from '../support/session-flow';
 
 describe('nodes: a whole charging session through the core MQTT nodes and a broker', function () {
   let broker: TestBroker;
@@ -48,12 +48,7 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     assert.equal(payments.reduce((sum, p) => sum + p.amount, 0), cost);
     assert.deepEqual(payments.at(-1).balances, { vehicle: 40 - cost, station: 40 + cost });
 
-    const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
-    const walletV = await (helper.getNode('wallet-v') as IotaWalletNode).wallet;
-    assert.equal((await walletS.balance()).total, 100 + cost, 'the station received exactly what the vehicle paid');
-    assert.equal((await walletV.balance()).total, 100 - cost, 'the vehicle paid exactly price × energy');
-    const { balances } = await walletS.api.getBalances([record.channel.deposit_address]);
-    assert.equal(Number(balances[0]), 0, 'nothing stays locked in the channel');
+    await assertWalletBooks(cost, record.channel.deposit_address);
     assert.deepEqual(errorsOf(['open-s', 'pay-s', 'settle-s', 'open-v', 'pay-v', 'settle-v']), []);
     const party = helper.getNode('party-s') as ChargingPartyNode;
     assert.equal((await party.party).role, 'station');
@@ -75,8 +70,7 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     assert.equal(record.remark, 'target-reached');
     assert.equal(cost, (record.energy_wh * 100) / 1000);
     assert.deepEqual(record.channel.final_balances, { vehicle: 40 - cost, station: 40 + cost });
-    const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
-    assert.equal((await walletS.balance()).total, 100 + cost);
+    await assertWalletBooks(cost, record.channel.deposit_address);
 
     // The credit held the charger while payments were on their way. (The charger's energy limit and the credit
     // gate are each checked exactly with a virtual clock in the core tests; here the machine's speed decides how

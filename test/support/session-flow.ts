@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node } from 'node-red';
+import type { IotaWalletNode } from '../../nodes/types';
 import { coreMqttNodes, FlowNode, helper } from './nodered';
 import iotaTangle = require('../../nodes/iota-tangle');
 import iotaWallet = require('../../nodes/iota-wallet');
@@ -102,3 +104,13 @@ export async function until(check: () => boolean, what: string, timeoutMs = 120_
   }
 }
 
+
+/** The books after a session of this flow: each wallet (100 tokens before) moved by exactly `cost`, the channel empty. */
+export async function assertWalletBooks(cost: number, depositAddress: string): Promise<void> {
+  const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
+  const walletV = await (helper.getNode('wallet-v') as IotaWalletNode).wallet;
+  assert.equal((await walletS.balance()).total, 100 + cost, 'the station received exactly what the vehicle paid');
+  assert.equal((await walletV.balance()).total, 100 - cost, 'the vehicle paid exactly price × energy');
+  const { balances } = await walletS.api.getBalances([depositAddress]);
+  assert.equal(Number(balances[0]), 0, 'nothing stays locked in the channel');
+}
