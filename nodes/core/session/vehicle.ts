@@ -162,11 +162,12 @@ export class VehicleParty extends Party {
       case 'open-accept': {
         if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
         const channel = completeSetup(this.channelOf(s), envelope.body.setup);
-        // Trust on first use: the key of the first station that accepted a session is the one we accept from now on.
-        await this.trust.pin(s.peerId, s.peerKey);
         // The opening state comes before any deposit: a payment of zero that pays each side its deposit back, so
         // that a deposit can always be recovered, even if the station vanishes before the first payment.
         const { state, message } = proposeTransfer(channel, this.options.wallet, { amount: 0 }, { now: this.now() });
+        // Trust on first use: the key of the first station that accepted a session is the one we accept from now on
+        // (pinned last, so that a refused open-accept pins nothing).
+        await this.trust.pin(s.peerId, s.peerKey);
         return { snapshot: { ...s, channel: state, phase: 'funding' }, send: [{ stage: 'pay', type: 'proposal', body: message }] };
       }
       case 'open-reject':
