@@ -78,12 +78,11 @@ export = function (RED: NodeAPI) {
     let replacingVehicle = false;
     let closed = false;
 
-    /** A session starts (or resumes after a restart): its energy counts from here until its meter's first reading. */
-    const anchorEnergyLimit = () => {
+    /** A session starts, or resumes after a restart: its energy counts from here until its meter's first reading. */
+    const anchorSession = () => {
       if (!simulated) return;
       sessionStartWh = simulated.deliveredWh();
       meterCounting = false;
-      simulated.setEnergyLimit(sessionStartWh + creditWh());
     };
 
     const stopSession = (reason: StopReason) => {
@@ -174,7 +173,8 @@ export = function (RED: NodeAPI) {
           evse.resume(CREDIT);
           clearWatchdog();
           if (autoPlug) plugFreshVehicle();
-          anchorEnergyLimit();
+          anchorSession();
+          simulated?.setEnergyLimit(simulated.deliveredWh() + creditWh());
           evse.enable();
         },
       ],
@@ -227,7 +227,8 @@ export = function (RED: NodeAPI) {
         // A session restored from the journal goes on; the next meter reading brings the credit gate up to date.
         const session = started.session;
         if (session.phase === 'charging' && !session.stopReason) {
-          anchorEnergyLimit();
+          // What was paid and delivered comes with the next meter reading, which sets the energy limit again.
+          anchorSession();
           evse.enable();
         }
       },
