@@ -2,24 +2,15 @@ import assert from 'node:assert/strict';
 import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
 import type { ChargingPartyNode } from '../../nodes/types';
-import { startBroker, TestBroker } from '../support/broker';
+import { startBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, collect, errorsOf, NODES, sessionFlow, until } from '../support/session-flow';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow, until } from '../support/session-flow';
 
 describe('nodes: a whole charging session through the core MQTT nodes and a broker', function () {
-  let broker: TestBroker;
-  before(async () => {
-    broker = await startBroker();
-    await helper.startServer();
-  });
-  after(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    await broker.close();
-  });
+  const context = brokerAndRuntime();
 
   it('offers, opens, pays each increment, settles on the Tangle, and the books balance to the token', async function () {
-    await loadFlow(NODES, sessionFlow(broker.port), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    await loadFlow(NODES, sessionFlow(context.broker.port), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
     const station = collect('events-s');
     const vehicle = collect('events-v');
     await until(() => station.some((m) => m.topic === 'opened'), 'the channel to open');
@@ -57,9 +48,9 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
   it('runs the paper’s station pipeline by itself: simulated EVSE and meter, with the credit gate holding', async function () {
     await helper.unload();
     // A fresh broker: the first test's station left its retained offer, signed with another identity key.
-    await broker.close();
-    broker = await startBroker();
-    await loadFlow(NODES, sessionFlow(broker.port, { stationPipeline: true }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    await context.broker.close();
+    context.broker = await startBroker();
+    await loadFlow(NODES, sessionFlow(context.broker.port, { stationPipeline: true }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
     const station = collect('events-s');
     const vehicle = collect('events-v');
     const evse = collect('evse-status');

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Node } from 'node-red';
 import type { IotaWalletNode } from '../../nodes/types';
+import { startBroker, TestBroker } from './broker';
 import { coreMqttNodes, FlowNode, helper } from './nodered';
 import iotaTangle = require('../../nodes/iota-tangle');
 import iotaWallet = require('../../nodes/iota-wallet');
@@ -113,4 +114,22 @@ export async function assertWalletBooks(cost: number, depositAddress: string): P
   assert.equal((await walletV.balance()).total, 100 - cost, 'the vehicle paid exactly price × energy');
   const { balances } = await walletS.api.getBalances([depositAddress]);
   assert.equal(Number(balances[0]), 0, 'nothing stays locked in the channel');
+}
+
+/**
+ * A broker and the test-helper runtime for the `describe` block it is called in: started before its tests, stopped
+ * after them. A test may replace `broker` (a restart on the same port); the current one is closed.
+ */
+export function brokerAndRuntime(): { broker: TestBroker } {
+  const context = {} as { broker: TestBroker };
+  before(async () => {
+    context.broker = await startBroker();
+    await helper.startServer();
+  });
+  after(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await context.broker.close();
+  });
+  return context;
 }

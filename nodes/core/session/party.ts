@@ -292,8 +292,21 @@ export abstract class Party extends EventEmitter {
   /** The key that signs what we send. */
   protected abstract signingKeys(snapshot: SessionSnapshot): KeyPair;
 
-  /** Continues the journal's session after a restart (the outbox has already been sent again). */
-  protected abstract resume(): Promise<void>;
+  /**
+   * Continues the journal's session after a restart (the outbox has already been sent again): finishes funding
+   * once the opening state is co-signed (until then the outbox brings it), or finishes settling.
+   */
+  private async resume(): Promise<void> {
+    const s = this.snapshot;
+    if (s.phase === 'funding' && s.channel?.chain.length) this.background(() => this.fund());
+    if (s.phase === 'settling') this.background(() => this.finishSettling());
+  }
+
+  /** Deposits our share (once, also across a crash) and goes on once the channel is funded. */
+  protected abstract fund(): Promise<void>;
+
+  /** Brings the latest co-signed state to a confirmed settlement on the Tangle, and reports the session. */
+  protected abstract finishSettling(): Promise<void>;
 
   /** Gives up on a peer that has been silent past the peer timeout: settles what is co-signed. */
   protected abstract onPeerSilent(): Promise<void>;

@@ -87,13 +87,6 @@ export class StationParty extends Party {
     return envelope.type === 'open' ? envelope.body.vehicleKey : super.keyFor(envelope);
   }
 
-  protected async resume(): Promise<void> {
-    const s = this.snapshot;
-    // Our deposit goes in only once the opening state is co-signed; until then the vehicle's resend brings it.
-    if (s.phase === 'funding' && s.channel?.chain.length) this.background(() => this.fund());
-    if (s.phase === 'settling') this.background(() => this.settle());
-  }
-
   /** The vehicle fell silent: stop the energy, settle the latest co-signed state, report what went unpaid. */
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;
@@ -113,7 +106,7 @@ export class StationParty extends Party {
         // The vehicle, if it hears this, stops paying; the station no longer co-signs in this channel.
         send: [{ stage: 'settle', type: 'stop', body: { reason } }],
         events: [['stopping', { sessionId: s.sessionId, reason }]],
-        after: () => this.settle(),
+        after: () => this.finishSettling(),
       },
       `settle alone (${reason})`,
     );
@@ -226,7 +219,7 @@ export class StationParty extends Party {
         if (s.phase === 'funding') return { snapshot: { ...s, channel }, after: () => this.fund() };
         if (pending?.close) {
           const next: SessionSnapshot = { ...s, channel, phase: 'settling', stopReason: s.stopReason ?? 'remote-stop', stoppedAt: s.stoppedAt || this.now() };
-          return { snapshot: next, after: () => this.settle() };
+          return { snapshot: next, after: () => this.finishSettling() };
         }
         const paid = pending ? pending.transfer.amount / incrementPrice(s.offer!) : 0;
         const next: SessionSnapshot = { ...s, channel, paidIncrements: s.paidIncrements + paid };
@@ -312,7 +305,7 @@ export class StationParty extends Party {
   }
 
   /** Deposits our share (once, also across a crash), waits for the Tangle to hold both deposits, starts charging. */
-  private async fund(): Promise<void> {
+  protected async fund(): Promise<void> {
     const channel = this.channelOf(this.snapshot);
     const address = depositAddress(channel);
     if (channel.deposits[1] > 0) await this.depositOnce(address, channel.deposits[1]);
@@ -332,20 +325,17 @@ export class StationParty extends Party {
    * Attaches the latest co-signed state (the final one after a close), waits until the Tangle confirms it, reports
    * the session and offers again. Safe to run again after a crash: bundles already attached are not resent.
    */
-  private async settle(): Promise<void> {
+  protected async finishSettling(): Promise<void> {
+    // Every channel past its opening holds a co-signed state: at least the opening state.
     const channel = this.channelOf(this.snapshot);
     let tails: string[] = [];
     let oldState: string[] = [];
-    if (channel.chain.length === 0) {
-      this.emit('warning', `session ${this.snapshot.sessionId}: no co-signed state to settle; the deposits stay in ${depositAddress(channel)}`);
-    } else {
-      try {
-        tails = await this.attachLatest(channel);
-        await this.waitSettled(channel);
-      } catch (err) {
-        if (!(err instanceof OldStateError)) throw err;
-        oldState = err.bundles;
-      }
+    try {
+      tails = await this.attachLatest(channel);
+      await this.waitSettled(channel);
+    } catch (err) {
+      if (!(err instanceof OldStateError)) throw err;
+      oldState = err.bundles;
     }
     await this.exclusive(async () => {
       const s = this.snapshot;

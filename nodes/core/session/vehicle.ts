@@ -91,13 +91,6 @@ export class VehicleParty extends Party {
     return envelope.body.stationKey;
   }
 
-  protected async resume(): Promise<void> {
-    const s = this.snapshot;
-    // Our deposit goes in only once the opening state is co-signed; until then our resent proposal brings it.
-    if (s.phase === 'funding' && s.channel?.chain.length) this.background(() => this.fund());
-    if (s.phase === 'settling') this.background(() => this.awaitSettlement());
-  }
-
   /**
    * The station fell silent: once a co-signed state can be attached (any after the deposits are in, the opening
    * state included), attach the latest and confirm it ourselves; before that, drop the session.
@@ -197,7 +190,7 @@ export class VehicleParty extends Party {
         const send: Send[] = [{ stage: pending?.close ? 'settle' : 'pay', type: 'completion', body: message }];
         // The opening state is ours to attach now: our deposit can go in.
         if (s.phase === 'funding') return { snapshot: { ...s, channel: state }, send, after: () => this.fund() };
-        if (pending?.close) return { snapshot: { ...s, channel: state, phase: 'settling' }, send, after: () => this.awaitSettlement() };
+        if (pending?.close) return { snapshot: { ...s, channel: state, phase: 'settling' }, send, after: () => this.finishSettling() };
         const next: SessionSnapshot = { ...s, channel: state, paidIncrements: s.paidIncrements + (pending?.transfer.amount ?? 0) / incrementPrice(s.offer!) };
         return this.proceed(next, send, [['paid', paymentEvent(next, s.offer!, pending?.transfer.amount ?? 0, remainingCapacity(state))]]);
       }
@@ -338,7 +331,7 @@ export class VehicleParty extends Party {
     return { snapshot: next, send, events };
   }
 
-  private async fund(): Promise<void> {
+  protected async fund(): Promise<void> {
     const channel = this.channelOf(this.snapshot);
     await this.depositOnce(depositAddress(channel), channel.deposits[0]);
     await this.prepare();
@@ -348,7 +341,7 @@ export class VehicleParty extends Party {
    * The station attaches the final state. Meanwhile we watch the Tangle for it, so a `settled` message we missed
    * (while restarting, say) costs nothing; if it is not there within the grace period, we attach it ourselves.
    */
-  private async awaitSettlement(): Promise<void> {
+  protected async finishSettling(): Promise<void> {
     const session = this.snapshot.sessionId;
     const channel = this.channelOf(this.snapshot);
     const grace = Date.now() + (this.policy.settleGraceMs ?? 60_000);
@@ -361,13 +354,9 @@ export class VehicleParty extends Party {
   }
 
   private async settleAlone(): Promise<void> {
-    const channel = this.channelOf(this.snapshot);
-    if (channel.chain.length === 0) {
-      this.emit('warning', `session ${this.snapshot.sessionId}: no co-signed state to settle; the deposits stay in ${depositAddress(channel)}`);
-      return this.exclusive(() => this.finish([]));
-    }
+    // Every channel past its opening holds a co-signed state: at least the opening state.
     try {
-      await this.attachLatest(channel);
+      await this.attachLatest(this.channelOf(this.snapshot));
     } catch (err) {
       if (!(err instanceof OldStateError)) throw err;
     }
