@@ -1,9 +1,17 @@
-import { addEntry, addSignatureOrMessage, finalizeBundle } from '@iota/bundle';
-import isBundle from '@iota/bundle-validator';
+import { addEntry, addSignatureOrMessage } from '@iota/bundle';
 import { fromValue, trits, trytes } from '@iota/converter';
-import { FRAGMENT_LENGTH } from '@iota/signing';
-import { TRANSACTION_LENGTH } from '@iota/transaction';
+import { FRAGMENT_LENGTH, increment, MAX_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
+import {
+  BUNDLE_OFFSET,
+  OBSOLETE_TAG_LENGTH,
+  OBSOLETE_TAG_OFFSET,
+  TRANSACTION_ESSENCE_LENGTH,
+  TRANSACTION_ESSENCE_OFFSET,
+  TRANSACTION_LENGTH,
+} from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
+import { bytesToTrits, HASH_BYTES, HASH_TRITS, tritsToBytes } from '../iota/kerl';
+import { keccak384 } from '../iota/keccak';
 import type { Party, SecurityLevel } from './types';
 
 /**
@@ -50,6 +58,37 @@ export function buildBundle(
   return splitTrytes(finalizeBundle(bundle, Math.min(3, 2 * security)));
 }
 
+/** Each transaction's essence contributes two Kerl chunks; the first's second chunk holds its obsoleteTag. */
+const ESSENCE_CHUNKS = TRANSACTION_ESSENCE_LENGTH / HASH_TRITS;
+
+/**
+ * `@iota/bundle finalizeBundle`, bit for bit: the Kerl hash of the essences, with the first obsoleteTag
+ * incremented until no normalized fragment below `protectedFragments` holds a 13; the hash goes into every
+ * transaction's bundle field. Each try converts only the chunk that the increment changed.
+ */
+function finalizeBundle(bundle: Int8Array, protectedFragments: number): Int8Array {
+  const out = bundle.slice();
+  const count = out.length / TRANSACTION_LENGTH;
+  const essences = new Uint8Array(count * ESSENCE_CHUNKS * HASH_BYTES);
+  for (let tx = 0; tx < count; tx++) {
+    for (let c = 0; c < ESSENCE_CHUNKS; c++) {
+      tritsToBytes(out, tx * TRANSACTION_LENGTH + TRANSACTION_ESSENCE_OFFSET + c * HASH_TRITS, essences, (tx * ESSENCE_CHUNKS + c) * HASH_BYTES);
+    }
+  }
+  const digest = new Uint8Array(HASH_BYTES);
+  const hash = new Int8Array(HASH_TRITS);
+  for (;;) {
+    keccak384(essences, 0, essences.length, digest, 0);
+    bytesToTrits(digest, 0, hash, 0);
+    const signed = normalizedBundle(hash).subarray(0, protectedFragments * NORMALIZED_FRAGMENT_LENGTH);
+    if (!signed.includes(MAX_TRYTE_VALUE)) break;
+    out.set(increment(out.subarray(OBSOLETE_TAG_OFFSET, OBSOLETE_TAG_OFFSET + OBSOLETE_TAG_LENGTH)), OBSOLETE_TAG_OFFSET);
+    tritsToBytes(out, TRANSACTION_ESSENCE_OFFSET + HASH_TRITS, essences, HASH_BYTES);
+  }
+  for (let offset = BUNDLE_OFFSET; offset < out.length; offset += TRANSACTION_LENGTH) out.set(hash, offset);
+  return out;
+}
+
 function splitTrytes(bundle: Int8Array): string[] {
   const out: string[] = [];
   for (let offset = 0; offset < bundle.length; offset += TRANSACTION_LENGTH) {
@@ -79,11 +118,6 @@ export function parseBundle(txTrytes: readonly string[]) {
 export function addSignature(txTrytes: readonly string[], fragments: readonly string[], party: Party, security: SecurityLevel): string[] {
   const at = inputIndex(txTrytes) + party * security;
   return splitTrytes(addSignatureOrMessage(trits(txTrytes.join('')), trits(fragments.join('')), at));
-}
-
-/** @iota/bundle-validator on the fully signed bundle: structure, value sum, hash and both signatures. */
-export function isValidBundle(txTrytes: readonly string[]): boolean {
-  return isBundle(parseBundle(txTrytes));
 }
 
 /**

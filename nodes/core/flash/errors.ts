@@ -44,8 +44,6 @@ export type FlashErrorCode =
   | 'BUNDLE_MISMATCH'
   /** A signature fragment does not match the signer's digest for that node. */
   | 'SIGNATURE_INVALID'
-  /** A fully signed bundle fails @iota/bundle-validator. */
-  | 'INVALID_BUNDLE'
   /** A digest the next step needs has not been received. */
   | 'DIGEST_MISSING'
   /** A digest differs from the one received earlier for the same node, or is sent for an unexpected node. */

@@ -1,17 +1,7 @@
 import { trits, trytes } from '@iota/converter';
-import Kerl from '@iota/kerl';
-import {
-  digest,
-  digests,
-  FRAGMENT_LENGTH,
-  HASH_LENGTH,
-  key,
-  MAX_TRYTE_VALUE,
-  NORMALIZED_FRAGMENT_LENGTH,
-  normalizedBundle,
-  signatureFragment,
-  subseed,
-} from '@iota/signing';
+import { FRAGMENT_LENGTH, HASH_LENGTH, MAX_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
+import { bytesToTrits, Kerl } from '../iota/kerl';
+import { chunksToTrytes, fragmentDigest, keyDigests, privateKey, signatureFragment, subseed, trytesToChunks } from '../iota/wots';
 import type { Party, SecurityLevel } from './types';
 
 /**
@@ -32,9 +22,9 @@ export function digestTrytes(security: SecurityLevel): number {
   return (security * HASH_LENGTH) / 3;
 }
 
-/** A party's digests for one key index: security x 81 trytes. The costly step (about 210 ms at security 2). */
+/** A party's digests for one key index: security x 81 trytes. The costly step (about 3 ms at security 2). */
 export function deriveDigest(seed: string, keyIndex: number, security: SecurityLevel): string {
-  return trytes(digests(key(subseed(trits(seed), keyIndex), security)));
+  return chunksToTrytes(keyDigests(privateKey(subseed(seed, keyIndex), security)));
 }
 
 /** The multisig address: Kerl over party 0's digests, then party 1's. Kerl output always ends in a 0 trit. */
@@ -76,11 +66,10 @@ export function signFragments(
   party: Party,
   bundleHash: string,
 ): string[] {
-  const privateKey = key(subseed(trits(seed), keyIndex), security);
+  const key = privateKey(subseed(seed, keyIndex), security);
   const fragments: string[] = [];
   for (let j = 0; j < security; j++) {
-    const keyFragment = privateKey.slice(j * FRAGMENT_LENGTH, (j + 1) * FRAGMENT_LENGTH);
-    fragments.push(trytes(signatureFragment(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), keyFragment)));
+    fragments.push(chunksToTrytes(signatureFragment(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), key, j)));
   }
   return fragments;
 }
@@ -97,8 +86,11 @@ export function firstBadFragment(
   bundleHash: string,
 ): number {
   const expected = trits(partyDigest);
+  const actual = new Int8Array(HASH_LENGTH);
   for (let j = 0; j < security; j++) {
-    const actual = digest(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), trits(fragments[j]));
+    const digest = fragmentDigest(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), trytesToChunks(fragments[j]));
+    bytesToTrits(digest, 0, actual, 0);
+    // Compared in trits, so that a digest whose last trit is not 0 never matches.
     const want = expected.subarray(j * HASH_LENGTH, (j + 1) * HASH_LENGTH);
     if (!actual.every((trit, i) => trit === want[i])) return j;
   }

@@ -1,0 +1,194 @@
+import { KECCAK384_BYTES, keccak384 } from './keccak';
+
+/**
+ * Kerl on bytes, bit-identical to `@iota/kerl` 1.0.0-beta.30 (the suite compares them on random and edge inputs).
+ *
+ * Kerl is Keccak-384 over 243-trit chunks. A chunk of balanced trits t_0..t_241 (trit 242 is ignored, as
+ * `@iota/kerl` ignores it) is the integer v = sum t_i 3^i, which lies in [-H, H] with H = (3^242 - 1) / 2. Keccak
+ * sees v as 48 bytes, a 384-bit big-endian two's complement number. A squeeze turns the 48-byte digest back into
+ * trits, which reduces it modulo 3^242 into [-H, H] and leaves trit 242 at 0; the next squeeze hashes the
+ * digest's bytes, every bit flipped.
+ *
+ * Why not @iota/kerl: it converts through 32-bit word arrays and crypto-js, about 250 µs per chunk; this takes about
+ * 5 µs. A hash chain (WOTS) need not convert at all: `normalize` does in bytes what a trip through trits does.
+ */
+
+export const HASH_TRITS = 243;
+export const HASH_BYTES = KECCAK384_BYTES;
+
+/** The integers are held in 16 limbs of 24 bits, least significant first: 16 x 24 = 384, and 3 bytes a limb. */
+const LIMBS = 16;
+const LIMB = 2 ** 24;
+/** Trits are converted 9 at a time: limb x 3^9 stays far below 2^53, and a table maps 0..3^9 - 1 to 9 trits. */
+const GROUP_TRITS = 9;
+const GROUP = 3 ** GROUP_TRITS;
+/** 242 = 26 x 9 + 8: the most significant group holds 8 trits. */
+const GROUPS = Math.ceil(242 / GROUP_TRITS);
+
+function limbsOf(value: bigint): Float64Array {
+  const limbs = new Float64Array(LIMBS);
+  for (let i = 0; i < LIMBS; i++) limbs[i] = Number((value >> BigInt(24 * i)) & BigInt(LIMB - 1));
+  return limbs;
+}
+
+const THREE_242 = limbsOf(3n ** 242n);
+const HALF = limbsOf((3n ** 242n - 1n) / 2n);
+
+/** GROUP_DIGITS[9 n + k] is trit k of n (0 ≤ n < 3^9), as a balanced trit of n - (3^9 - 1) / 2. */
+const GROUP_DIGITS = new Int8Array(GROUP * GROUP_TRITS);
+for (let n = 0; n < GROUP; n++) {
+  for (let k = 0, rest = n; k < GROUP_TRITS; k++, rest = Math.floor(rest / 3)) GROUP_DIGITS[GROUP_TRITS * n + k] = (rest % 3) - 1;
+}
+
+const work = new Float64Array(LIMBS);
+
+/** work += addend (mod 2^384); returns the carry out of the top limb. */
+function addInto(addend: Float64Array): number {
+  let carry = 0;
+  for (let i = 0; i < LIMBS; i++) {
+    const sum = work[i] + addend[i] + carry;
+    carry = sum >= LIMB ? 1 : 0;
+    work[i] = sum - carry * LIMB;
+  }
+  return carry;
+}
+
+/** work -= subtrahend (mod 2^384); returns the borrow out of the top limb. */
+function subtractFrom(subtrahend: Float64Array): number {
+  let borrow = 0;
+  for (let i = 0; i < LIMBS; i++) {
+    const difference = work[i] - subtrahend[i] - borrow;
+    borrow = difference < 0 ? 1 : 0;
+    work[i] = difference + borrow * LIMB;
+  }
+  return borrow;
+}
+
+function isAtLeast(limbs: Float64Array): boolean {
+  for (let i = LIMBS - 1; i >= 0; i--) if (work[i] !== limbs[i]) return work[i] > limbs[i];
+  return true;
+}
+
+function readBytes(bytes: Uint8Array, offset: number): void {
+  for (let i = 0; i < LIMBS; i++) {
+    const at = offset + HASH_BYTES - 3 - 3 * i;
+    work[i] = (bytes[at] << 16) | (bytes[at + 1] << 8) | bytes[at + 2];
+  }
+}
+
+function writeBytes(bytes: Uint8Array, offset: number): void {
+  for (let i = 0; i < LIMBS; i++) {
+    const at = offset + HASH_BYTES - 3 - 3 * i;
+    const limb = work[i];
+    bytes[at] = limb >>> 16;
+    bytes[at + 1] = limb >>> 8;
+    bytes[at + 2] = limb;
+  }
+}
+
+/** Turns the signed 384-bit `work` into v + H reduced modulo 3^242: the chunk's trits, each plus 1, in base 3. */
+function toOffsetForm(): void {
+  const negative = work[LIMBS - 1] >= LIMB / 2;
+  const carry = addInto(HALF);
+  if (negative && carry === 0) addInto(THREE_242); // v < -H: wraps up by 3^242
+  else if (!negative && isAtLeast(THREE_242)) subtractFrom(THREE_242); // v > H: wraps down
+}
+
+/** Kerl's trits-to-bytes: trits[offset .. offset + 241] as 48 bytes of `out` from `outOffset`. */
+export function tritsToBytes(trits: ArrayLike<number>, offset: number, out: Uint8Array, outOffset: number): void {
+  work.fill(0);
+  // Horner's rule from the most significant group down: work = work x 3^9 + group, on the trits plus 1.
+  for (let g = GROUPS - 1; g >= 0; g--) {
+    const from = offset + g * GROUP_TRITS;
+    let group = 0;
+    for (let k = Math.min(GROUP_TRITS, 242 - g * GROUP_TRITS) - 1; k >= 0; k--) group = 3 * group + trits[from + k] + 1;
+    let carry = group;
+    for (let i = 0; i < LIMBS; i++) {
+      const product = work[i] * GROUP + carry;
+      carry = Math.floor(product / LIMB);
+      work[i] = product - carry * LIMB;
+    }
+  }
+  subtractFrom(HALF);
+  writeBytes(out, outOffset);
+}
+
+/** Kerl's bytes-to-trits: 48 bytes as 243 trits of `out` from `outOffset`, the last one 0. */
+export function bytesToTrits(bytes: Uint8Array, offset: number, out: Int8Array, outOffset: number): void {
+  readBytes(bytes, offset);
+  toOffsetForm();
+  // Repeated division by 3^9, least significant group first.
+  let top = LIMBS - 1;
+  for (let g = 0; g < GROUPS; g++) {
+    while (top > 0 && work[top] === 0) top--;
+    let remainder = 0;
+    for (let i = top; i >= 0; i--) {
+      const dividend = remainder * LIMB + work[i];
+      const quotient = Math.floor(dividend / GROUP);
+      work[i] = quotient;
+      remainder = dividend - quotient * GROUP;
+    }
+    const count = Math.min(GROUP_TRITS, 242 - g * GROUP_TRITS);
+    const to = outOffset + g * GROUP_TRITS;
+    for (let k = 0; k < count; k++) out[to + k] = GROUP_DIGITS[GROUP_TRITS * remainder + k];
+  }
+  out[outOffset + 242] = 0;
+}
+
+/** In place: the bytes that a trip through trits would give (bytesToTrits, then tritsToBytes), without the trip. */
+export function normalize(bytes: Uint8Array, offset: number): void {
+  readBytes(bytes, offset);
+  toOffsetForm();
+  subtractFrom(HALF);
+  writeBytes(bytes, offset);
+}
+
+/** One Kerl hash of `length` bytes (whole chunks) from `offset`, normalized, into `out` at `outOffset`. */
+export function kerlBytes(input: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): void {
+  keccak384(input, offset, length, out, outOffset);
+  normalize(out, outOffset);
+}
+
+/**
+ * The `@iota/kerl` sponge interface on trits, for whole chunks: absorb, squeeze (several times if need be), reset.
+ * For a hash over many chunks at once (bundle hashes, addresses) and for the tests that compare it with @iota/kerl.
+ */
+export class Kerl {
+  private absorbed = new Uint8Array(HASH_BYTES * 8);
+  private length = 0;
+  private readonly digest = new Uint8Array(HASH_BYTES);
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  absorb(trits: ArrayLike<number>, offset: number, length: number): void {
+    checkChunks(length);
+    const needed = this.length + (length / HASH_TRITS) * HASH_BYTES;
+    if (needed > this.absorbed.length) {
+      const grown = new Uint8Array(Math.max(needed, 2 * this.absorbed.length));
+      grown.set(this.absorbed.subarray(0, this.length));
+      this.absorbed = grown;
+    }
+    for (let at = offset; at < offset + length; at += HASH_TRITS) {
+      tritsToBytes(trits, at, this.absorbed, this.length);
+      this.length += HASH_BYTES;
+    }
+  }
+
+  squeeze(trits: Int8Array, offset: number, length: number): void {
+    checkChunks(length);
+    for (let at = offset; at < offset + length; at += HASH_TRITS) {
+      keccak384(this.absorbed, 0, this.length, this.digest, 0);
+      bytesToTrits(this.digest, 0, trits, at);
+      for (let i = 0; i < HASH_BYTES; i++) this.absorbed[i] = ~this.digest[i];
+      this.length = HASH_BYTES;
+    }
+  }
+}
+
+function checkChunks(length: number): void {
+  if (!Number.isInteger(length) || length <= 0 || length % HASH_TRITS !== 0) {
+    throw new RangeError(`Kerl takes whole chunks of ${HASH_TRITS} trits, not ${length}`);
+  }
+}

@@ -1,0 +1,97 @@
+import { fromValue, trits as toTrits, trytes as toTrytes } from '@iota/converter';
+import { add } from '@iota/signing';
+import { bytesToTrits, HASH_BYTES, HASH_TRITS, kerlBytes, normalize, tritsToBytes } from './kerl';
+import { keccak384 } from './keccak';
+
+/**
+ * Winternitz one-time signatures as IOTA signs (`@iota/signing` 1.0.0-beta.30), with the hash chains in bytes.
+ *
+ * A key fragment is 27 chunks; signing normalized bundle-hash tryte n hashes its chunk 13 - n times, and
+ * verifying hashes the signature's chunk 13 + n times, so both ends meet at the chunk hashed 26 times, from which
+ * the fragment's digest is taken. Each round is one Kerl hash of one chunk: in bytes it is Keccak-384 and a
+ * `normalize`, with no conversion to trits until the result leaves this module. The suite proves every function
+ * here identical to its `@iota/signing` counterpart.
+ */
+
+export const CHUNKS_PER_FRAGMENT = 27;
+export const FRAGMENT_BYTES = CHUNKS_PER_FRAGMENT * HASH_BYTES;
+const MAX_TRYTE = 13;
+
+/** `@iota/signing subseed`: Kerl of the seed plus the index, as 48 bytes. */
+export function subseed(seed: string, index: number): Uint8Array {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError('a key index is a non-negative integer');
+  const seedTrits = toTrits(seed);
+  const padded = new Int8Array(Math.ceil(seedTrits.length / HASH_TRITS) * HASH_TRITS);
+  padded.set(seedTrits);
+  const preimage = add(padded, fromValue(index));
+  const bytes = tritsToChunks(preimage);
+  const out = new Uint8Array(HASH_BYTES);
+  kerlBytes(bytes, 0, bytes.length, out, 0);
+  return out;
+}
+
+/** `@iota/signing key`: the private key of `security` fragments, squeezed from the subseed, as bytes. */
+export function privateKey(subseedBytes: Uint8Array, security: number): Uint8Array {
+  const key = new Uint8Array(security * FRAGMENT_BYTES);
+  const input = subseedBytes.slice();
+  for (let at = 0; at < key.length; at += HASH_BYTES) {
+    keccak384(input, 0, HASH_BYTES, key, at);
+    // A Kerl squeeze goes on from the digest with every bit flipped, before it is reduced to trits.
+    for (let i = 0; i < HASH_BYTES; i++) input[i] = ~key[at + i];
+    normalize(key, at);
+  }
+  return key;
+}
+
+/** Hashes the chunk at `offset` `rounds` times, in place. */
+function hashChunk(buffer: Uint8Array, offset: number, rounds: number): void {
+  for (let r = 0; r < rounds; r++) kerlBytes(buffer, offset, HASH_BYTES, buffer, offset);
+}
+
+/** Hashes each chunk j of a fragment `rounds(j)` times, in place, then digests the fragment into `out`. */
+function chainAndDigest(fragment: Uint8Array, rounds: (chunk: number) => number, out: Uint8Array, outOffset: number): void {
+  for (let j = 0; j < CHUNKS_PER_FRAGMENT; j++) hashChunk(fragment, j * HASH_BYTES, rounds(j));
+  kerlBytes(fragment, 0, FRAGMENT_BYTES, out, outOffset);
+}
+
+/** `@iota/signing digests`: one digest (48 bytes) per key fragment. */
+export function keyDigests(key: Uint8Array): Uint8Array {
+  const fragments = key.length / FRAGMENT_BYTES;
+  const out = new Uint8Array(fragments * HASH_BYTES);
+  for (let f = 0; f < fragments; f++) {
+    const fragment = key.slice(f * FRAGMENT_BYTES, (f + 1) * FRAGMENT_BYTES);
+    chainAndDigest(fragment, () => 2 * MAX_TRYTE, out, f * HASH_BYTES);
+  }
+  return out;
+}
+
+/** `@iota/signing signatureFragment`: key fragment `index` of `key` signs 27 normalized trytes. */
+export function signatureFragment(normalized: ArrayLike<number>, key: Uint8Array, index: number): Uint8Array {
+  const fragment = key.slice(index * FRAGMENT_BYTES, (index + 1) * FRAGMENT_BYTES);
+  for (let j = 0; j < CHUNKS_PER_FRAGMENT; j++) hashChunk(fragment, j * HASH_BYTES, MAX_TRYTE - normalized[j]);
+  return fragment;
+}
+
+/** `@iota/signing digest`: the digest that a signature fragment of 27 normalized trytes leads to. */
+export function fragmentDigest(normalized: ArrayLike<number>, signature: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HASH_BYTES);
+  chainAndDigest(signature.slice(), (j) => MAX_TRYTE + normalized[j], out, 0);
+  return out;
+}
+
+/** Trits (whole chunks) as Kerl bytes, 48 a chunk. */
+export function tritsToChunks(trits: Int8Array): Uint8Array {
+  const bytes = new Uint8Array((trits.length / HASH_TRITS) * HASH_BYTES);
+  for (let c = 0; c * HASH_TRITS < trits.length; c++) tritsToBytes(trits, c * HASH_TRITS, bytes, c * HASH_BYTES);
+  return bytes;
+}
+
+/** Kerl bytes as trits, 243 a chunk. */
+export function chunksToTrits(bytes: Uint8Array): Int8Array {
+  const trits = new Int8Array((bytes.length / HASH_BYTES) * HASH_TRITS);
+  for (let c = 0; c * HASH_BYTES < bytes.length; c++) bytesToTrits(bytes, c * HASH_BYTES, trits, c * HASH_TRITS);
+  return trits;
+}
+
+export const chunksToTrytes = (bytes: Uint8Array): string => toTrytes(chunksToTrits(bytes));
+export const trytesToChunks = (trytes: string): Uint8Array => tritsToChunks(toTrits(trytes));

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { trits, trytes } from '@iota/converter';
+import ReferenceKerl from '@iota/kerl';
+import { keccak384 as referenceKeccak384 } from 'js-sha3';
+import { keccak384 } from '../../../nodes/core/iota/keccak';
+import { bytesToTrits, HASH_BYTES, Kerl, normalize, tritsToBytes } from '../../../nodes/core/iota/kerl';
+import { RANDOM_SEED, randomInt, randomTrits } from './random';
+
+const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
+
+function ours(input: Int8Array, squeezes: number): string {
+  const out = new Int8Array(243 * squeezes);
+  const sponge = new Kerl();
+  sponge.absorb(input, 0, input.length);
+  sponge.squeeze(out, 0, out.length);
+  return trytes(out);
+}
+
+function reference(input: Int8Array, squeezes: number): string {
+  const out = new Int8Array(243 * squeezes);
+  const sponge = new ReferenceKerl();
+  sponge.absorb(input, 0, input.length);
+  sponge.squeeze(out, 0, out.length);
+  return trytes(out);
+}
+
+/** Chunks at the edges of the 242-trit range: all +1 (the largest, H), all -1 (the smallest, -H), zero, trit 243 set. */
+function edgeChunks(): Int8Array[] {
+  const chunk = (fill: number, last = fill) => {
+    const t = new Int8Array(243).fill(fill);
+    t[242] = last;
+    return t;
+  };
+  const oneAboveSmallest = chunk(-1, 0);
+  oneAboveSmallest[0] = 0;
+  return [chunk(1, 0), chunk(-1, 0), chunk(0), chunk(1), chunk(-1), chunk(0, 1), chunk(0, -1), oneAboveSmallest];
+}
+
+describe('Kerl on bytes', () => {
+  it('Keccak-384 equals js-sha3 on lengths around the rate, and the empty-message vector', () => {
+    const empty = new Uint8Array(HASH_BYTES);
+    keccak384(new Uint8Array(0), 0, 0, empty, 0);
+    assert.equal(Buffer.from(empty).toString('hex'), '2c23146a63a29acf99e73b88f8c24eaa7dc60aa771780ccc006afbfa8fe2479b2dd2b21362337441ac12b515911957ff');
+    for (const length of [4, 48, 100, 104, 108, 204, 208, 212, 1296, 27 * 96]) {
+      const input = Uint8Array.from({ length }, () => randomInt(256));
+      const out = new Uint8Array(HASH_BYTES);
+      keccak384(input, 0, length, out, 0);
+      assert.equal(Buffer.from(out).toString('hex'), referenceKeccak384(input), `length ${length} ${seedNote}`);
+    }
+  });
+
+  it("matches IRI's known answers: one absorb, several squeezes, several absorbs", () => {
+    const hash = (input: string, squeezes: number) => ours(trits(input), squeezes);
+    assert.equal(
+      hash('KFNNRVYTYYYNHJLBTXOEFYBZTHGXHTX9XKXB9KUZDHGLKBQGPQCNHPGDSGYKWGHVXVLHPOEAWREBIVK99', 1),
+      'SHTKPLZWIXLDVHAEAGFSVWNDGVIX9SDVGEHAFGXEIMLWSHDTQYNZZKPBGMUF9GNEWIGIFYWWMSCLJ9RCD',
+    );
+    const twoChunks =
+      'G9JYBOMPUXHYHKSNRNMMSSZCSHOFYOYNZRSZMAAYWDYEIMVVOGKPJBVBM9TDPULSFUNMTVXRKFIDOHUXXVYDLFSZYZTWQYTE9SPYYWYTXJYQ9IFGYOLZXWZBKWZN9QOOTBQMWMUBLEWUEEASRHRTNIQWJQNDWRYLCA';
+    assert.equal(hash('9MIDYNHBWMBCXVDEFOFWINXTERALUKYYPPHKP9JJFGJEIUY9MUDVNFZHMMWZUYUSWAIOWEVTHNWMHANBH', 2), twoChunks);
+    assert.equal(
+      hash(twoChunks, 2),
+      'LUCKQVACOGBFYSPPVSSOXJEKNSQQRQKPZC9NXFSMQNRQCGGUL9OHVVKBDSKEQEBKXRNUJSRXYVHJTXBPDWQGNSCDCBAIRHAQCOWZEBSNHIJIGPZQITIBJQ9LNTDIBTCQ9EUWKHFLGFUVGGUWJONK9GBCDUIMAYMMQX',
+    );
+  });
+
+  it('equals @iota/kerl on 1,000 random inputs of 1 to 27 chunks, squeezed 1 to 3 times', () => {
+    for (let i = 0; i < 1000; i++) {
+      const input = randomTrits(243 * (1 + randomInt(27)));
+      const squeezes = 1 + randomInt(3);
+      assert.equal(ours(input, squeezes), reference(input, squeezes), `input ${i}: ${trytes(input)} ${seedNote}`);
+    }
+  });
+
+  it('equals @iota/kerl on the edges of the trit range, alone and after another chunk', () => {
+    for (const [i, chunk] of edgeChunks().entries()) {
+      assert.equal(ours(chunk, 2), reference(chunk, 2), `edge chunk ${i}`);
+      const two = new Int8Array(486);
+      two.set(randomTrits(243));
+      two.set(chunk, 243);
+      assert.equal(ours(two, 1), reference(two, 1), `edge chunk ${i} second ${seedNote}`);
+    }
+  });
+
+  it('converts trits to bytes and back, with trit 243 ignored on the way in and 0 on the way out', () => {
+    for (const chunk of [...edgeChunks(), ...Array.from({ length: 200 }, () => randomTrits(243))]) {
+      const bytes = new Uint8Array(HASH_BYTES);
+      tritsToBytes(chunk, 0, bytes, 0);
+      const back = new Int8Array(243);
+      bytesToTrits(bytes, 0, back, 0);
+      const expected = chunk.slice();
+      expected[242] = 0;
+      assert.deepEqual(back, expected, `${trytes(chunk)} ${seedNote}`);
+    }
+  });
+
+  it('normalize gives the bytes of a round trip through trits, for any 48 bytes', () => {
+    const cases = [new Uint8Array(HASH_BYTES).fill(0xff), new Uint8Array(HASH_BYTES).fill(0x7f), new Uint8Array(HASH_BYTES).fill(0x80)];
+    for (let i = 0; i < 500; i++) cases.push(Uint8Array.from({ length: HASH_BYTES }, () => randomInt(256)));
+    for (const bytes of cases) {
+      const viaTrits = new Int8Array(243);
+      bytesToTrits(bytes, 0, viaTrits, 0);
+      const expected = new Uint8Array(HASH_BYTES);
+      tritsToBytes(viaTrits, 0, expected, 0);
+      const normalized = bytes.slice();
+      normalize(normalized, 0);
+      assert.deepEqual(normalized, expected, `${Buffer.from(bytes).toString('hex')} ${seedNote}`);
+    }
+  });
+
+  it('refuses lengths that are not whole chunks', () => {
+    assert.throws(() => new Kerl().absorb(new Int8Array(242), 0, 242), /whole chunks of 243 trits/);
+    assert.throws(() => new Kerl().squeeze(new Int8Array(243), 0, 0), /whole chunks/);
+  });
+});
