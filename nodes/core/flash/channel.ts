@@ -49,7 +49,7 @@ import type {
 export const MAX_CLOCK_SKEW_S = 600;
 /** Supply of legacy IOTA: no value field may exceed it. */
 const MAX_SUPPLY = 2779530283277761;
-const MAX_DEPTH = 20;
+export const MAX_DEPTH = 20;
 const TRANSACTION_TRYTES = 2673;
 const MAX_BUNDLE_TRANSACTIONS = 32;
 

@@ -28,6 +28,7 @@ export {
   withdrawProposal,
 } from './channel';
 export { FlashError, type FlashErrorCode } from './errors';
+export { OffThreadEngine, offThreadEngine } from './off-thread';
 export { depthForPayments, MAX_USES, mustSettle, paymentCapacity, remainingCapacity } from './tree';
 export type {
   ChannelState,

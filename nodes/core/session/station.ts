@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { acceptChannel, applyCompletion, cosignProposal, depositAddress, remainingCapacity } from '../flash';
+import { depositAddress, offThreadEngine, remainingCapacity } from '../flash';
 import type { MeterReading } from '../meter';
 import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
 import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party';
@@ -191,7 +191,7 @@ export class StationParty extends Party {
         if (s.phase !== 'charging' && s.phase !== 'closing') throw new ProtocolError('WRONG_SESSION', `no payment is expected in phase ${s.phase}`);
         const channel = this.channelOf(s);
         if (proposal.close) {
-          const { state, message } = cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+          const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
           return { snapshot: { ...s, channel: state, phase: 'closing' }, send: [{ stage: 'settle', type: 'cosignature', body: message }] };
         }
         const price = incrementPrice(s.offer!);
@@ -208,13 +208,13 @@ export class StationParty extends Party {
         if (cap > 0 && received + proposal.transfer.amount > cap) {
           throw new ProtocolError('INVALID_FIELD', `payment of ${proposal.transfer.amount} would put ${received + proposal.transfer.amount} tokens at risk, more than maxAtRisk ${cap}: close the channel`);
         }
-        const { state, message } = cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+        const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
         return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
       }
       case 'completion': {
         const before = this.channelOf(s);
         const pending = before.pending;
-        const channel = applyCompletion(before, envelope.body);
+        const channel = await offThreadEngine.applyCompletion(before, envelope.body);
         // The opening state is complete: now the deposits can go in.
         if (s.phase === 'funding') return { snapshot: { ...s, channel }, after: () => this.fund() };
         if (pending?.close) {
@@ -263,7 +263,7 @@ export class StationParty extends Party {
       throw new ProtocolError('INVALID_FIELD', `open refused: ${refusal.message}`);
     }
     const settlementAddress = await this.options.wallet.newAddress();
-    const { state, message } = acceptChannel(body.setup, settlementAddress, this.options.wallet);
+    const { state, message } = await offThreadEngine.acceptChannel(body.setup, settlementAddress, this.options.wallet);
     const next: SessionSnapshot = {
       ...emptySnapshot('station'),
       phase: 'funding',
@@ -284,12 +284,12 @@ export class StationParty extends Party {
    * its deposit back. Once co-signed it is what either side attaches if the other vanishes before the first
    * payment, so no deposit can be stuck in the channel.
    */
-  private onOpeningState(s: SessionSnapshot, proposal: Bodies['proposal']): Step {
+  private async onOpeningState(s: SessionSnapshot, proposal: Bodies['proposal']): Promise<Step> {
     const channel = this.channelOf(s);
     if (channel.chain.length > 0 || proposal.close || proposal.transfer.amount !== 0) {
       throw new ProtocolError('INVALID_FIELD', 'before the deposits only the opening state (a payment of zero) is co-signed');
     }
-    const { state, message } = cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+    const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
     return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
   }
 

@@ -1,15 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  completeProposal,
-  completeSetup,
-  depthForPayments,
-  depositAddress,
-  mustSettle,
-  openChannel,
-  proposeClose,
-  proposeTransfer,
-  remainingCapacity,
-} from '../flash';
+import { depthForPayments, depositAddress, mustSettle, offThreadEngine, remainingCapacity } from '../flash';
 import { maxPlausibleWh, type MeterReading } from '../meter';
 import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, ProtocolError, Stage, StopReason } from '../protocol';
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
@@ -124,7 +114,7 @@ export class VehicleParty extends Party {
     return this.exclusive(async () => {
       if (this.snapshot.phase !== 'idle') throw new Error(`a session is already ${this.snapshot.phase}`);
       if (!this.latestOffer) throw new Error('no offer from the station yet');
-      await this.apply(this.open(this.latestOffer));
+      await this.apply(await this.open(this.latestOffer));
     });
   }
 
@@ -133,7 +123,7 @@ export class VehicleParty extends Party {
     return this.exclusive(async () => {
       const s = this.snapshot;
       if (s.phase !== 'charging' || s.stopReason) return;
-      await this.apply(this.proceed({ ...s, stopReason: reason, stoppedAt: this.now() }, [{ stage: 'settle', type: 'stop', body: { reason } }], [['stopping', { sessionId: s.sessionId, reason }]]));
+      await this.apply(await this.proceed({ ...s, stopReason: reason, stoppedAt: this.now() }, [{ stage: 'settle', type: 'stop', body: { reason } }], [['stopping', { sessionId: s.sessionId, reason }]]));
     });
   }
 
@@ -154,10 +144,10 @@ export class VehicleParty extends Party {
         return this.onOffer(envelope);
       case 'open-accept': {
         if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
-        const channel = completeSetup(this.channelOf(s), envelope.body.setup);
+        const channel = await offThreadEngine.completeSetup(this.channelOf(s), envelope.body.setup);
         // The opening state comes before any deposit: a payment of zero that pays each side its deposit back, so
         // that a deposit can always be recovered, even if the station vanishes before the first payment.
-        const { state, message } = proposeTransfer(channel, this.options.wallet, { amount: 0 }, { now: this.now() });
+        const { state, message } = await offThreadEngine.proposeTransfer(channel, this.options.wallet, { amount: 0 }, { now: this.now() });
         // Trust on first use: the key of the first station that accepted a session is the one we accept from now on
         // (pinned last, so that a refused open-accept pins nothing).
         await this.trust.pin(s.peerId, s.peerKey);
@@ -186,7 +176,7 @@ export class VehicleParty extends Party {
       case 'cosignature': {
         const before = this.channelOf(s);
         const pending = before.pending;
-        const { state, message } = completeProposal(before, this.options.wallet, envelope.body);
+        const { state, message } = await offThreadEngine.completeProposal(before, this.options.wallet, envelope.body);
         const send: Send[] = [{ stage: pending?.close ? 'settle' : 'pay', type: 'completion', body: message }];
         // The opening state is ours to attach now: our deposit can go in.
         if (s.phase === 'funding') return { snapshot: { ...s, channel: state }, send, after: () => this.fund() };
@@ -212,7 +202,7 @@ export class VehicleParty extends Party {
     }
   }
 
-  private onOffer(envelope: Envelope<'offer'>): Step {
+  private async onOffer(envelope: Envelope<'offer'>): Promise<Step> {
     const offer = envelope.body;
     const s = this.snapshot;
     if (offer.stationId !== this.options.stationId) {
@@ -246,7 +236,7 @@ export class VehicleParty extends Party {
     return null;
   }
 
-  private open(offer: Offer, targetWh = this.policy.targetWh): Step {
+  private async open(offer: Offer, targetWh = this.policy.targetWh): Promise<Step> {
     const sessionId = `${this.options.id}-${randomBytes(6).toString('hex')}`;
     const payments = Math.ceil(this.policy.deposit / incrementPrice(offer));
     // One state more than the payments: the opening state.
@@ -254,8 +244,8 @@ export class VehicleParty extends Party {
     const settlement = this.settlementAddress;
     if (!settlement) throw new Error('no settlement address yet: call prepare() first');
     const terms = { channelId: sessionId, depth, security: offer.security, deposits: [this.policy.deposit, offer.stationDeposit] as [number, number] };
-    const { state, message } = openChannel(terms, settlement, this.options.wallet);
     this.settlementAddress = null;
+    const { state, message } = await offThreadEngine.openChannel(terms, settlement, this.options.wallet);
     const sessionKeys = newKeyPair();
     return {
       snapshot: {
@@ -275,7 +265,7 @@ export class VehicleParty extends Party {
   }
 
 
-  private onClaim(claim: Claim): Step {
+  private async onClaim(claim: Claim): Promise<Step> {
     const s = this.snapshot;
     // A claim the station sent before it heard our close: the session is over, the credit covers it.
     if (s.phase === 'closing' || s.phase === 'settling') return { snapshot: s };
@@ -304,7 +294,7 @@ export class VehicleParty extends Party {
    * With no state being signed, does the next thing: pay what is claimed and unpaid, or, once the session must
    * stop (asked to, target reached, channel nearly exhausted, deposit spent), propose the close.
    */
-  private proceed(next: SessionSnapshot, send: Send[], events: [string, unknown][]): Step {
+  private async proceed(next: SessionSnapshot, send: Send[], events: [string, unknown][]): Promise<Step> {
     const channel = this.channelOf(next);
     if (channel.pending || next.phase !== 'charging') return { snapshot: next, send, events };
     const offer = next.offer!;
@@ -321,11 +311,11 @@ export class VehicleParty extends Party {
       events = [...events, ['stopping', { sessionId: next.sessionId, reason: stopReason }]];
     }
     if (unpaid > 0 && remainingCapacity(channel) > 0) {
-      const { state, message } = proposeTransfer(channel, this.options.wallet, { amount: unpaid * price }, { now: this.now() });
+      const { state, message } = await offThreadEngine.proposeTransfer(channel, this.options.wallet, { amount: unpaid * price }, { now: this.now() });
       return { snapshot: { ...next, channel: state }, send: [...send, { stage: 'pay', type: 'proposal', body: message }], events };
     }
     if (stopReason) {
-      const { state, message } = proposeClose(channel, this.options.wallet, { now: this.now() });
+      const { state, message } = await offThreadEngine.proposeClose(channel, this.options.wallet, { now: this.now() });
       return { snapshot: { ...next, channel: state, phase: 'closing' }, send: [...send, { stage: 'settle', type: 'proposal', body: message }], events };
     }
     return { snapshot: next, send, events };
@@ -395,6 +385,6 @@ export class VehicleParty extends Party {
     if (s.stopReason === 'rollover' && s.targetWh > 0 && s.targetWh <= doneWh) return;
     await this.prepare();
     const targetWh = s.stopReason === 'rollover' && s.targetWh > 0 ? s.targetWh - doneWh : this.policy.targetWh;
-    await this.apply(this.open(offer, targetWh), 'open the next session');
+    await this.apply(await this.open(offer, targetWh), 'open the next session');
   }
 }

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import isBundle from '@iota/bundle-validator';
+import { FlashError, OffThreadEngine, type ChannelState, type KeyHolder } from '../../../nodes/core/flash';
+import { parse, SEEDS, SETTLE, viaJson, wallet } from './helpers';
+
+/** Every key index a channel state used, over all its tree nodes. */
+const indicesOf = (state: ChannelState): number[] => Object.values(state.nodes).map((n) => n.keyIndex).filter((i) => i >= 0);
+
+describe('flash engine off the event loop (worker threads)', () => {
+  const engine = new OffThreadEngine(2);
+  after(() => engine.close());
+
+  async function openPair(keys: [KeyHolder, KeyHolder], channelId: string): Promise<[ChannelState, ChannelState]> {
+    const offer = await engine.openChannel({ channelId, depth: 2, security: 1, deposits: [100, 100] }, SETTLE[0], keys[0]);
+    const accept = await engine.acceptChannel(viaJson(offer.message), SETTLE[1], keys[1]);
+    return [await engine.completeSetup(offer.state, viaJson(accept.message)), accept.state];
+  }
+
+  it('runs a payment with the same checks and results as the engine on the main thread', async () => {
+    const keys: [KeyHolder, KeyHolder] = [wallet(SEEDS[0]), wallet(SEEDS[1])];
+    const [a, b] = await openPair(keys, 'off-thread');
+    const proposal = await engine.proposeTransfer(a, keys[0], { amount: 7 });
+    const cosigned = await engine.cosignProposal(b, keys[1], viaJson(proposal.message));
+    const completed = await engine.completeProposal(proposal.state, keys[0], viaJson(cosigned.message));
+    const applied = await engine.applyCompletion(cosigned.state, viaJson(completed.message));
+    assert.deepEqual(completed.state.balances, [93, 107]);
+    assert.deepEqual(applied.chain, completed.state.chain);
+    for (const bundle of applied.chain) assert.ok(isBundle(parse(bundle.trytes)), `bundle of node ${bundle.node} validates`);
+  });
+
+  it('rejects a forged co-signature with the FlashError code of the engine, and the state stays as it was', async () => {
+    const keys: [KeyHolder, KeyHolder] = [wallet(SEEDS[0]), wallet(SEEDS[1])];
+    const [a, b] = await openPair(keys, 'forged');
+    const proposal = await engine.proposeTransfer(a, keys[0], { amount: 1 });
+    const cosigned = await engine.cosignProposal(b, keys[1], viaJson(proposal.message));
+    const forged = viaJson(cosigned.message);
+    forged.signatures[0][0] = 'A'.repeat(forged.signatures[0][0].length);
+    const before = viaJson(proposal.state);
+    await assert.rejects(engine.completeProposal(proposal.state, keys[0], forged), (err: unknown) => {
+      assert.ok(err instanceof FlashError);
+      assert.equal(err.code, 'SIGNATURE_INVALID');
+      assert.match(err.message, /^SIGNATURE_INVALID: bundle 0/);
+      return true;
+    });
+    assert.deepEqual(proposal.state, before);
+  });
+
+  it('keeps the event loop free while it hashes', async () => {
+    const keys = wallet(SEEDS[0]);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const ticksWhenDone = await engine
+      .openChannel({ channelId: 'responsive', depth: 6, security: 2, deposits: [100, 0] }, SETTLE[0], keys)
+      .then(() => ticks);
+    clearInterval(timer);
+    // On the main thread the 7 digests would run in one go: no timer could fire before the result.
+    assert.ok(ticksWhenDone > 0, 'timers ran while the digests were derived');
+  });
+
+  it('never hands out a key index twice, also to calls that run at the same time on one key holder', async () => {
+    const keys = wallet(SEEDS[0]);
+    const states = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => engine.openChannel({ channelId: `c${i}`, depth: 3, security: 1, deposits: [10, 10] }, SETTLE[0], keys)),
+    );
+    const used = states.flatMap((s) => indicesOf(s.state));
+    assert.equal(used.length, 6 * 4);
+    assert.equal(new Set(used).size, used.length, 'every index once');
+    assert.ok(used.every((i) => keys.handedOut.includes(i)), 'every index came from the key holder');
+    // A failed call keeps what it took: the next call does not get those indices again.
+    await assert.rejects(engine.openChannel({ channelId: '', depth: 3, security: 1, deposits: [10, 10] }, SETTLE[0], keys), FlashError);
+    const next = await engine.openChannel({ channelId: 'after', depth: 3, security: 1, deposits: [10, 10] }, SETTLE[0], keys);
+    assert.ok(indicesOf(next.state).every((i) => !used.includes(i)));
+  });
+});
