@@ -1,4 +1,4 @@
-import { addEntry, addSignatureOrMessage } from '@iota/bundle';
+import { addEntry } from '@iota/bundle';
 import { fromValue, trits, trytes } from '@iota/converter';
 import { FRAGMENT_LENGTH, increment, MAX_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
 import {
@@ -104,20 +104,19 @@ export function computeBundleHash(txTrytes: readonly string[]): string {
   return asTransactionObject(trytes(hashed.subarray(0, TRANSACTION_LENGTH)), NULL_HASH).bundle;
 }
 
-/** Index of the first input transaction: the outputs come before it. */
-export function inputIndex(txTrytes: readonly string[]): number {
-  return parseBundle(txTrytes).findIndex((tx) => tx.value < 0);
-}
-
 export function parseBundle(txTrytes: readonly string[]) {
   // A fixed hash: the transaction hash (Curl over the whole tx) is not needed for a bundle that is not attached.
   return txTrytes.map((t) => asTransactionObject(t, NULL_HASH));
 }
 
-/** Writes one party's fragments into its slots of the input: party p starts at input + p x security. */
+/**
+ * Writes one party's fragments into its slots of the input: the inputs are the last 2 x security transactions, and
+ * party p's start at the p x security-th of them. The signatureOrMessage field is the first 2187 trytes of a
+ * transaction, so this is string work, with no conversion to trits.
+ */
 export function addSignature(txTrytes: readonly string[], fragments: readonly string[], party: Party, security: SecurityLevel): string[] {
-  const at = inputIndex(txTrytes) + party * security;
-  return splitTrytes(addSignatureOrMessage(trits(txTrytes.join('')), trits(fragments.join('')), at));
+  const at = txTrytes.length - 2 * security + party * security;
+  return txTrytes.map((tx, i) => (i >= at && i < at + security ? fragments[i - at] + tx.slice(FRAGMENT_LENGTH / 3) : tx));
 }
 
 /**

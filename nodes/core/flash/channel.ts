@@ -245,7 +245,7 @@ export function completeSetup(state: ChannelState, accept: SetupAccept): Channel
   if (accept.channelId !== state.channelId) fail('WRONG_CHANNEL', 'the acceptance belongs to another channel');
   if (state.self !== 0 || isReady(state)) fail('UNEXPECTED_MESSAGE', 'this channel is not waiting for an acceptance');
   checkSettlementAddress(accept.settlementAddress, "the peer's");
-  const draft = structuredClone(state);
+  const draft = copyState(state);
   draft.settlementAddresses[1] = accept.settlementAddress;
   storePeerDigests(draft, checkDigests(accept.digests, draft.security), leftmostBranch(ROOT, draft.depth));
   return draft;
@@ -267,6 +267,23 @@ function emptyState(terms: ChannelTerms, self: Party, settlementAddresses: [stri
     chain: [],
     closed: false,
     pending: null,
+  };
+}
+
+/**
+ * A copy to change: the engine's steps replace or append to the state's parts, so a fresh copy of the small
+ * mutable parts (balances, node records, lists) suffices; the bundle trytes, immutable strings, are shared.
+ */
+function copyState(state: ChannelState): ChannelState {
+  const nodes: ChannelState['nodes'] = {};
+  for (const [id, n] of Object.entries(state.nodes)) nodes[Number(id)] = { ...n, digests: [...n.digests], signedBundles: [...n.signedBundles] };
+  return {
+    ...state,
+    deposits: [...state.deposits],
+    balances: [...state.balances],
+    settlementAddresses: [...state.settlementAddresses],
+    nodes,
+    chain: [...state.chain],
   };
 }
 
@@ -342,7 +359,7 @@ function commitInto(draft: ChannelState, pending: PendingState, signed: string[]
 
 /** The branch whose digests travel with this round: the one the first advance after the new state will need. */
 function branchAfter(state: ChannelState, pending: PendingState): number[] {
-  const preview = structuredClone(state);
+  const preview = copyState(state);
   commitInto(preview, pending, pending.bundles.map((b) => b.trytes));
   return upcomingBranch(preview);
 }
@@ -359,7 +376,7 @@ function propose(state: ChannelState, keys: KeyHolder, transfer: Transfer, close
   checkKeys(keys);
   checkCanPropose(state);
   checkTransfer(state, transfer, close);
-  const draft = structuredClone(state);
+  const draft = copyState(state);
   const pending = buildPending(draft, 'proposer', { from: transfer.from, amount: transfer.amount }, close, Math.max(nowSeconds(options), state.timestamp));
   const ahead = branchAfter(draft, pending);
   deriveOwnDigests(draft, keys, ahead);
@@ -404,7 +421,7 @@ export function proposeClose(state: ChannelState, keys: KeyHolder, options?: Tim
  */
 export function withdrawProposal(state: ChannelState): ChannelState {
   if (state.pending?.role !== 'proposer') fail('UNEXPECTED_MESSAGE', 'we have no proposal to withdraw');
-  return { ...structuredClone(state), pending: null };
+  return { ...copyState(state), pending: null };
 }
 
 // ---------------------------------------------------------------------------------------------------- co-signing
@@ -465,6 +482,13 @@ function checkProposedBundle(state: ChannelState, txTrytes: string[], i: number)
   }
 }
 
+function sameBundles(pending: PendingState, bundles: string[][]): boolean {
+  return (
+    pending.bundles.length === bundles.length &&
+    pending.bundles.every((b, i) => b.trytes.length === bundles[i].length && b.trytes.every((t, k) => t === bundles[i][k]))
+  );
+}
+
 /** Compares a proposed bundle with the one we rebuilt and names the first difference that matters. */
 function compareBundle(state: ChannelState, expected: PendingBundle, actualTrytes: string[], i: number): void {
   const want = parseBundle(expected.trytes);
@@ -516,11 +540,7 @@ export function cosignProposal(
   if (state.closed) fail('CHANNEL_CLOSED', 'the channel is closed');
   let base = state;
   if (state.pending?.role === 'cosigner') {
-    const same =
-      state.pending.seq === proposal.seq &&
-      state.pending.bundles.length === proposal.bundles.length &&
-      state.pending.bundles.every((b, i) => b.trytes.every((t, k) => t === proposal.bundles[i][k]));
-    if (same) return { state, message: cosignatureMessage(state, state.pending) };
+    if (state.pending.seq === proposal.seq && sameBundles(state.pending, proposal.bundles)) return { state, message: cosignatureMessage(state, state.pending) };
     fail('UNEXPECTED_MESSAGE', `we co-signed another state ${state.pending.seq} and await its completion`);
   }
   if (state.pending?.role === 'proposer' && proposal.seq === state.pending.seq) {
@@ -536,14 +556,18 @@ export function cosignProposal(
     fail('NOT_APPROVED', `the proposal makes us pay ${transfer.amount}`);
   }
   checkTimestamp(base, proposal.timestamp, options);
-  proposal.bundles.forEach((b, i) => checkProposedBundle(base, b, i));
 
-  const draft = structuredClone(base);
+  const draft = copyState(base);
   const expected = buildPending(draft, 'cosigner', transfer, proposal.close, proposal.timestamp);
-  if (expected.bundles.length !== proposal.bundles.length) {
-    fail('PATH_MISMATCH', `expected ${expected.bundles.length} new bundles (nodes ${expected.bundles.map((b) => b.node).join(', ')}), got ${proposal.bundles.length}`);
+  // A proposal identical to our rebuild has our hash, our path and our outputs: nothing more to check. Any other
+  // is taken apart to name what differs.
+  if (!sameBundles(expected, proposal.bundles)) {
+    proposal.bundles.forEach((b, i) => checkProposedBundle(base, b, i));
+    if (expected.bundles.length !== proposal.bundles.length) {
+      fail('PATH_MISMATCH', `expected ${expected.bundles.length} new bundles (nodes ${expected.bundles.map((b) => b.node).join(', ')}), got ${proposal.bundles.length}`);
+    }
+    expected.bundles.forEach((b, i) => compareBundle(draft, b, proposal.bundles[i], i));
   }
-  expected.bundles.forEach((b, i) => compareBundle(draft, b, proposal.bundles[i], i));
 
   const ahead = branchAfter(draft, expected);
   storePeerDigests(draft, proposal.digests, ahead);
@@ -627,7 +651,7 @@ function assemble(state: ChannelState, pending: PendingState, peerFragments: str
 export function completeProposal(state: ChannelState, keys: KeyHolder, cosignature: Cosignature): Outcome<Completion> {
   checkKeys(keys);
   const pending = checkSignaturesShape(state, cosignature, 'cosignature');
-  const draft = structuredClone(state);
+  const draft = copyState(state);
   storePeerDigests(draft, checkDigests(cosignature.digests, draft.security), branchAfter(draft, pending));
   checkPeerFragments(draft, pending, cosignature.signatures);
   const own = pending.bundles.map((b) => signOwn(draft, keys, b));
@@ -642,7 +666,7 @@ export function completeProposal(state: ChannelState, keys: KeyHolder, cosignatu
 /** The cosigner receives the completion: it checks the proposer's fragments and commits the new state. */
 export function applyCompletion(state: ChannelState, completion: Completion): ChannelState {
   const pending = checkSignaturesShape(state, completion, 'completion');
-  const draft = structuredClone(state);
+  const draft = copyState(state);
   checkPeerFragments(draft, pending, completion.signatures);
   const signed = assemble(draft, pending, completion.signatures, pending.signatures as string[][]);
   commitInto(draft, pending, signed);

@@ -24,7 +24,31 @@ export function digestTrytes(security: SecurityLevel): number {
 
 /** A party's digests for one key index: security x 81 trytes. The costly step (about 3 ms at security 2). */
 export function deriveDigest(seed: string, keyIndex: number, security: SecurityLevel): string {
+  const id = aheadId(seed, keyIndex, security);
+  const ready = derivedAhead.get(id);
+  if (ready !== undefined) {
+    derivedAhead.delete(id);
+    return ready;
+  }
   return chunksToTrytes(keyDigests(privateKey(subseed(seed, keyIndex), security)));
+}
+
+/**
+ * Digests derived before they are needed, each taken once by `deriveDigest`. The engine's worker fills it while it
+ * is idle with the key indices that the next calls will draw, so that a payment that grows the tree costs little
+ * more than one that reuses a leaf. Memory only, in the worker's thread, like the seed itself.
+ */
+const derivedAhead = new Map<string, string>();
+const MAX_DERIVED_AHEAD = 64;
+
+const aheadId = (seed: string, keyIndex: number, security: number) => `${security}:${keyIndex}:${seed}`;
+
+export function deriveDigestAhead(seed: string, keyIndex: number, security: SecurityLevel): void {
+  const id = aheadId(seed, keyIndex, security);
+  if (derivedAhead.has(id)) return;
+  const digest = chunksToTrytes(keyDigests(privateKey(subseed(seed, keyIndex), security)));
+  if (derivedAhead.size >= MAX_DERIVED_AHEAD) derivedAhead.delete(derivedAhead.keys().next().value as string);
+  derivedAhead.set(id, digest);
 }
 
 /** The multisig address: Kerl over party 0's digests, then party 1's. Kerl output always ends in a 0 trit. */

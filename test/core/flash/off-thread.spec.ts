@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import isBundle from '@iota/bundle-validator';
 import { FlashError, OffThreadEngine, type ChannelState, type KeyHolder } from '../../../nodes/core/flash';
+import { deriveDigest, deriveDigestAhead } from '../../../nodes/core/flash/signing';
 import { parse, SEEDS, SETTLE, viaJson, wallet } from './helpers';
 
 /** Every key index a channel state used, over all its tree nodes. */
@@ -70,5 +71,18 @@ describe('flash engine off the event loop (worker threads)', () => {
     await assert.rejects(engine.openChannel({ channelId: '', depth: 3, security: 1, deposits: [10, 10] }, SETTLE[0], keys), FlashError);
     const next = await engine.openChannel({ channelId: 'after', depth: 3, security: 1, deposits: [10, 10] }, SETTLE[0], keys);
     assert.ok(indicesOf(next.state).every((i) => !used.includes(i)));
+  });
+});
+
+describe('flash digests derived ahead', () => {
+  it('hands out exactly the digest it would derive, once, and only for the same seed, index and security', () => {
+    const fresh = deriveDigest(SEEDS[0], 41, 2);
+    const otherSeeds = deriveDigest(SEEDS[1], 41, 2);
+    deriveDigestAhead(SEEDS[1], 41, 2);
+    deriveDigestAhead(SEEDS[0], 41, 2);
+    assert.equal(deriveDigest(SEEDS[0], 41, 2), fresh);
+    assert.equal(deriveDigest(SEEDS[0], 41, 2), fresh, 'and again, derived afresh');
+    assert.equal(deriveDigest(SEEDS[0], 41, 1), fresh.slice(0, 81), 'security 1 is the first digest of security 2');
+    assert.equal(deriveDigest(SEEDS[1], 41, 2), otherSeeds, "the other seed's digest went to the other seed");
   });
 });
