@@ -201,6 +201,8 @@ export abstract class Party extends EventEmitter {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.probe) clearInterval(this.probe);
+    // The journal's file stays open for appends; it closes once the step under way is saved.
+    void this.queue.finally(() => this.options.journal.close());
   }
 
   /**

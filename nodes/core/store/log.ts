@@ -42,15 +42,22 @@ export class AppendLog<T> {
 
   private constructor(
     readonly file: string,
-    private readonly handle: fs.promises.FileHandle,
+    private handle: fs.promises.FileHandle,
     private size: number,
   ) {}
+
+  /** Creates the file anew (atomically, replacing whatever was there) with just `records`, and opens it. */
+  static async create<T>(file: string, options: AppendLogOptions, records: readonly T[]): Promise<AppendLog<T>> {
+    await ensurePrivateDir(path.dirname(file));
+    const size = await writeLog(file, options, records);
+    return new AppendLog<T>(file, await fs.promises.open(file, 'r+'), size);
+  }
 
   static async open<T>(file: string, options: AppendLogOptions): Promise<OpenedLog<T>> {
     await ensurePrivateDir(path.dirname(file));
     let created = false;
     if (!fs.existsSync(file)) {
-      await writeFileAtomic(file, Buffer.concat([MAGIC, encodeRecord({ kind: options.kind, version: options.version })]));
+      await writeLog(file, options, []);
       created = true;
     }
     const data = await fs.promises.readFile(file);
@@ -80,6 +87,21 @@ export class AppendLog<T> {
     await this.handle.close();
   }
 
+  /**
+   * Compaction: replaces the whole file, atomically, with a log of just `records` (temporary file, fsync, rename),
+   * and appends after them from then on. A crash leaves the old log or the new one.
+   */
+  rewrite(options: AppendLogOptions, records: readonly T[]): Promise<void> {
+    const run = this.queue.then(async () => {
+      this.size = await writeLog(this.file, options, records);
+      this.broken = null;
+      await this.handle.close();
+      this.handle = await fs.promises.open(this.file, 'r+');
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   private async write(records: readonly T[]): Promise<void> {
     if (this.broken) throw new StoreError(`${this.file} cannot be written any more: ${this.broken.message}`);
     const buffer = Buffer.concat(records.map((r) => encodeRecord(r)));
@@ -95,6 +117,13 @@ export class AppendLog<T> {
       throw err;
     }
   }
+}
+
+/** Writes a new log file atomically: magic, header, records. Returns its length. */
+async function writeLog(file: string, options: AppendLogOptions, records: readonly unknown[]): Promise<number> {
+  const data = Buffer.concat([MAGIC, encodeRecord({ kind: options.kind, version: options.version }), ...records.map((r) => encodeRecord(r))]);
+  await writeFileAtomic(file, data);
+  return data.length;
 }
 
 function encodeRecord(record: unknown): Buffer {

@@ -292,12 +292,19 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
 });
 
 describe('session: journal damage and flooding (no Tangle needed)', function () {
-  it('refuses to start over a torn or corrupt journal, and offers nothing', async function () {
+  it('refuses to start over a damaged journal or a foreign file, and offers nothing', async function () {
     const dir = tempDir();
     const file = path.join(dir, 'station.json');
-    await new SessionJournal<SessionSnapshot>(file).save({ ...emptySnapshot('station'), phase: 'charging', sessionId: 'S1' });
-    const text = fs.readFileSync(file, 'utf8');
-    for (const damaged of [text.slice(0, text.length >> 1), text.replace('"charging"', '"idle"')]) {
+    const journal = new SessionJournal<SessionSnapshot>(file);
+    await journal.save({ ...emptySnapshot('station'), phase: 'charging', sessionId: 'S1' });
+    await journal.save({ ...emptySnapshot('station'), phase: 'charging', sessionId: 'S1', paidIncrements: 1 });
+    await journal.close();
+    const log = fs.readFileSync(file);
+    // A record that fails its checksum with another after it is damage, not a write cut short by a crash.
+    const middle = Buffer.from(log);
+    middle[log.indexOf('"charging"') + 2] ^= 1;
+    const version1 = '{"kind":"m2m-ev-session-journal","version":1,"checksum":"00","snapshot":{}}\n';
+    for (const damaged of [middle, Buffer.from('{"something":"else"}'), Buffer.from(version1), Buffer.from('not a journal')]) {
       fs.writeFileSync(file, damaged);
       const station = stationWithoutTangle(file);
       const sent: unknown[] = [];
