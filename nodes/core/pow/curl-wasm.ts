@@ -38,37 +38,90 @@ const op = {
 /** SIMD instructions are 0xfd followed by their number. */
 const simd = { load: 0x00, store: 0x0b, const: 0x0c, not: 0x4d, and: 0x4e, andNot: 0x4f, or: 0x50, xor: 0x51, anyTrue: 0x53 } as const;
 
-function unsigned(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
+/**
+ * Writes WebAssembly bytes into a growing buffer. It runs once per thread, so it stays simple for the interpreter:
+ * small methods writing bytes, no arrays built and spread per instruction (that took tens of ms).
+ */
+class Emitter {
+  private buffer = new Uint8Array(1 << 16);
+  private length = 0;
 
-function signed(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
+  bytes(...values: number[]): this {
+    if (this.length + values.length > this.buffer.length) this.grow(values.length);
+    for (const value of values) this.buffer[this.length++] = value;
+    return this;
+  }
+
+  unsigned(n: number): this {
+    do {
+      const low = n & 0x7f;
+      n >>>= 7;
+      this.bytes(n === 0 ? low : low | 0x80);
+    } while (n !== 0);
+    return this;
+  }
+
+  signed(n: number): this {
+    for (;;) {
+      const low = n & 0x7f;
+      n >>= 7;
+      const done = (n === 0 && (low & 0x40) === 0) || (n === -1 && (low & 0x40) !== 0);
+      this.bytes(done ? low : low | 0x80);
+      if (done) return this;
+    }
+  }
+
+  /** A length in bytes, then the bytes: how sections and function bodies are framed. */
+  sized(inner: Emitter): this {
+    const content = inner.result();
+    this.unsigned(content.length);
+    if (this.length + content.length > this.buffer.length) this.grow(content.length);
+    this.buffer.set(content, this.length);
+    this.length += content.length;
+    return this;
+  }
+
+  text(s: string): this {
+    this.unsigned(s.length);
+    for (let i = 0; i < s.length; i++) this.bytes(s.charCodeAt(i));
+    return this;
+  }
+
+  get(local: number): this {
+    return this.bytes(op.localGet, local);
+  }
+
+  set(local: number): this {
+    return this.bytes(op.localSet, local);
+  }
+
+  i32(n: number): this {
+    return this.bytes(op.i32Const).signed(n);
+  }
+
+  simd(instruction: number): this {
+    return this.bytes(0xfd).unsigned(instruction);
+  }
+
+  /** 16-byte aligned (2^4) access at a constant offset from the address on the stack. */
+  load(offset: number): this {
+    return this.simd(simd.load).bytes(4).unsigned(offset);
+  }
+
+  store(offset: number): this {
+    return this.simd(simd.store).bytes(4).unsigned(offset);
+  }
+
+  result(): Uint8Array<ArrayBuffer> {
+    return this.buffer.slice(0, this.length);
+  }
+
+  private grow(needed: number): void {
+    const bigger = new Uint8Array(Math.max(this.buffer.length * 2, this.length + needed));
+    bigger.set(this.buffer.subarray(0, this.length));
+    this.buffer = bigger;
   }
 }
-
-const vector = (items: number[][]): number[] => [...unsigned(items.length), ...items.flat()];
-const text = (s: string): number[] => vector([...s].map((c) => [c.charCodeAt(0)]));
-const section = (id: number, body: number[]): number[] => [id, ...unsigned(body.length), ...body];
-const get = (local: number): number[] => [op.localGet, local];
-const set = (local: number): number[] => [op.localSet, local];
-const i32 = (n: number): number[] => [op.i32Const, ...signed(n)];
-const v128 = (instruction: number): number[] => [0xfd, ...unsigned(instruction)];
-/** 16-byte aligned (2^4) access at a constant offset from the address on the stack. */
-const load = (offset: number): number[] => [...v128(simd.load), 4, ...unsigned(offset)];
-const store = (offset: number): number[] => [...v128(simd.store), 4, ...unsigned(offset)];
 
 /**
  * round(from, to): one Curl round, all 729 output trits unrolled with constant offsets. As in curl-js.ts,
@@ -76,86 +129,89 @@ const store = (offset: number): number[] => [...v128(simd.store), 4, ...unsigned
  * where delta is written as andNot(bLow ^ aHigh, andNot(bHigh, aLow)) to save a not. Trit b of one step is trit a
  * of the next, so two pairs of locals take turns instead of loading it twice.
  */
-function roundBody(): number[] {
+function roundBody(code: Emitter): void {
   const [from, to] = [0, 1];
   const pairs = [
     { low: 2, high: 3 },
     { low: 4, high: 5 },
   ];
   const delta = 6;
-  const code = [...get(from), ...load(0), ...set(pairs[0].low), ...get(from), ...load(PLANE_BYTES), ...set(pairs[0].high)];
+  code.get(from).load(0).set(pairs[0].low).get(from).load(PLANE_BYTES).set(pairs[0].high);
   for (let i = 0; i < STATE_LENGTH; i++) {
     const a = pairs[i % 2];
     const b = pairs[(i + 1) % 2];
     const readB = READ_B[i] * V128_BYTES;
-    code.push(
-      ...get(from), ...load(readB), ...set(b.low),
-      ...get(from), ...load(PLANE_BYTES + readB), ...set(b.high),
-      ...get(b.low), ...get(a.high), ...v128(simd.xor),
-      ...get(b.high), ...get(a.low), ...v128(simd.andNot),
-      ...v128(simd.andNot), ...set(delta),
-      ...get(to), ...get(delta), ...v128(simd.not), ...store(i * V128_BYTES),
-      ...get(to), ...get(a.low), ...get(b.high), ...v128(simd.xor), ...get(delta), ...v128(simd.or),
-      ...store(PLANE_BYTES + i * V128_BYTES),
-    );
+    code.get(from).load(readB).set(b.low);
+    code.get(from).load(PLANE_BYTES + readB).set(b.high);
+    code.get(b.low).get(a.high).simd(simd.xor);
+    code.get(b.high).get(a.low).simd(simd.andNot);
+    code.simd(simd.andNot).set(delta);
+    code.get(to).get(delta).simd(simd.not).store(i * V128_BYTES);
+    code.get(to).get(a.low).get(b.high).simd(simd.xor).get(delta).simd(simd.or).store(PLANE_BYTES + i * V128_BYTES);
   }
-  return code;
 }
 
 /** transform(): 81 rounds, STATE -> RESULT, then 40 times RESULT -> SPARE -> RESULT. */
-function transformBody(roundFunction: number): number[] {
+function transformBody(code: Emitter, roundFunction: number): void {
   const pairsLeft = 0;
-  const round = (from: number, to: number): number[] => [...i32(from), ...i32(to), op.call, roundFunction];
-  return [
-    ...round(STATE, RESULT),
-    ...i32((ROUNDS - 1) / 2), ...set(pairsLeft),
-    op.loop, op.voidBlock,
-    ...round(RESULT, SPARE), ...round(SPARE, RESULT),
-    ...get(pairsLeft), ...i32(1), op.i32Sub, op.localTee, pairsLeft, op.brIf, 0,
-    op.end,
-  ];
+  const round = (from: number, to: number): Emitter => code.i32(from).i32(to).bytes(op.call, roundFunction);
+  round(STATE, RESULT);
+  code.i32((ROUNDS - 1) / 2).set(pairsLeft);
+  code.bytes(op.loop, op.voidBlock);
+  round(RESULT, SPARE);
+  round(SPARE, RESULT);
+  code.get(pairsLeft).i32(1).bytes(op.i32Sub, op.localTee, pairsLeft, op.brIf, 0);
+  code.bytes(op.end);
 }
 
 /** zeroLanes(mwm): ANDs low & high of result trits 243 - mwm .. 242 into ZERO_MASK; 1 when any lane is left. */
-function zeroLanesBody(): number[] {
+function zeroLanesBody(code: Emitter): void {
   const [mwm, offset, lanes] = [0, 1, 2];
-  return [
-    ...v128(simd.const), ...new Array<number>(V128_BYTES).fill(0xff), ...set(lanes),
-    ...i32(HASH_LENGTH), ...get(mwm), op.i32Sub, ...i32(4), op.i32Shl, ...set(offset),
-    op.loop, op.voidBlock,
-    ...get(lanes), ...get(offset), ...load(RESULT), ...get(offset), ...load(RESULT + PLANE_BYTES),
-    ...v128(simd.and), ...v128(simd.and), ...set(lanes),
-    ...get(offset), ...i32(V128_BYTES), op.i32Add, op.localTee, offset,
-    ...i32(HASH_LENGTH * V128_BYTES), op.i32LtU, op.brIf, 0,
-    op.end,
-    ...i32(ZERO_MASK), ...get(lanes), ...store(0),
-    ...get(lanes), ...v128(simd.anyTrue),
-  ];
+  code.simd(simd.const).bytes(...new Array<number>(V128_BYTES).fill(0xff)).set(lanes);
+  code.i32(HASH_LENGTH).get(mwm).bytes(op.i32Sub).i32(4).bytes(op.i32Shl).set(offset);
+  code.bytes(op.loop, op.voidBlock);
+  code.get(lanes).get(offset).load(RESULT).get(offset).load(RESULT + PLANE_BYTES);
+  code.simd(simd.and).simd(simd.and).set(lanes);
+  code.get(offset).i32(V128_BYTES).bytes(op.i32Add, op.localTee, offset);
+  code.i32(HASH_LENGTH * V128_BYTES).bytes(op.i32LtU, op.brIf, 0);
+  code.bytes(op.end);
+  code.i32(ZERO_MASK).get(lanes).store(0);
+  code.get(lanes).simd(simd.anyTrue);
 }
 
-function functionBody(locals: Array<[count: number, type: number]>, code: number[]): number[] {
-  const body = [...vector(locals.map(([count, type]) => [...unsigned(count), type])), ...code, op.end];
-  return [...unsigned(body.length), ...body];
+function functionBody(locals: Array<[count: number, type: number]>, writeCode: (code: Emitter) => void): Emitter {
+  const body = new Emitter().unsigned(locals.length);
+  for (const [count, type] of locals) body.unsigned(count).bytes(type);
+  writeCode(body);
+  return body.bytes(op.end);
 }
 
 /** The module's bytes; built once per thread. */
 export function curlWasmModule(): Uint8Array<ArrayBuffer> {
-  const funcType = (params: number[], results: number[]): number[] => [0x60, ...vector(params.map((p) => [p])), ...vector(results.map((r) => [r]))];
   const [roundType, transformType, zeroLanesType] = [0, 1, 2];
   const [roundFunction, transformFunction, zeroLanesFunction] = [0, 1, 2];
-  const exportFunction = (name: string, index: number): number[] => [...text(name), 0x00, index];
-  return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vector([funcType([I32, I32], []), funcType([], []), funcType([I32], [I32])])),
-    ...section(3, vector([[roundType], [transformType], [zeroLanesType]])),
-    ...section(5, vector([[0x00, ...unsigned(MEMORY_PAGES)]])),
-    ...section(7, vector([[...text('memory'), 0x02, 0], exportFunction('transform', transformFunction), exportFunction('zeroLanes', zeroLanesFunction)])),
-    ...section(10, vector([
-      functionBody([[5, V128]], roundBody()),
-      functionBody([[1, I32]], transformBody(roundFunction)),
-      functionBody([[1, I32], [1, V128]], zeroLanesBody()),
-    ])),
-  ]);
+  const funcType = 0x60;
+  const [memoryExport, functionExport] = [0x02, 0x00];
+  const types = new Emitter().unsigned(3);
+  types.bytes(funcType, 2, I32, I32, 0).bytes(funcType, 0, 0).bytes(funcType, 1, I32, 1, I32);
+  const functions = new Emitter().bytes(3, roundType, transformType, zeroLanesType);
+  const memory = new Emitter().bytes(1, 0x00).unsigned(MEMORY_PAGES);
+  const exports = new Emitter().unsigned(3);
+  exports.text('memory').bytes(memoryExport, 0);
+  exports.text('transform').bytes(functionExport, transformFunction);
+  exports.text('zeroLanes').bytes(functionExport, zeroLanesFunction);
+  const code = new Emitter().unsigned(3);
+  code.sized(functionBody([[5, V128]], roundBody));
+  code.sized(functionBody([[1, I32]], (body) => transformBody(body, roundFunction)));
+  code.sized(functionBody([[1, I32], [1, V128]], zeroLanesBody));
+  return new Emitter()
+    .bytes(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00)
+    .bytes(1).sized(types)
+    .bytes(3).sized(functions)
+    .bytes(5).sized(memory)
+    .bytes(7).sized(exports)
+    .bytes(10).sized(code)
+    .result();
 }
 
 interface CurlExports {
