@@ -60,6 +60,7 @@ export interface SearchResult {
   nonce: Int8Array | null;
   /** Number of nonce candidates tried. */
   tried: number;
+  backend: PowBackend;
 }
 
 export function searchNonce(job: SearchJob): SearchResult {
@@ -88,12 +89,12 @@ export function searchNonce(job: SearchJob): SearchResult {
 
   for (let transforms = 0; ; transforms++) {
     // A transform takes tens of microseconds, so polling before each one costs nothing and stops promptly.
-    if (job.shouldStop()) return { nonce: null, tried: transforms * curl.lanes };
+    if (job.shouldStop()) return { nonce: null, tried: transforms * curl.lanes, backend: curl.backend };
     curl.transform();
     const lane = curl.firstZeroLane(mwm);
     if (lane >= 0) {
       const nonce = Int8Array.from({ length: NONCE_LENGTH }, (_, t) => laneTrit(state, NONCE_IN_BLOCK + t, lane));
-      return { nonce, tried: (transforms + 1) * curl.lanes };
+      return { nonce, tried: (transforms + 1) * curl.lanes, backend: curl.backend };
     }
     incrementCounter(curl, counter);
   }
