@@ -18,7 +18,7 @@ export async function run(): Promise<void> {
   for (const workers of [1, 2]) {
     const pow = await measurePow({ workers, mwm: MWM, samples: POW_TXS });
     powRows.push(pow.timing);
-    console.log(`  ${workers} worker(s) together, ${pow.backend}: ${pow.noncesPerSecond.toLocaleString('en')} nonces/s`);
+    console.log(`  ${workers} worker(s), ${pow.backend}, all together: ${pow.noncesPerSecond.toLocaleString('en')} nonces/s`);
   }
   report(powRows, powRows[0]);
 

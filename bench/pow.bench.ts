@@ -44,7 +44,7 @@ const perSecond = (n: number): string => `${n.toLocaleString('en')} nonces/s`;
 
 /** The JavaScript 32-lane transform (the baseline) against the fastest backend, on 1 and 2 workers. */
 export async function run(): Promise<void> {
-  console.log(`nonce search, MWM ${MWM}, ${SAMPLES} transactions per row; fastest backend here: ${powBackend()}`);
+  console.log(`nonce search, MWM ${MWM}, ${SAMPLES} transactions per row, nonces/s of all workers together; fastest backend here: ${powBackend()}`);
   console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const rows: Timing[] = [];
   let fastestOnOne = 0;
@@ -54,7 +54,7 @@ export async function run(): Promise<void> {
     rows.push(baseline.timing, fastest.timing);
     if (workers === 1) fastestOnOne = fastest.noncesPerSecond;
     console.log(
-      `  ${workers} worker(s), all together: js ${perSecond(baseline.noncesPerSecond)}, ${fastest.backend} ${perSecond(fastest.noncesPerSecond)}` +
+      `  ${workers} worker(s): js ${perSecond(baseline.noncesPerSecond)}, ${fastest.backend} ${perSecond(fastest.noncesPerSecond)}` +
         ` (${(fastest.noncesPerSecond / baseline.noncesPerSecond).toFixed(1)}x)`,
     );
   }
