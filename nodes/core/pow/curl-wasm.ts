@@ -20,21 +20,8 @@ const MEMORY_PAGES = Math.ceil((ZERO_MASK + V128_BYTES) / 65536);
 
 const I32 = 0x7f;
 const V128 = 0x7b;
-const op = {
-  end: 0x0b,
-  loop: 0x03,
-  voidBlock: 0x40,
-  brIf: 0x0d,
-  call: 0x10,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Const: 0x41,
-  i32LtU: 0x49,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32Shl: 0x74,
-} as const;
+const op = { end: 0x0b, loop: 0x03, voidBlock: 0x40, brIf: 0x0d, call: 0x10, localGet: 0x20, localSet: 0x21, localTee: 0x22 } as const;
+const i32Op = { const: 0x41, ltU: 0x49, add: 0x6a, sub: 0x6b, shl: 0x74 } as const;
 /** SIMD instructions are 0xfd followed by their number. */
 const simd = { load: 0x00, store: 0x0b, const: 0x0c, not: 0x4d, and: 0x4e, andNot: 0x4f, or: 0x50, xor: 0x51, anyTrue: 0x53 } as const;
 
@@ -96,7 +83,7 @@ class Emitter {
   }
 
   i32(n: number): this {
-    return this.bytes(op.i32Const).signed(n);
+    return this.bytes(i32Op.const).signed(n);
   }
 
   simd(instruction: number): this {
@@ -160,7 +147,7 @@ function transformBody(code: Emitter, roundFunction: number): void {
   code.bytes(op.loop, op.voidBlock);
   round(RESULT, SPARE);
   round(SPARE, RESULT);
-  code.get(pairsLeft).i32(1).bytes(op.i32Sub, op.localTee, pairsLeft, op.brIf, 0);
+  code.get(pairsLeft).i32(1).bytes(i32Op.sub, op.localTee, pairsLeft, op.brIf, 0);
   code.bytes(op.end);
 }
 
@@ -168,12 +155,12 @@ function transformBody(code: Emitter, roundFunction: number): void {
 function zeroLanesBody(code: Emitter): void {
   const [mwm, offset, lanes] = [0, 1, 2];
   code.simd(simd.const).bytes(...new Array<number>(V128_BYTES).fill(0xff)).set(lanes);
-  code.i32(HASH_LENGTH).get(mwm).bytes(op.i32Sub).i32(4).bytes(op.i32Shl).set(offset);
+  code.i32(HASH_LENGTH).get(mwm).bytes(i32Op.sub).i32(4).bytes(i32Op.shl).set(offset);
   code.bytes(op.loop, op.voidBlock);
   code.get(lanes).get(offset).load(RESULT).get(offset).load(RESULT + PLANE_BYTES);
   code.simd(simd.and).simd(simd.and).set(lanes);
-  code.get(offset).i32(V128_BYTES).bytes(op.i32Add, op.localTee, offset);
-  code.i32(HASH_LENGTH * V128_BYTES).bytes(op.i32LtU, op.brIf, 0);
+  code.get(offset).i32(V128_BYTES).bytes(i32Op.add, op.localTee, offset);
+  code.i32(HASH_LENGTH * V128_BYTES).bytes(i32Op.ltU, op.brIf, 0);
   code.bytes(op.end);
   code.i32(ZERO_MASK).get(lanes).store(0);
   code.get(lanes).simd(simd.anyTrue);
@@ -225,8 +212,8 @@ let compiled: WebAssembly.Module | null | undefined;
 /** The compiled module, or null where WebAssembly or its SIMD is missing (Node --jitless, old engines). */
 export function compiledCurlWasm(): WebAssembly.Module | null {
   if (compiled === undefined) {
-    const bytes = curlWasmModule();
-    compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    const bytes = typeof WebAssembly === 'object' ? curlWasmModule() : null;
+    compiled = bytes && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   }
   return compiled;
 }

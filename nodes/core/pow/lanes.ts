@@ -44,7 +44,7 @@ export interface LaneCurl {
   firstZeroLane(mwm: number): number;
 }
 
-export function wordsPerTrit(planes: BitPlanes): number {
+function wordsPerTrit(planes: BitPlanes): number {
   return planes.low.length / STATE_LENGTH;
 }
 

@@ -49,7 +49,7 @@ export interface SearchJob {
   trits: Int8Array;
   minWeightMagnitude: number;
   partition: number;
-  /** Polled between batches of candidates; true stops the search. */
+  /** Polled before each transform; true stops the search. */
   shouldStop: () => boolean;
   /** Defaults to powBackend(). */
   backend?: PowBackend;
