@@ -33,8 +33,8 @@ function randomStates(count: number, seed: number): Int8Array[] {
 }
 
 function laneCurl(backend: PowBackend): LaneCurl {
-  const module = compiledCurlWasm();
   if (backend === 'js') return new JsLaneCurl();
+  const module = compiledCurlWasm();
   assert.ok(module, 'WebAssembly SIMD validates on this engine');
   return new WasmLaneCurl(module);
 }
