@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { composeAPI, generateAddress } from '@iota/core';
-import { trits } from '@iota/converter';
 import { DevTangle, startTangleServer } from '../nodes/core/ledger';
 import { attachTrytes, PowPool } from '../nodes/core/pow';
+import { measurePow } from './pow.bench';
 import { report, time, Timing } from './timing';
 
 const MWM = 9;
-const POW_TXS = 20;
+const POW_TXS = 30;
 const BUNDLES = 4;
 
 /** PoW at MWM 9 on 1 worker (baseline) and on 2 workers, then attach + store + confirm of a value bundle. */
@@ -16,19 +16,9 @@ export async function run(): Promise<void> {
   console.log(`proof of work, MWM ${MWM}, ${POW_TXS} transactions each (expected 3^${MWM} = ${3 ** MWM} candidates per tx)`);
   const powRows: Timing[] = [];
   for (const workers of [1, 2]) {
-    const pool = new PowPool(workers);
-    await pool.search(trits('9'.repeat(2673)), 1); // start the workers outside the measurement
-    let tried = 0;
-    let totalMs = 0;
-    const row = await time(`PoW per tx, ${workers} worker${workers > 1 ? 's' : ''}`, POW_TXS, async (i) => {
-      const tx = trits(`BENCH${i}`.replace(/\d/g, (d) => 'ABCDEFGHIJ'[Number(d)]).padEnd(2673, '9'));
-      const start = process.hrtime.bigint();
-      tried += (await pool.search(tx, MWM)).tried;
-      totalMs += Number(process.hrtime.bigint() - start) / 1e6;
-    });
-    powRows.push(row);
-    console.log(`  ${workers} worker(s): ${Math.round(tried / (totalMs / 1000)).toLocaleString('en')} nonces/s`);
-    await pool.close();
+    const pow = await measurePow({ workers, mwm: MWM, samples: POW_TXS });
+    powRows.push(pow.timing);
+    console.log(`  ${workers} worker(s), ${pow.backend}, all together: ${pow.noncesPerSecond.toLocaleString('en')} nonces/s`);
   }
   report(powRows, powRows[0]);
 

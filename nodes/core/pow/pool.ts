@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { MAX_PARTITIONS } from './search';
+import { MAX_PARTITIONS, type PowBackend } from './search';
 import type { WorkerReply, WorkerRequest } from './worker';
 
 /** The compiled worker sits next to this module (dist/nodes/core/pow/worker.js). */
@@ -17,6 +17,8 @@ export interface PowResult {
   nonce: Int8Array;
   /** Nonce candidates tried by all workers together. */
   tried: number;
+  /** The transform the workers ran (see powBackend). */
+  backend: PowBackend;
 }
 
 /**
@@ -29,7 +31,11 @@ export class PowPool {
   private current: Int32Array | null = null;
   private closed = false;
 
-  constructor(readonly size = 1) {
+  /** `backend` forces one transform (e.g. 'js' as a baseline); by default each worker runs the fastest it has. */
+  constructor(
+    readonly size = 1,
+    readonly backend?: PowBackend,
+  ) {
     if (!Number.isInteger(size) || size < 1 || size > MAX_PARTITIONS) throw new RangeError(`PoW workers must be 1..${MAX_PARTITIONS}`);
   }
 
@@ -66,14 +72,14 @@ export class PowPool {
     try {
       const replies = await Promise.all(
         this.workers.map((worker, partition) => {
-          const request: WorkerRequest = { trits, minWeightMagnitude, partition, stop };
+          const request: WorkerRequest = { trits, minWeightMagnitude, partition, stop, backend: this.backend };
           return ask(worker, request);
         }),
       );
       const tried = replies.reduce((sum, r) => sum + r.tried, 0);
       const found = replies.find((r) => r.nonce !== null);
       if (!found?.nonce) throw new PowCancelledError();
-      return { nonce: found.nonce, tried };
+      return { nonce: found.nonce, tried, backend: found.backend };
     } catch (err) {
       if (!(err instanceof PowCancelledError)) await this.discardWorkers(flag);
       throw err;

@@ -1,85 +1,47 @@
 /**
- * Proof-of-work nonce search for legacy IOTA transactions: bit-sliced Curl-P-81, 32 nonce candidates per transform.
- *
- * Each trit of the 729-trit Curl state is held in two bit planes, one bit per candidate ("lane"):
- * trit -1 = (low 1, high 0), trit 0 = (1, 1), trit +1 = (0, 1). The Curl substitution table then becomes a few
- * bitwise operations, so one pass over Int32 words transforms 32 different states at once.
+ * Proof-of-work nonce search for legacy IOTA transactions: bit-sliced Curl-P-81 (see lanes.ts), many nonce
+ * candidates ("lanes") per transform: 128 with WebAssembly SIMD (curl-wasm.ts), else 32 in plain JavaScript
+ * (curl-js.ts). `powBackend()` says which one runs.
  *
  * The transaction's first 7776 trits (32 blocks of 243) do not depend on the nonce, so they are absorbed once
  * (the "mid state"). Every candidate then only needs the last block, whose final 81 trits are the nonce:
- * - nonce trits 0..3 differ per lane (the lane number in base 3),
- * - nonce trits 4..7 hold the partition number, so several workers search disjoint spaces,
- * - nonce trits 8..80 are a counter shared by all lanes.
+ * - nonce trits 0..4 differ per lane (the lane number in base 3; 3^5 = 243 covers 128 lanes),
+ * - nonce trits 5..8 hold the partition number, so several workers search disjoint spaces,
+ * - nonce trits 9..80 are a counter shared by all lanes.
  * A candidate is good when the last `mwm` trits of its hash (state trits 0..242) are all 0.
  */
-const HASH_LENGTH = 243;
-const STATE_LENGTH = 729;
-const ROUNDS = 81;
+import { JsLaneCurl } from './curl-js';
+import { compiledCurlWasm, WasmLaneCurl } from './curl-wasm';
+import { HASH_LENGTH, type LaneCurl, type PowBackend, laneTrit, setLaneTrit, setTrit } from './lanes';
+
+export type { PowBackend } from './lanes';
+
 const TRANSACTION_LENGTH = 8019;
-const NONCE_OFFSET = TRANSACTION_LENGTH - 81;
+const NONCE_LENGTH = 81;
 const LAST_BLOCK_OFFSET = TRANSACTION_LENGTH - HASH_LENGTH;
-const NONCE_IN_BLOCK = NONCE_OFFSET - LAST_BLOCK_OFFSET;
-const LANE_TRITS = 4;
+const NONCE_IN_BLOCK = HASH_LENGTH - NONCE_LENGTH;
+const LANE_TRITS = 5;
 const PARTITION_TRITS = 4;
 const COUNTER_FROM = LANE_TRITS + PARTITION_TRITS;
-export const MAX_PARTITIONS = 81;
-const ALL = -1;
+export const MAX_PARTITIONS = 3 ** PARTITION_TRITS;
 
-/**
- * Output trit i of a Curl round combines state trits a_i and b_i, where a_0 = 0, b_i = a_i + 364 (or - 365 past
- * the middle) and a_{i+1} = b_i. READ_B holds the b_i sequence.
- */
-const READ_B = new Int16Array(STATE_LENGTH);
-{
-  let index = 0;
-  for (let i = 0; i < STATE_LENGTH; i++) {
-    index += index < 365 ? 364 : -365;
-    READ_B[i] = index;
-  }
+/** The fastest backend this engine runs: 'wasm-simd' where WebAssembly SIMD validates, else 'js'. */
+export function powBackend(): PowBackend {
+  return compiledCurlWasm() ? 'wasm-simd' : 'js';
 }
 
-/** Starts as all trits 0 (both planes set), like a fresh Curl sponge. */
-class BitState {
-  low = new Int32Array(STATE_LENGTH).fill(ALL);
-  high = new Int32Array(STATE_LENGTH).fill(ALL);
+/** One transform per thread and backend, made on first use (searches in a thread run one at a time). */
+const curls = new Map<PowBackend, LaneCurl>();
 
-  setTrit(i: number, trit: number): void {
-    this.low[i] = trit === 1 ? 0 : ALL;
-    this.high[i] = trit === -1 ? 0 : ALL;
+function laneCurl(backend: PowBackend): LaneCurl {
+  let curl = curls.get(backend);
+  if (!curl) {
+    const module = backend === 'wasm-simd' ? compiledCurlWasm() : null;
+    if (backend === 'wasm-simd' && !module) throw new Error('WebAssembly SIMD is not available here');
+    curl = module ? new WasmLaneCurl(module) : new JsLaneCurl();
+    curls.set(backend, curl);
   }
-
-  copyFrom(other: BitState): void {
-    this.low.set(other.low);
-    this.high.set(other.high);
-  }
-}
-
-/**
- * 81 rounds of Curl-P on all 32 lanes. `input` is left as it is; the rounds alternate between `one` and `two`, and
- * the one holding the result is returned.
- */
-function transform(input: BitState, one: BitState, two: BitState): BitState {
-  let from = input;
-  let to = one;
-  for (let round = 0; round < ROUNDS; round++) {
-    const fl = from.low;
-    const fh = from.high;
-    const tl = to.low;
-    const th = to.high;
-    let a = 0;
-    for (let i = 0; i < STATE_LENGTH; i++) {
-      const b = READ_B[i];
-      const aLow = fl[a];
-      const bHigh = fh[b];
-      const delta = (aLow | ~bHigh) & (fl[b] ^ fh[a]);
-      tl[i] = ~delta;
-      th[i] = (aLow ^ bHigh) | delta;
-      a = b;
-    }
-    from = to;
-    to = to === one ? two : one;
-  }
-  return from;
+  return curl;
 }
 
 export interface SearchJob {
@@ -87,8 +49,10 @@ export interface SearchJob {
   trits: Int8Array;
   minWeightMagnitude: number;
   partition: number;
-  /** Polled between batches of candidates; true stops the search. */
+  /** Polled before each transform; true stops the search. */
   shouldStop: () => boolean;
+  /** Defaults to powBackend(). */
+  backend?: PowBackend;
 }
 
 export interface SearchResult {
@@ -96,6 +60,7 @@ export interface SearchResult {
   nonce: Int8Array | null;
   /** Number of nonce candidates tried. */
   tried: number;
+  backend: PowBackend;
 }
 
 export function searchNonce(job: SearchJob): SearchResult {
@@ -104,58 +69,47 @@ export function searchNonce(job: SearchJob): SearchResult {
   if (!Number.isInteger(mwm) || mwm < 1 || mwm > HASH_LENGTH) throw new RangeError('minWeightMagnitude must be 1..243');
   if (!Number.isInteger(partition) || partition < 0 || partition >= MAX_PARTITIONS) throw new RangeError('bad partition');
 
-  const base = new BitState();
-  const one = new BitState();
-  const two = new BitState();
+  const curl = laneCurl(job.backend ?? powBackend());
+  const { state, result } = curl;
+  state.low.fill(-1); // all trits 0: a fresh sponge
+  state.high.fill(-1);
   for (let offset = 0; offset < LAST_BLOCK_OFFSET; offset += HASH_LENGTH) {
-    for (let i = 0; i < HASH_LENGTH; i++) base.setTrit(i, trits[offset + i]);
-    base.copyFrom(transform(base, one, two));
+    for (let i = 0; i < HASH_LENGTH; i++) setTrit(state, i, trits[offset + i]);
+    curl.transform();
+    state.low.set(result.low);
+    state.high.set(result.high);
   }
-  for (let i = 0; i < NONCE_IN_BLOCK; i++) base.setTrit(i, trits[LAST_BLOCK_OFFSET + i]);
+  for (let i = 0; i < NONCE_IN_BLOCK; i++) setTrit(state, i, trits[LAST_BLOCK_OFFSET + i]);
   for (let t = 0; t < LANE_TRITS; t++) {
-    let low = 0;
-    let high = 0;
-    for (let lane = 0; lane < 32; lane++) {
-      const trit = (Math.floor(lane / 3 ** t) % 3) - 1;
-      if (trit !== 1) low |= 1 << lane;
-      if (trit !== -1) high |= 1 << lane;
-    }
-    base.low[NONCE_IN_BLOCK + t] = low;
-    base.high[NONCE_IN_BLOCK + t] = high;
+    for (let lane = 0; lane < curl.lanes; lane++) setLaneTrit(state, NONCE_IN_BLOCK + t, lane, tritOf(lane, t));
   }
-  for (let t = 0; t < PARTITION_TRITS; t++) {
-    base.setTrit(NONCE_IN_BLOCK + LANE_TRITS + t, (Math.floor(partition / 3 ** t) % 3) - 1);
-  }
-  const counter = new Int8Array(81 - COUNTER_FROM).fill(-1);
-  for (let t = 0; t < counter.length; t++) base.setTrit(NONCE_IN_BLOCK + COUNTER_FROM + t, -1);
+  for (let t = 0; t < PARTITION_TRITS; t++) setTrit(state, NONCE_IN_BLOCK + LANE_TRITS + t, tritOf(partition, t));
+  const counter = new Int8Array(NONCE_LENGTH - COUNTER_FROM).fill(-1);
+  for (let t = 0; t < counter.length; t++) setTrit(state, NONCE_IN_BLOCK + COUNTER_FROM + t, -1);
 
-  let tried = 0;
-  for (;;) {
-    if ((tried & 0xff) === 0 && job.shouldStop()) return { nonce: null, tried };
-    const hash = transform(base, one, two);
-    tried += 32;
-    let found = ALL;
-    for (let i = HASH_LENGTH - mwm; i < HASH_LENGTH && found !== 0; i++) found &= hash.low[i] & hash.high[i];
-    if (found !== 0) return { nonce: nonceOfLane(base, 31 - Math.clz32(found & -found)), tried };
-    incrementCounter(base, counter);
+  for (let transforms = 0; ; transforms++) {
+    // A transform takes tens of microseconds, so polling before each one costs nothing and stops promptly.
+    if (job.shouldStop()) return { nonce: null, tried: transforms * curl.lanes, backend: curl.backend };
+    curl.transform();
+    const lane = curl.firstZeroLane(mwm);
+    if (lane >= 0) {
+      const nonce = Int8Array.from({ length: NONCE_LENGTH }, (_, t) => laneTrit(state, NONCE_IN_BLOCK + t, lane));
+      return { nonce, tried: (transforms + 1) * curl.lanes, backend: curl.backend };
+    }
+    incrementCounter(curl, counter);
   }
 }
 
-function incrementCounter(base: BitState, counter: Int8Array): void {
+/** Base-3 digit t of n, shifted from 0..2 to a trit -1..1. */
+function tritOf(n: number, t: number): number {
+  return (Math.floor(n / 3 ** t) % 3) - 1;
+}
+
+function incrementCounter(curl: LaneCurl, counter: Int8Array): void {
   for (let t = 0; t < counter.length; t++) {
     const next = counter[t] === 1 ? -1 : counter[t] + 1;
     counter[t] = next;
-    base.setTrit(NONCE_IN_BLOCK + COUNTER_FROM + t, next);
+    setTrit(curl.state, NONCE_IN_BLOCK + COUNTER_FROM + t, next);
     if (next !== -1) return;
   }
-}
-
-function nonceOfLane(base: BitState, lane: number): Int8Array {
-  const nonce = new Int8Array(81);
-  for (let t = 0; t < 81; t++) {
-    const low = (base.low[NONCE_IN_BLOCK + t] >>> lane) & 1;
-    const high = (base.high[NONCE_IN_BLOCK + t] >>> lane) & 1;
-    nonce[t] = low && high ? 0 : low ? -1 : 1;
-  }
-  return nonce;
 }

@@ -1,6 +1,6 @@
 /** Worker thread body: runs nonce searches posted by PowPool, so the main event loop never does PoW. */
 import { parentPort } from 'node:worker_threads';
-import { searchNonce } from './search';
+import { type PowBackend, searchNonce } from './search';
 
 export interface WorkerRequest {
   trits: Int8Array;
@@ -8,11 +8,14 @@ export interface WorkerRequest {
   partition: number;
   /** Int32 flag shared by the workers of one job: non-zero = stop. */
   stop: SharedArrayBuffer;
+  /** Unset: the fastest this thread runs. */
+  backend?: PowBackend;
 }
 
 export interface WorkerReply {
   nonce: Int8Array | null;
   tried: number;
+  backend: PowBackend;
 }
 
 const port = parentPort;
@@ -23,6 +26,7 @@ port.on('message', (request: WorkerRequest) => {
     trits: request.trits,
     minWeightMagnitude: request.minWeightMagnitude,
     partition: request.partition,
+    backend: request.backend,
     shouldStop: () => Atomics.load(stop, 0) !== 0,
   });
   if (result.nonce) Atomics.store(stop, 0, 1);
