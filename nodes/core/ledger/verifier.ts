@@ -6,9 +6,10 @@ import type { Transaction } from '@iota/core';
 const WORKER_FILE = path.join(__dirname, 'verify-worker.js');
 
 /**
- * Runs the default export of @iota/bundle-validator (bundle hash, values, signatures) on a worker thread: a
- * bundle with two signed inputs takes a few hundred milliseconds, which would otherwise stall the event loop
- * (Node-RED's, when the ledger is embedded). One bundle at a time; the idle worker does not keep the process alive.
+ * Runs the bundle validator (bundle hash, values, signatures; `iota/bundle-validator.ts`, which decides exactly as
+ * @iota/bundle-validator does) on a worker thread: a bundle with two signed inputs still takes some milliseconds,
+ * which would otherwise stall the event loop (Node-RED's, when the ledger is embedded). One bundle at a time; the
+ * idle worker does not keep the process alive.
  */
 export class BundleVerifier {
   private worker: Worker | null = null;

@@ -1,7 +1,7 @@
 /** Worker thread body: checks bundle signatures (the costly part of accepting a bundle) off the main thread. */
 import { parentPort } from 'node:worker_threads';
-import isBundle from '@iota/bundle-validator';
 import type { Transaction } from '@iota/core';
+import { isBundle } from '../iota/bundle-validator';
 
 const port = parentPort;
 if (!port) throw new Error('ledger/verify-worker must run as a worker thread');

@@ -1,0 +1,59 @@
+import { trits, trytes } from '@iota/converter';
+import type { Transaction } from '@iota/core';
+import { normalizedBundle } from '@iota/signing';
+import { asTransactionTrytes } from '@iota/transaction-converter';
+import { HASH_BYTES, HASH_TRITS, Kerl } from './kerl';
+import { chunksToTrits, fragmentDigest, trytesToChunks } from './wots';
+
+/**
+ * The default export of `@iota/bundle-validator` 1.0.0-beta.30, decision for decision, on our Kerl and WOTS: about
+ * fifty times faster, so that a development Tangle accepts a signed bundle in milliseconds. The suite compares the
+ * two on valid bundles and on many kinds of broken ones. Its rules, as the library applies them:
+ * - every transaction that moves value has an address whose last trit is 0;
+ * - currentIndex is the position in the bundle, lastIndex the last position, and the values sum to 0;
+ * - the Kerl hash of the essences equals the first transaction's bundle field;
+ * - each input address (value < 0) is the Kerl hash of the digests of its signature fragments: the input's own and
+ *   those of the zero-value transactions with the same address that follow it directly.
+ */
+export function isBundle(bundle: readonly Transaction[]): boolean {
+  if (bundle.some((tx) => tx.value !== 0 && trits(tx.address)[HASH_TRITS - 1] !== 0)) return false;
+  if (bundle.some((tx, index) => tx.currentIndex !== index || tx.lastIndex !== bundle.length - 1)) return false;
+  if (bundle.reduce((sum, tx) => sum + tx.value, 0) !== 0) return false;
+  const sponge = new Kerl();
+  for (const tx of bundle) {
+    const essence = trits((asTransactionTrytes(tx) as string).slice(2187, 2187 + 162));
+    sponge.absorb(essence, 0, essence.length);
+  }
+  const hash = new Int8Array(HASH_TRITS);
+  sponge.squeeze(hash, 0, HASH_TRITS);
+  if (trytes(hash) !== bundle[0].bundle) return false;
+  return signaturesValid(bundle, hash);
+}
+
+/** Groups the fragments by input address, the way the library does, and checks each group against its address. */
+function signaturesValid(bundle: readonly Transaction[], bundleHash: Int8Array): boolean {
+  const fragments = new Map<string, string[]>();
+  bundle.forEach((tx, i) => {
+    if (tx.value < 0) fragments.set(tx.address, [tx.signatureMessageFragment]);
+    else if (tx.value === 0 && fragments.has(tx.address) && tx.address === bundle[i - 1].address) fragments.get(tx.address)!.push(tx.signatureMessageFragment);
+  });
+  const normalized = normalizedBundle(bundleHash);
+  for (const [address, signature] of fragments) {
+    const digests = new Uint8Array(signature.length * HASH_BYTES);
+    signature.forEach((fragment, i) => {
+      const slot = i % 3;
+      digests.set(fragmentDigest(normalized.subarray(slot * 27, (slot + 1) * 27), trytesToChunks(fragment)), i * HASH_BYTES);
+    });
+    if (addressOf(digests) !== address) return false;
+  }
+  return true;
+}
+
+function addressOf(digests: Uint8Array): string {
+  const absorbed = chunksToTrits(digests);
+  const sponge = new Kerl();
+  sponge.absorb(absorbed, 0, absorbed.length);
+  const out = new Int8Array(HASH_TRITS);
+  sponge.squeeze(out, 0, HASH_TRITS);
+  return trytes(out);
+}
