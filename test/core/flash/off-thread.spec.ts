@@ -7,7 +7,7 @@ import { parse, SEEDS, SETTLE, viaJson, wallet } from './helpers';
 /** Every key index a channel state used, over all its tree nodes. */
 const indicesOf = (state: ChannelState): number[] => Object.values(state.nodes).map((n) => n.keyIndex).filter((i) => i >= 0);
 
-describe('flash engine off the event loop (worker threads)', () => {
+describe('flash: the engine off the event loop (worker threads)', () => {
   const engine = new OffThreadEngine(2);
   after(() => engine.close());
 
@@ -74,7 +74,7 @@ describe('flash engine off the event loop (worker threads)', () => {
   });
 });
 
-describe('flash digests derived ahead', () => {
+describe('flash: digests derived ahead', () => {
   it('hands out exactly the digest it would derive, once, and only for the same seed, index and security', () => {
     const fresh = deriveDigest(SEEDS[0], 41, 2);
     const otherSeeds = deriveDigest(SEEDS[1], 41, 2);

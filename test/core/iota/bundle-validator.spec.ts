@@ -40,7 +40,7 @@ const MUTATIONS: Mutation[] = [
   }],
 ];
 
-describe('bundle validator on our Kerl and WOTS', () => {
+describe('iota: a bundle validator on our Kerl and WOTS', () => {
   it('decides exactly as @iota/bundle-validator on signed channel bundles and their mutations (security 1 to 3)', () => {
     let valid = 0;
     let cases = 0;

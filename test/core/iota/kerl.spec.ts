@@ -36,7 +36,7 @@ function edgeChunks(): Int8Array[] {
   return [chunk(1, 0), chunk(-1, 0), chunk(0), chunk(1), chunk(-1), chunk(0, 1), chunk(0, -1), oneAboveSmallest];
 }
 
-describe('Kerl on bytes', () => {
+describe('iota: Kerl on bytes', () => {
   it('Keccak-384 equals js-sha3 on lengths around the rate, and the empty-message vector', () => {
     const empty = new Uint8Array(HASH_BYTES);
     keccak384(new Uint8Array(0), 0, 0, empty, 0);

@@ -6,7 +6,7 @@ import { RANDOM_SEED, randomInt, randomTrytes } from './random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
 
-describe('WOTS on bytes', () => {
+describe('iota: WOTS on bytes', () => {
   for (const security of [1, 2, 3] as const) {
     it(`equals @iota/signing at security ${security}: subseed, key, digests, address, signature fragments and their digests`, () => {
       for (let round = 0; round < 3; round++) {

@@ -34,7 +34,7 @@ async function readBack(file: string): Promise<Snapshot | null> {
   }
 }
 
-describe('session journal: an append-only log of changes', () => {
+describe('session: the journal, an append-only log of changes', () => {
   it('reads back the latest of many saves, across compaction, field removal and a reopen', async () => {
     const file = path.join(tempDir(), 'party.json');
     const journal = new SessionJournal<Snapshot>(file);
