@@ -10,23 +10,10 @@
  * half).
  */
 
-const ROUNDS = 24;
-/** Rate of Keccak-384: 1600 - 2 x 384 bits. */
-export const RATE_BYTES = 104;
-export const KECCAK384_BYTES = 48;
+import { KECCAK384_BYTES, RATE_BYTES, ROUNDS, ROUND_CONSTANTS } from './keccak-constants';
+import { type WasmKeccak384, instantiateWasmKeccak384 } from './keccak-wasm';
 
-/** Round constants, low and high halves, from the Keccak LFSR (x^8 + x^6 + x^5 + x^4 + 1). */
-const ROUND_CONSTANTS = new Int32Array(2 * ROUNDS);
-{
-  let lfsr = 1;
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let j = 0; j < 7; j++) {
-      const bit = (1 << j) - 1;
-      if (lfsr & 1) ROUND_CONSTANTS[2 * round + (bit >= 32 ? 1 : 0)] ^= 1 << (bit & 31);
-      lfsr = lfsr & 0x80 ? ((lfsr << 1) ^ 0x71) & 0xff : lfsr << 1;
-    }
-  }
-}
+export { KECCAK384_BYTES, RATE_BYTES };
 
 /**
  * Keccak-f[1600] in place. Written out lane by lane, with the state in local variables: V8 keeps them in
@@ -233,12 +220,9 @@ function xorBytes(input: Uint8Array, offset: number, length: number): void {
   }
 }
 
-/**
- * Keccak-384 of `length` bytes of `input` from `offset` (length a multiple of 4), written to `out` at
- * `outOffset`. Synchronous and without allocation: the state is reused between calls.
- */
-export function keccak384(input: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): void {
-  if (length % 4 !== 0) throw new RangeError('keccak384 takes whole 32-bit words');
+/** keccak384 on the JavaScript permutation: the fallback, exported for the tests that compare the two. */
+export function keccak384Js(input: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): void {
+  checkWholeWords(length);
   state.fill(0);
   let at = offset;
   const end = offset + length;
@@ -260,4 +244,35 @@ export function keccak384(input: Uint8Array, offset: number, length: number, out
     out[i + 2] = word >>> 16;
     out[i + 3] = word >>> 24;
   }
+}
+
+function checkWholeWords(length: number): void {
+  if (length % 4 !== 0) throw new RangeError('keccak384 takes whole 32-bit words');
+}
+
+/** undefined until the first hash; null when WebAssembly is missing, then the JavaScript permutation does it all. */
+let wasm: WasmKeccak384 | null | undefined;
+
+function wasmKeccak384(): WasmKeccak384 | null {
+  if (wasm === undefined) wasm = instantiateWasmKeccak384();
+  return wasm;
+}
+
+export function keccakBackend(): 'wasm' | 'js' {
+  return wasmKeccak384() ? 'wasm' : 'js';
+}
+
+/**
+ * Keccak-384 of `length` bytes of `input` from `offset` (length a multiple of 4), written to `out` at
+ * `outOffset`. Synchronous, with the state (JavaScript) or the instance (WebAssembly) reused between calls; it
+ * allocates nothing, except one subarray view per call for messages over 128 bytes on WebAssembly.
+ */
+export function keccak384(input: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): void {
+  const backend = wasm === undefined ? wasmKeccak384() : wasm;
+  if (backend === null) {
+    keccak384Js(input, offset, length, out, outOffset);
+    return;
+  }
+  checkWholeWords(length);
+  backend.hash(input, offset, length, out, outOffset);
 }

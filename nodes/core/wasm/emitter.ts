@@ -7,16 +7,15 @@
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 export const V128 = 0x7b;
-export const op = { end: 0x0b, block: 0x02, loop: 0x03, voidBlock: 0x40, br: 0x0c, brIf: 0x0d, call: 0x10, localGet: 0x20, localSet: 0x21, localTee: 0x22 } as const;
-export const i32Op = {
-  const: 0x41, eqz: 0x45, ltU: 0x49, geU: 0x4f, add: 0x6a, sub: 0x6b, mul: 0x6c, divU: 0x6e, shl: 0x74,
-  load: 0x28, store: 0x36, store8: 0x3a,
-} as const;
-export const i64Op = { const: 0x42, and: 0x83, or: 0x84, xor: 0x85, rotl: 0x89, load: 0x29, store: 0x37 } as const;
+export const op = { end: 0x0b, loop: 0x03, voidBlock: 0x40, brIf: 0x0d, call: 0x10, localGet: 0x20, localSet: 0x21, localTee: 0x22 } as const;
+export const i32Op = { const: 0x41, ltU: 0x49, add: 0x6a, sub: 0x6b, mul: 0x6c, divU: 0x6e, shl: 0x74, store: 0x36, store8: 0x3a } as const;
+export const i64Op = { const: 0x42, and: 0x83, xor: 0x85, rotl: 0x89, load: 0x29, store: 0x37 } as const;
 /** SIMD instructions are 0xfd followed by their number. */
 export const simd = { load: 0x00, store: 0x0b, const: 0x0c, not: 0x4d, and: 0x4e, andNot: 0x4f, or: 0x50, xor: 0x51, anyTrue: 0x53 } as const;
 
 /** log2 of the natural alignment, which memory instructions carry before their offset. */
+const ALIGN_1_BYTE = 0;
+const ALIGN_4_BYTES = 2;
 const ALIGN_8_BYTES = 3;
 const ALIGN_16_BYTES = 4;
 
@@ -101,6 +100,15 @@ export class Emitter {
 
   v128Store(offset: number): this {
     return this.simd(simd.store).bytes(ALIGN_16_BYTES).unsigned(offset);
+  }
+
+  /** An i32 store (4-byte aligned), and of its low byte, at a constant offset from the address on the stack. */
+  i32Store(offset: number): this {
+    return this.bytes(i32Op.store, ALIGN_4_BYTES).unsigned(offset);
+  }
+
+  i32Store8(offset: number): this {
+    return this.bytes(i32Op.store8, ALIGN_1_BYTE).unsigned(offset);
   }
 
   /** 8-byte aligned i64 access at a constant offset from the address on the stack. */
