@@ -3,7 +3,8 @@
  * are native i64 values, so each rho rotation is one i64.rotl where JavaScript needs four shifts on 32-bit halves.
  *
  * One call hashes a whole message already copied into linear memory (absorb, pad, squeeze 48 bytes), so a short
- * message costs a single crossing into WebAssembly. Memory layout, in bytes:
+ * message costs a single crossing into WebAssembly; an exported permutation with the absorb in JavaScript would
+ * copy the same message and, on top, the 200-byte state in and out per block. Memory layout, in bytes:
  *   ROUND_CONSTANTS_AT: 24 x 8, from a data segment     DIGEST_AT: the 48-byte digest
  *   MESSAGE_AT: the message, then room for its padding (at most one rate block)
  * Exports: memory; keccak384(length).
