@@ -8,6 +8,7 @@
  *   ZERO_MASK: 16 bytes, the lanes found by zeroLanes
  * Exports: memory; transform(); zeroLanes(mwm) -> 1 when some lane's result ends in mwm zero trits.
  */
+import { Emitter, I32, V128, functionBody, i32Op, moduleBytes, op, simd } from '../wasm/emitter';
 import { type BitPlanes, HASH_LENGTH, type LaneCurl, READ_B, ROUNDS, STATE_LENGTH, lowestLane } from './lanes';
 
 const V128_BYTES = 16;
@@ -17,98 +18,6 @@ const RESULT = STATE + 2 * PLANE_BYTES;
 const SPARE = RESULT + 2 * PLANE_BYTES;
 const ZERO_MASK = SPARE + 2 * PLANE_BYTES;
 const MEMORY_PAGES = Math.ceil((ZERO_MASK + V128_BYTES) / 65536);
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const op = { end: 0x0b, loop: 0x03, voidBlock: 0x40, brIf: 0x0d, call: 0x10, localGet: 0x20, localSet: 0x21, localTee: 0x22 } as const;
-const i32Op = { const: 0x41, ltU: 0x49, add: 0x6a, sub: 0x6b, shl: 0x74 } as const;
-/** SIMD instructions are 0xfd followed by their number. */
-const simd = { load: 0x00, store: 0x0b, const: 0x0c, not: 0x4d, and: 0x4e, andNot: 0x4f, or: 0x50, xor: 0x51, anyTrue: 0x53 } as const;
-
-/**
- * Writes WebAssembly bytes into a growing buffer. It runs once per thread, so it stays simple for the interpreter:
- * small methods writing bytes, no arrays built and spread per instruction (that took tens of ms).
- */
-class Emitter {
-  private buffer = new Uint8Array(1 << 16);
-  private length = 0;
-
-  bytes(...values: number[]): this {
-    if (this.length + values.length > this.buffer.length) this.grow(values.length);
-    for (const value of values) this.buffer[this.length++] = value;
-    return this;
-  }
-
-  unsigned(n: number): this {
-    do {
-      const low = n & 0x7f;
-      n >>>= 7;
-      this.bytes(n === 0 ? low : low | 0x80);
-    } while (n !== 0);
-    return this;
-  }
-
-  signed(n: number): this {
-    for (;;) {
-      const low = n & 0x7f;
-      n >>= 7;
-      const done = (n === 0 && (low & 0x40) === 0) || (n === -1 && (low & 0x40) !== 0);
-      this.bytes(done ? low : low | 0x80);
-      if (done) return this;
-    }
-  }
-
-  /** A length in bytes, then the bytes: how sections and function bodies are framed. */
-  sized(inner: Emitter): this {
-    const content = inner.result();
-    this.unsigned(content.length);
-    if (this.length + content.length > this.buffer.length) this.grow(content.length);
-    this.buffer.set(content, this.length);
-    this.length += content.length;
-    return this;
-  }
-
-  text(s: string): this {
-    this.unsigned(s.length);
-    for (let i = 0; i < s.length; i++) this.bytes(s.charCodeAt(i));
-    return this;
-  }
-
-  get(local: number): this {
-    return this.bytes(op.localGet, local);
-  }
-
-  set(local: number): this {
-    return this.bytes(op.localSet, local);
-  }
-
-  i32(n: number): this {
-    return this.bytes(i32Op.const).signed(n);
-  }
-
-  simd(instruction: number): this {
-    return this.bytes(0xfd).unsigned(instruction);
-  }
-
-  /** 16-byte aligned (2^4) access at a constant offset from the address on the stack. */
-  load(offset: number): this {
-    return this.simd(simd.load).bytes(4).unsigned(offset);
-  }
-
-  store(offset: number): this {
-    return this.simd(simd.store).bytes(4).unsigned(offset);
-  }
-
-  result(): Uint8Array<ArrayBuffer> {
-    return this.buffer.slice(0, this.length);
-  }
-
-  private grow(needed: number): void {
-    const bigger = new Uint8Array(Math.max(this.buffer.length * 2, this.length + needed));
-    bigger.set(this.buffer.subarray(0, this.length));
-    this.buffer = bigger;
-  }
-}
 
 /**
  * round(from, to): one Curl round, all 729 output trits unrolled with constant offsets. As in curl-js.ts,
@@ -123,18 +32,18 @@ function roundBody(code: Emitter): void {
     { low: 4, high: 5 },
   ];
   const delta = 6;
-  code.get(from).load(0).set(pairs[0].low).get(from).load(PLANE_BYTES).set(pairs[0].high);
+  code.get(from).v128Load(0).set(pairs[0].low).get(from).v128Load(PLANE_BYTES).set(pairs[0].high);
   for (let i = 0; i < STATE_LENGTH; i++) {
     const a = pairs[i % 2];
     const b = pairs[(i + 1) % 2];
     const readB = READ_B[i] * V128_BYTES;
-    code.get(from).load(readB).set(b.low);
-    code.get(from).load(PLANE_BYTES + readB).set(b.high);
+    code.get(from).v128Load(readB).set(b.low);
+    code.get(from).v128Load(PLANE_BYTES + readB).set(b.high);
     code.get(b.low).get(a.high).simd(simd.xor);
     code.get(b.high).get(a.low).simd(simd.andNot);
     code.simd(simd.andNot).set(delta);
-    code.get(to).get(delta).simd(simd.not).store(i * V128_BYTES);
-    code.get(to).get(a.low).get(b.high).simd(simd.xor).get(delta).simd(simd.or).store(PLANE_BYTES + i * V128_BYTES);
+    code.get(to).get(delta).simd(simd.not).v128Store(i * V128_BYTES);
+    code.get(to).get(a.low).get(b.high).simd(simd.xor).get(delta).simd(simd.or).v128Store(PLANE_BYTES + i * V128_BYTES);
   }
 }
 
@@ -157,20 +66,13 @@ function zeroLanesBody(code: Emitter): void {
   code.simd(simd.const).bytes(...new Array<number>(V128_BYTES).fill(0xff)).set(lanes);
   code.i32(HASH_LENGTH).get(mwm).bytes(i32Op.sub).i32(4).bytes(i32Op.shl).set(offset);
   code.bytes(op.loop, op.voidBlock);
-  code.get(lanes).get(offset).load(RESULT).get(offset).load(RESULT + PLANE_BYTES);
+  code.get(lanes).get(offset).v128Load(RESULT).get(offset).v128Load(RESULT + PLANE_BYTES);
   code.simd(simd.and).simd(simd.and).set(lanes);
   code.get(offset).i32(V128_BYTES).bytes(i32Op.add, op.localTee, offset);
   code.i32(HASH_LENGTH * V128_BYTES).bytes(i32Op.ltU, op.brIf, 0);
   code.bytes(op.end);
-  code.i32(ZERO_MASK).get(lanes).store(0);
+  code.i32(ZERO_MASK).get(lanes).v128Store(0);
   code.get(lanes).simd(simd.anyTrue);
-}
-
-function functionBody(locals: Array<[count: number, type: number]>, writeCode: (code: Emitter) => void): Emitter {
-  const body = new Emitter().unsigned(locals.length);
-  for (const [count, type] of locals) body.unsigned(count).bytes(type);
-  writeCode(body);
-  return body.bytes(op.end);
 }
 
 /** The module's bytes; built once per thread. */
@@ -191,14 +93,7 @@ export function curlWasmModule(): Uint8Array<ArrayBuffer> {
   code.sized(functionBody([[5, V128]], roundBody));
   code.sized(functionBody([[1, I32]], (body) => transformBody(body, roundFunction)));
   code.sized(functionBody([[1, I32], [1, V128]], zeroLanesBody));
-  return new Emitter()
-    .bytes(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00)
-    .bytes(1).sized(types)
-    .bytes(3).sized(functions)
-    .bytes(5).sized(memory)
-    .bytes(7).sized(exports)
-    .bytes(10).sized(code)
-    .result();
+  return moduleBytes({ types, functions, memory, exports, code });
 }
 
 interface CurlExports {

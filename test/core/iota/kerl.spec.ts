@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { trits, trytes } from '@iota/converter';
 import ReferenceKerl from '@iota/kerl';
 import { keccak384 as referenceKeccak384 } from 'js-sha3';
-import { keccak384 } from '../../../nodes/core/iota/keccak';
+import { keccak384, keccak384Js, keccakBackend } from '../../../nodes/core/iota/keccak';
 import { bytesToTrits, HASH_BYTES, Kerl, normalize, tritsToBytes } from '../../../nodes/core/iota/kerl';
 import { RANDOM_SEED, randomInt, randomTrits } from './random';
 
@@ -37,15 +39,33 @@ function edgeChunks(): Int8Array[] {
 }
 
 describe('iota: Kerl on bytes', () => {
-  it('Keccak-384 equals js-sha3 on lengths around the rate, and the empty-message vector', () => {
+  it('hashes with WebAssembly on this engine, and with JavaScript where WebAssembly is missing (node --jitless)', () => {
+    assert.equal(keccakBackend(), 'wasm');
+    const script = `console.log(require(${JSON.stringify(path.join(__dirname, '../../../nodes/core/iota/keccak.js'))}).keccakBackend())`;
+    const output = execFileSync(process.execPath, ['--jitless', '--no-warnings', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.equal(output.trim(), 'js');
+  });
+
+  it('Keccak-384 equals js-sha3 on lengths around the rate, past one page of WebAssembly memory, and the empty-message vector', () => {
     const empty = new Uint8Array(HASH_BYTES);
     keccak384(new Uint8Array(0), 0, 0, empty, 0);
     assert.equal(Buffer.from(empty).toString('hex'), '2c23146a63a29acf99e73b88f8c24eaa7dc60aa771780ccc006afbfa8fe2479b2dd2b21362337441ac12b515911957ff');
-    for (const length of [4, 48, 100, 104, 108, 204, 208, 212, 1296, 27 * 96]) {
+    for (const length of [4, 48, 100, 104, 108, 204, 208, 212, 1296, 27 * 96, 100_000, 48]) {
       const input = Uint8Array.from({ length }, () => randomInt(256));
       const out = new Uint8Array(HASH_BYTES);
       keccak384(input, 0, length, out, 0);
       assert.equal(Buffer.from(out).toString('hex'), referenceKeccak384(input), `length ${length} ${seedNote}`);
+    }
+  });
+
+  it('the JavaScript fallback gives the same bytes as WebAssembly on 500 random lengths up to 2000, at random offsets', () => {
+    const input = Uint8Array.from({ length: 2100 }, () => randomInt(256));
+    const [wasm, js] = [new Uint8Array(HASH_BYTES + 8), new Uint8Array(HASH_BYTES + 8)];
+    for (let i = 0; i < 500; i++) {
+      const [length, offset, outOffset] = [4 * randomInt(501), randomInt(100), randomInt(9)];
+      keccak384(input, offset, length, wasm, outOffset);
+      keccak384Js(input, offset, length, js, outOffset);
+      assert.deepEqual(wasm, js, `length ${length} at ${offset} ${seedNote}`);
     }
   });
 

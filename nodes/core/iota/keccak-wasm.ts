@@ -1,0 +1,167 @@
+/**
+ * Keccak-384 (original Keccak padding) in WebAssembly, written out at run time with the shared emitter: the lanes
+ * are native i64 values, so each rho rotation is one i64.rotl where JavaScript needs four shifts on 32-bit halves.
+ *
+ * One call hashes a whole message already copied into linear memory (absorb, pad, squeeze 48 bytes), so a short
+ * message costs a single crossing into WebAssembly; an exported permutation with the absorb in JavaScript would
+ * copy the same message and, on top, the 200-byte state in and out per block. Memory layout, in bytes:
+ *   ROUND_CONSTANTS_AT: 24 x 8, from a data segment     DIGEST_AT: the 48-byte digest
+ *   MESSAGE_AT: the message, then room for its padding (at most one rate block)
+ * Exports: memory; keccak384(length).
+ */
+import { Emitter, I32, I64, functionBody, i32Op, i64Op, moduleBytes, op } from '../wasm/emitter';
+import { KECCAK384_BYTES, RATE_BYTES, ROUNDS, ROUND_CONSTANTS } from './keccak-constants';
+
+const LANE_BYTES = 8;
+const ROUND_CONSTANTS_AT = 0;
+const DIGEST_AT = ROUND_CONSTANTS_AT + ROUNDS * LANE_BYTES;
+const MESSAGE_AT = DIGEST_AT + 64;
+const PAGE_BYTES = 65536;
+/** Up to this length a byte loop copies faster than set() on a subarray, which makes a view object per call. */
+const SHORT_MESSAGE_BYTES = 128;
+
+/** rho: the rotation of lane x + 5y, from the reference's walk (x, y) -> (y, 2x + 3y) starting at (1, 0). */
+const RHO = new Array<number>(25).fill(0);
+{
+  let [x, y] = [1, 0];
+  for (let t = 0; t < 24; t++) {
+    RHO[x + 5 * y] = (((t + 1) * (t + 2)) / 2) % 64;
+    [x, y] = [y, (2 * x + 3 * y) % 5];
+  }
+}
+
+/** pi: lane (x, y) moves to (y, 2x + 3y). */
+const piTarget = (x: number, y: number): number => y + 5 * ((2 * x + 3 * y) % 5);
+
+// keccak384(length)'s locals: the parameter, three i32 counters, then the i64 lanes A, B (after rho and pi), C, D.
+const LENGTH = 0;
+const BLOCK_AT = 1;
+const PADDED_END = 2;
+const ROUND_CONSTANT_AT = 3;
+const A = 4;
+const B = A + 25;
+const C = B + 25;
+const D = C + 5;
+
+/** One round on the lanes in locals A: theta, rho and pi into B, chi back into A, iota from the constants. */
+function roundBody(code: Emitter): void {
+  for (let x = 0; x < 5; x++) {
+    code.get(A + x);
+    for (let y = 1; y < 5; y++) code.get(A + x + 5 * y).bytes(i64Op.xor);
+    code.set(C + x);
+  }
+  for (let x = 0; x < 5; x++) {
+    code.get(C + ((x + 4) % 5)).get(C + ((x + 1) % 5)).i64(1).bytes(i64Op.rotl, i64Op.xor).set(D + x);
+  }
+  for (let x = 0; x < 5; x++) {
+    for (let y = 0; y < 5; y++) {
+      code.get(A + x + 5 * y).get(D + x).bytes(i64Op.xor);
+      if (RHO[x + 5 * y] !== 0) code.i64(RHO[x + 5 * y]).bytes(i64Op.rotl);
+      code.set(B + piTarget(x, y));
+    }
+  }
+  for (let y = 0; y < 5; y++) {
+    for (let x = 0; x < 5; x++) {
+      const row = (dx: number): number => B + ((x + dx) % 5) + 5 * y;
+      // a ^ (~b & c); WebAssembly has no i64 and-not, so ~b is b ^ -1
+      code.get(row(0)).get(row(1)).i64(-1).bytes(i64Op.xor).get(row(2)).bytes(i64Op.and, i64Op.xor).set(A + x + 5 * y);
+    }
+  }
+  code.get(A).get(ROUND_CONSTANT_AT).i64Load(ROUND_CONSTANTS_AT).bytes(i64Op.xor).set(A);
+}
+
+/**
+ * keccak384(length): pads the message at MESSAGE_AT in place (zeros to the end of its last block, 0x01 after it,
+ * 0x80 in the block's last byte: never the same byte, as lengths are whole words), absorbs every block with 24
+ * rounds each, and stores the first 6 lanes at DIGEST_AT. Locals start at zero, which is the empty state.
+ */
+function keccak384Body(code: Emitter): void {
+  const { loop, voidBlock, brIf, end } = op;
+  code.get(LENGTH).i32(RATE_BYTES).bytes(i32Op.divU).i32(1).bytes(i32Op.add).i32(RATE_BYTES).bytes(i32Op.mul).set(PADDED_END);
+  code.get(LENGTH).set(BLOCK_AT);
+  code.bytes(loop, voidBlock);
+  code.get(BLOCK_AT).i32(0).i32Store(MESSAGE_AT);
+  code.get(BLOCK_AT).i32(4).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end);
+  code.get(LENGTH).i32(0x01).i32Store8(MESSAGE_AT);
+  code.get(PADDED_END).i32(0x80).i32Store8(MESSAGE_AT - 1);
+
+  code.i32(0).set(BLOCK_AT);
+  code.bytes(loop, voidBlock);
+  for (let lane = 0; lane < RATE_BYTES / LANE_BYTES; lane++) {
+    code.get(A + lane).get(BLOCK_AT).i64Load(MESSAGE_AT + lane * LANE_BYTES).bytes(i64Op.xor).set(A + lane);
+  }
+  code.i32(0).set(ROUND_CONSTANT_AT);
+  code.bytes(loop, voidBlock);
+  roundBody(code);
+  code.get(ROUND_CONSTANT_AT).i32(LANE_BYTES).bytes(i32Op.add).tee(ROUND_CONSTANT_AT);
+  code.i32(ROUNDS * LANE_BYTES).bytes(i32Op.ltU, brIf, 0, end);
+  code.get(BLOCK_AT).i32(RATE_BYTES).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end);
+
+  for (let lane = 0; lane < KECCAK384_BYTES / LANE_BYTES; lane++) code.i32(0).get(A + lane).i64Store(DIGEST_AT + lane * LANE_BYTES);
+}
+
+/** The module's bytes; built once per thread. */
+export function keccakWasmModule(): Uint8Array<ArrayBuffer> {
+  const funcType = 0x60;
+  const [memoryExport, functionExport] = [0x02, 0x00];
+  const types = new Emitter().unsigned(1).bytes(funcType, 1, I32, 0);
+  const functions = new Emitter().bytes(1, 0);
+  const memory = new Emitter().bytes(1, 0x00).unsigned(1);
+  const exports = new Emitter().unsigned(2);
+  exports.text('memory').bytes(memoryExport, 0);
+  exports.text('keccak384').bytes(functionExport, 0);
+  const code = new Emitter().unsigned(1);
+  code.sized(functionBody([[3, I32], [D + 5 - A, I64]], keccak384Body));
+  // The round constants little-endian, low half first: the byte order of an i64 in memory.
+  const data = new Emitter().bytes(1, 0x00).i32(ROUND_CONSTANTS_AT).bytes(op.end).unsigned(ROUNDS * LANE_BYTES);
+  for (const word of ROUND_CONSTANTS) data.bytes(word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, word >>> 24);
+  return moduleBytes({ types, functions, memory, exports, code, data });
+}
+
+interface KeccakExports {
+  memory: WebAssembly.Memory;
+  keccak384(length: number): void;
+}
+
+/** One instance: copies the message into linear memory, hashes it there, copies the digest out. */
+export class WasmKeccak384 {
+  private readonly exports: KeccakExports;
+  private bytes!: Uint8Array;
+  private digest!: Uint8Array;
+
+  constructor(module: WebAssembly.Module) {
+    this.exports = new WebAssembly.Instance(module).exports as unknown as KeccakExports;
+    this.viewMemory();
+  }
+
+  hash(input: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): void {
+    if (MESSAGE_AT + length + RATE_BYTES > this.bytes.length) this.growFor(length);
+    const bytes = this.bytes;
+    if (length > SHORT_MESSAGE_BYTES) bytes.set(input.subarray(offset, offset + length), MESSAGE_AT);
+    else for (let i = 0; i < length; i++) bytes[MESSAGE_AT + i] = input[offset + i];
+    this.exports.keccak384(length);
+    out.set(this.digest, outOffset);
+  }
+
+  /** Growing detaches the old buffer, so the views are made again. */
+  private growFor(length: number): void {
+    const pages = Math.ceil((MESSAGE_AT + length + RATE_BYTES) / PAGE_BYTES);
+    this.exports.memory.grow(pages - this.bytes.length / PAGE_BYTES);
+    this.viewMemory();
+  }
+
+  private viewMemory(): void {
+    this.bytes = new Uint8Array(this.exports.memory.buffer);
+    this.digest = this.bytes.subarray(DIGEST_AT, DIGEST_AT + KECCAK384_BYTES);
+  }
+}
+
+/** An instance, or null where WebAssembly is missing (Node --jitless) or refuses the module. */
+export function instantiateWasmKeccak384(): WasmKeccak384 | null {
+  if (typeof WebAssembly !== 'object') return null;
+  try {
+    return new WasmKeccak384(new WebAssembly.Module(keccakWasmModule()));
+  } catch {
+    return null;
+  }
+}
