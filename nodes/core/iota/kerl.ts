@@ -135,12 +135,39 @@ export function bytesToTrits(bytes: Uint8Array, offset: number, out: Int8Array, 
   out[outOffset + 242] = 0;
 }
 
-/** In place: the bytes that a trip through trits would give (bytesToTrits, then tritsToBytes), without the trip. */
+/** Big-endian two's complement bytes of a 384-bit integer. */
+function bytesOf(value: bigint): Uint8Array {
+  const bytes = new Uint8Array(HASH_BYTES);
+  for (let i = 0; i < HASH_BYTES; i++) bytes[HASH_BYTES - 1 - i] = Number((value >> BigInt(8 * i)) & 0xffn);
+  return bytes;
+}
+
+const HALF_BYTES = bytesOf((3n ** 242n - 1n) / 2n);
+const MINUS_HALF_BYTES = bytesOf(2n ** 384n - (3n ** 242n - 1n) / 2n);
+const THREE_242_BYTES = bytesOf(3n ** 242n);
+
+/** Compares 48 bytes at `offset` with `than`, as unsigned big-endian numbers: <0, 0 or >0. */
+function compareBytes(bytes: Uint8Array, offset: number, than: Uint8Array): number {
+  for (let i = 0; i < HASH_BYTES; i++) if (bytes[offset + i] !== than[i]) return bytes[offset + i] - than[i];
+  return 0;
+}
+
+/**
+ * In place: the bytes that a trip through trits would give (bytesToTrits, then tritsToBytes), without the trip:
+ * v stays when it lies in [-H, H] (about half of all digests, decided by the first byte or two), else 3^242 is
+ * added or subtracted once.
+ */
 export function normalize(bytes: Uint8Array, offset: number): void {
-  readBytes(bytes, offset);
-  toOffsetForm();
-  subtractFrom(HALF);
-  writeBytes(bytes, offset);
+  const negative = bytes[offset] >= 0x80;
+  const sign = negative ? (compareBytes(bytes, offset, MINUS_HALF_BYTES) < 0 ? 1 : 0) : compareBytes(bytes, offset, HALF_BYTES) > 0 ? -1 : 0;
+  if (sign === 0) return;
+  // v + sign x 3^242, modulo 2^384, byte by byte from the least significant.
+  let carry = 0;
+  for (let i = HASH_BYTES - 1; i >= 0; i--) {
+    const sum = bytes[offset + i] + sign * THREE_242_BYTES[i] + carry;
+    carry = sum >> 8;
+    bytes[offset + i] = sum;
+  }
 }
 
 /** One Kerl hash of `length` bytes (whole chunks) from `offset`, normalized, into `out` at `outOffset`. */
