@@ -29,7 +29,7 @@ function wallet(seed: string): KeyHolder {
   return { seed, allocateKeyIndices: (count) => Array.from({ length: count }, () => next++) };
 }
 
-function valueAddress(letter: string): string {
+export function valueAddress(letter: string): string {
   const found = [...'9ABCDEFGHIJKLMNOPQRSTUVWXYZ'].map((last) => letter.repeat(80) + last).find(isValueAddress);
   return found as string;
 }
