@@ -1,29 +1,75 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { noncesPerSecond } from './pow-rate';
+import { loadAverage } from './timing';
 
 /**
  * `npm run bench`: runs every `*.bench.js` next to this file, one after the other so that they do not compete
- * for the CPU. Each bench module exports `run(): Promise<void>` and prints its own figures, with a baseline
- * measured in the same run. Optional arguments filter the benches by file name.
+ * for the CPU. Each bench module exports `run()`, prints its own figures with a baseline measured in the same run
+ * where one exists, and returns its headline figures. Optional arguments filter the benches by file name. The
+ * last line sums up the headline figures in a fixed form, so that runs can be compared.
  */
+export interface Figures {
+  payment_median_ms?: number;
+  reference_median_ms?: number;
+  ratio?: number;
+  mqtt_increment_median_ms?: number;
+  sessions?: number;
+  p99_ms?: number;
+  pow_nonces_per_s?: number;
+}
+
 export interface BenchModule {
-  run(): Promise<void>;
+  run(): Promise<Figures | void>;
+}
+
+/** The headline line, in exactly this form; a figure this run did not measure (filtered out) reads n/a. */
+function resultLine(figures: Figures): string {
+  const show = (value: number | undefined, digits: number) => (value === undefined ? 'n/a' : value.toFixed(digits));
+  return (
+    `BENCH RESULT payment_median_ms=${show(figures.payment_median_ms, 1)} reference_median_ms=${show(figures.reference_median_ms, 1)}` +
+    ` ratio=${show(figures.ratio, 2)} mqtt_increment_median_ms=${show(figures.mqtt_increment_median_ms, 1)} sessions=${show(figures.sessions, 0)}` +
+    ` p99_ms=${show(figures.p99_ms, 1)} pow_nonces_per_s=${show(figures.pow_nonces_per_s, 0)}`
+  );
+}
+
+/** dist/bench → the repository. */
+const REPO = path.resolve(__dirname, '..', '..');
+
+/** An installed package's version, read from its folder (some packages do not export their package.json). */
+function versionOf(pkg: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
+  const selected = (name: string) => filters.length === 0 || filters.some((w) => name.includes(w));
   const files = fs
     .readdirSync(__dirname)
     .filter((f) => f.endsWith('.bench.js'))
-    .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)))
+    .filter(selected)
     .sort();
-  console.log(`node ${process.version}, ${process.arch}, ${os.cpus().length} CPUs`);
+  const ours = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+  console.log(`node ${process.version}, ${process.arch}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
+  console.log(
+    `versions: this package ${ours.version}, node-red ${versionOf('node-red')}, iota.flash.js ${versionOf('iota.flash.js')}` +
+      ` (iota.crypto.js ${versionOf('iota.crypto.js')}), @iota/kerl ${versionOf('@iota/kerl')}, aedes ${versionOf('aedes')}, mqtt ${versionOf('mqtt')}`,
+  );
+  console.log(`load average at start: ${loadAverage()}`);
+  const figures: Figures = {};
   for (const file of files) {
     console.log(`\n== ${file.replace(/\.bench\.js$/, '')}`);
     const bench = (await import(path.join(__dirname, file))) as BenchModule;
-    await bench.run();
+    Object.assign(figures, await bench.run());
   }
+  if (selected('pow')) {
+    console.log('\n== pow');
+    figures.pow_nonces_per_s = await noncesPerSecond();
+    console.log(`proof of work, 1 worker: ${Math.round(figures.pow_nonces_per_s).toLocaleString('en')} nonces/s`);
+  }
+  console.log(`\nload average at end: ${loadAverage()}`);
+  console.log(resultLine(figures));
 }
 
 main().catch((err) => {
