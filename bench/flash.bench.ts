@@ -16,7 +16,7 @@ import { addSignature, buildBundle, parseBundle } from '../nodes/core/flash/bund
 import { deriveDigest, multisigAddress, signFragments } from '../nodes/core/flash/signing';
 import { isValueAddress } from '../nodes/core/iota/trytes';
 import type { Figures } from './index';
-import { loadReference, openReference, referenceCanPay, referencePay } from './reference-flash';
+import { loadReference, openReference, referenceCanPay, referencePay, throughJson } from './reference-flash';
 import { memory, msSince, report, SAMPLES, time, timingOf, type Timing } from './timing';
 
 /**
@@ -48,12 +48,11 @@ function setup(depth: number): { states: [ChannelState, ChannelState]; keys: [Ke
 
 /** One payment from party 0 to party 1, every message through JSON as on MQTT. Returns the new bundle count. */
 function pay(channel: ReturnType<typeof setup>, amount = 1): number {
-  const json = <T>(m: T): T => JSON.parse(JSON.stringify(m)) as T;
   const [a, b] = channel.states;
   const proposal = proposeTransfer(a, channel.keys[0], { amount });
-  const cosigned = cosignProposal(b, channel.keys[1], json(proposal.message));
-  const completed = completeProposal(proposal.state, channel.keys[0], json(cosigned.message));
-  channel.states = [completed.state, applyCompletion(cosigned.state, json(completed.message))];
+  const cosigned = cosignProposal(b, channel.keys[1], throughJson(proposal.message));
+  const completed = completeProposal(proposal.state, channel.keys[0], throughJson(cosigned.message));
+  channel.states = [completed.state, applyCompletion(cosigned.state, throughJson(completed.message))];
   return proposal.message.bundles.length;
 }
 

@@ -11,6 +11,10 @@ import { loadAverage } from './timing';
  * `run()`, prints its own figures with a baseline measured in the same run where one exists, and returns its
  * headline figures. Optional arguments filter the benches by file name. The last line sums up the headline
  * figures in a fixed form, so that runs can be compared.
+ *
+ * Environment, for development while the crypto is slow (the defaults are the figures to publish):
+ * BENCH_SAMPLES (payments and increments per figure, default 30), BENCH_SESSIONS (concurrent sessions, default
+ * 100), BENCH_SECONDS (how long those sessions are metered, default 30).
  */
 export interface Figures {
   payment_median_ms?: number;

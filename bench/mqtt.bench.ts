@@ -2,7 +2,8 @@ import type { EventEmitter } from 'node:events';
 import { generateSeed } from '../nodes/core/wallet';
 import { startBroker } from '../test/support/broker';
 import { helper, loadFlow } from '../test/support/nodered';
-import { type EventMsg, NODES, sessionFlow, until } from '../test/support/session-flow';
+import { type EventMsg, NODES, sessionFlow } from '../test/support/session-flow';
+import { until } from '../test/support/wait';
 import type { Figures } from './index';
 import { msSince, report, SAMPLES, timingOf } from './timing';
 

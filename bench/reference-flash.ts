@@ -63,7 +63,8 @@ export function loadReference(maxUses?: number): { library: RefLibrary; maxUses:
   return { library, maxUses: constants.MAX_USES };
 }
 
-const json = <T>(message: T): T => JSON.parse(JSON.stringify(message)) as T;
+/** A message as the other party gets it over MQTT: through JSON. */
+export const throughJson = <T>(message: T): T => JSON.parse(JSON.stringify(message)) as T;
 
 interface User {
   userIndex: number;
@@ -148,14 +149,14 @@ export function referencePay(channel: ReferenceChannel, security: number, amount
   const transfers = library.transfer.prepare(one.flash.settlementAddresses, one.flash.deposit, one.userIndex, [{ address: SETTLEMENTS[1], value: amount }]);
   const bundles = library.transfer.compose(channel.balance, one.flash.deposit, one.flash.outputs, toUse.multisig, one.flash.remainderAddress, one.flash.transfers, transfers, false);
 
-  const bundlesAtTwo = json(bundles);
-  const twoSignatures = json(library.transfer.sign(two.flash.root, two.seed, bundlesAtTwo));
+  const bundlesAtTwo = throughJson(bundles);
+  const twoSignatures = throughJson(library.transfer.sign(two.flash.root, two.seed, bundlesAtTwo));
   const oneSignatures = library.transfer.sign(one.flash.root, one.seed, bundles);
   const signed = library.transfer.appliedSignatures(library.transfer.appliedSignatures(bundles, oneSignatures), twoSignatures);
 
   for (const [user, received] of [
     [one, signed],
-    [two, json(signed)],
+    [two, throughJson(signed)],
   ] as const) {
     library.transfer.applyTransfers(user.flash.root, user.flash.deposit, user.flash.outputs, user.flash.remainderAddress, user.flash.transfers, received);
   }

@@ -5,7 +5,7 @@ import { type PaymentEvent, SessionJournal, type SessionSnapshot, StationParty }
 import { generateSeed, Wallet } from '../nodes/core/wallet';
 import { startBroker } from '../test/support/broker';
 import { devTangle, tempDir } from '../test/support/parties';
-import { until } from '../test/support/session-flow';
+import { until } from '../test/support/wait';
 import type { Figures } from './index';
 import { MqttLink, PREFIX } from './mqtt-link';
 import type { VehiclesMessage, VehiclesSettings } from './sessions-vehicles';
