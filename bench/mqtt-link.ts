@@ -7,18 +7,18 @@ export const PREFIX = 'm2m-ev/v1';
 /**
  * Core session parties of one process on one MQTT connection, each on its station's topics, as the stage nodes and
  * the core `mqtt in`/`mqtt out` nodes wire them in a flow: JSON payloads at QoS 1, the station's offer retained.
- * A message a party refuses is counted and kept, as a node would report it.
+ * A message a party refuses, or one that could not be published, is kept in `errors`, as a node would report it.
  */
 export class MqttLink {
   private readonly parties = new Map<string, StationParty | VehicleParty>();
-  readonly refused: string[] = [];
+  readonly errors: string[] = [];
 
   private constructor(private readonly client: MqttClient) {
     client.on('message', (topic, payload) => {
       const stage = stageOfTopic(topic);
       const party = this.parties.get(this.keyOf(topic));
       if (!stage || !party) return;
-      party.receive(stage, payload.toString()).catch((err: Error) => this.refused.push(`${topic}: ${err.message}`));
+      party.receive(stage, payload.toString()).catch((err: Error) => this.errors.push(`${topic}: ${err.message}`));
     });
   }
 
@@ -35,7 +35,9 @@ export class MqttLink {
   /** Links a party of the session at `stationId` (a vehicle's or the station's own id). */
   async add(party: StationParty | VehicleParty, stationId: string): Promise<void> {
     this.parties.set(`${stationId}/${party.role}`, party);
-    party.on('send', (out: Outgoing) => void this.client.publishAsync(out.topic, JSON.stringify(out.payload), { qos: 1, retain: out.retain }));
+    party.on('send', (out: Outgoing) => {
+      this.client.publishAsync(out.topic, JSON.stringify(out.payload), { qos: 1, retain: out.retain }).catch((err: Error) => this.errors.push(`publish ${out.topic}: ${err.message}`));
+    });
     const topics = party.role === 'station' ? [`${PREFIX}/${stationId}/+/station`] : [`${PREFIX}/${stationId}/offer`, `${PREFIX}/${stationId}/+/vehicle`];
     await this.client.subscribeAsync(topics, { qos: 1 });
   }

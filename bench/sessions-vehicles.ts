@@ -7,7 +7,7 @@ import { MqttLink, PREFIX } from './mqtt-link';
 /**
  * The vehicles of the sessions bench, in a process of their own so that the station process's CPU and memory are
  * the station's. Started by sessions.bench.ts with its settings as JSON in argv[2]; says `ready` once every
- * vehicle listens for its station's offer, and on `stop` closes them and answers with the messages they refused.
+ * vehicle listens for its station's offer, and on `stop` closes them and answers with their MQTT errors (messages refused or not sent).
  */
 export interface VehiclesSettings {
   brokerPort: number;
@@ -17,7 +17,7 @@ export interface VehiclesSettings {
   deposit: number;
 }
 
-export type VehiclesMessage = { type: 'ready' } | { type: 'stopped'; refused: string[] } | { type: 'failed'; error: string };
+export type VehiclesMessage = { type: 'ready' } | { type: 'stopped'; errors: string[] } | { type: 'failed'; error: string };
 
 async function main(settings: VehiclesSettings): Promise<void> {
   const tangle = await connectTangle({
@@ -53,7 +53,7 @@ async function main(settings: VehiclesSettings): Promise<void> {
       .close()
       .then(() => tangle.close())
       .finally(() => {
-        send({ type: 'stopped', refused: link.refused });
+        send({ type: 'stopped', errors: link.errors });
         process.disconnect();
       });
   });

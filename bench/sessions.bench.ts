@@ -70,7 +70,7 @@ export async function run(): Promise<Figures> {
     const failed = () => fromVehicles.find((m) => m.type === 'failed');
     const phases = () => stations.map((s) => s.phase).join(' ');
     await until(() => stations.every((s) => s.phase === 'charging') || failed() !== undefined, 'every session to open and be funded', 20 * 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}; the stations' phases: ${phases()}; refused: ${link.refused.join('; ') || 'nothing'}`);
+      throw new Error(`${err.message}; the stations' phases: ${phases()}; MQTT errors: ${link.errors.join('; ') || 'nothing'}`);
     });
     if (failed()) throw new Error(`the vehicles failed: ${(failed() as { error: string }).error}`);
     console.log(`${SESSIONS} sessions open and funded after ${((Date.now() - setupStart) / 1000).toFixed(1)} s (not measured below); ${memory()}`);
@@ -86,11 +86,12 @@ export async function run(): Promise<Figures> {
       // The first reading only sets the session's start register.
       await meter.station.meterReading({ registerWh: meter.registerWh, timestamp: Date.now(), source: 'bench' });
     }
+    const meterErrors: string[] = [];
     const read = (meter: Meter) => {
       meter.registerWh += INCREMENT_WH;
       meter.readAt.push(performance.now());
       meter.maxUnpaidWh = Math.max(meter.maxUnpaidWh, (meter.readAt.length - meter.paid) * INCREMENT_WH);
-      meter.station.meterReading({ registerWh: meter.registerWh, timestamp: Date.now(), source: 'bench' }).catch((err: Error) => link.refused.push(`meter: ${err.message}`));
+      meter.station.meterReading({ registerWh: meter.registerWh, timestamp: Date.now(), source: 'bench' }).catch((err: Error) => meterErrors.push(err.message));
     };
 
     let peakRss = process.memoryUsage().rss;
@@ -132,13 +133,14 @@ export async function run(): Promise<Figures> {
         ? `no session fell behind its meter: unpaid energy never exceeded the ${CREDIT_WH} Wh credit`
         : `${behind.length} of ${SESSIONS} sessions fell behind their meter: unpaid energy reached up to ${Math.max(...behind.map((m) => m.maxUnpaidWh))} Wh against a ${CREDIT_WH} Wh credit`,
     );
-    if (link.refused.length > 0) console.log(`the stations refused ${link.refused.length} message(s), first: ${link.refused[0]}`);
+    if (meterErrors.length > 0) console.log(`the stations refused ${meterErrors.length} meter reading(s), first: ${meterErrors[0]}`);
+    if (link.errors.length > 0) console.log(`the stations' MQTT link: ${link.errors.length} message(s) refused or not sent, first: ${link.errors[0]}`);
 
     child.send({ type: 'stop' });
     await until(() => fromVehicles.some((m) => m.type === 'stopped') || child.exitCode !== null, 'the vehicles to stop', 30_000);
     const stopped = fromVehicles.find((m) => m.type === 'stopped');
-    if (stopped && stopped.type === 'stopped' && stopped.refused.length > 0) {
-      console.log(`the vehicles refused ${stopped.refused.length} message(s), first: ${stopped.refused[0]}`);
+    if (stopped && stopped.type === 'stopped' && stopped.errors.length > 0) {
+      console.log(`the vehicles' MQTT link: ${stopped.errors.length} message(s) refused or not sent, first: ${stopped.errors[0]}`);
     }
     return { sessions: SESSIONS, p99_ms: increment.p99Ms };
   } finally {
