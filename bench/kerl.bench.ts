@@ -9,21 +9,15 @@ import { Kerl } from '../nodes/core/iota/kerl';
 import { keyDigests, privateKey, subseed } from '../nodes/core/iota/wots';
 import { acceptChannel, completeSetup, handleMessage, type KeyHolder, openChannel, proposeTransfer } from '../nodes/core/flash';
 import { parseBundle } from '../nodes/core/flash/bundles';
-import { report, time } from './timing';
+import { msSince, SAMPLES, timingOf, type Timing } from './timing';
 import { valueAddress } from './flash.bench';
 
 /**
  * Our IOTA crypto against the libraries it replaces, in the same run: why the package carries its own Keccak, Kerl,
- * WOTS and bundle validator (docs/PERFORMANCE.md). Each sample runs an operation 1,000 times, so a sample's
- * milliseconds times 10 read as microseconds per operation. The slow baselines keep the whole run short.
+ * WOTS and bundle validator (docs/PERFORMANCE.md). A sample times many operations of the fast ones and one of the
+ * slow ones; the figures are microseconds per operation.
  */
-const SAMPLES = 30;
-const REPEAT = 100;
 const SEED = 'BENCHKERL'.padEnd(81, '9');
-
-const repeat = (fn: () => void) => () => {
-  for (let i = 0; i < REPEAT; i++) fn();
-};
 
 /** A fully signed 2-of-2 channel bundle (one payment at depth 0), the kind the development Tangle validates. */
 function signedChannelBundle(security: 1 | 2): string[] {
@@ -39,41 +33,52 @@ function signedChannelBundle(security: 1 | 2): string[] {
   return handleMessage(proposal.state, opener, cosigned.reply!).state.chain[0].trytes;
 }
 
+/** Median µs per operation over SAMPLES samples of `ops` operations each. */
+async function microseconds(label: string, ops: number, fn: () => void): Promise<Timing> {
+  const samples: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const start = process.hrtime.bigint();
+    for (let k = 0; k < ops; k++) fn();
+    samples.push((msSince(start) * 1000) / ops);
+  }
+  return timingOf(label, samples);
+}
+
+function compare(baseline: Timing, ...ours: Timing[]): void {
+  for (const row of [baseline, ...ours]) {
+    const speedup = row === baseline ? 'baseline' : `${(baseline.medianMs / row.medianMs).toFixed(0)}x faster`;
+    console.log(`${row.label.padEnd(52)} median ${row.medianMs.toFixed(2).padStart(9)} µs  p90 ${row.p90Ms.toFixed(2).padStart(9)} µs  (${speedup})`);
+  }
+}
+
 export async function run(): Promise<void> {
-  console.log(`Keccak backend: ${keccakBackend()}; each sample is ${REPEAT} operations (ms per sample x 10 = µs each)`);
+  console.log(`Keccak backend: ${keccakBackend()}; ${SAMPLES} samples per row`);
   const block = Uint8Array.from({ length: 48 }, (_, i) => i * 7);
   const out = new Uint8Array(48);
-  const sha3 = await time('js-sha3 keccak384, 48 bytes (baseline)', SAMPLES, repeat(() => sha3Keccak384.arrayBuffer(block)));
-  report(
-    [
-      sha3,
-      await time(`ours keccak384, 48 bytes (${keccakBackend()})`, SAMPLES, repeat(() => keccak384(block, 0, 48, out, 0))),
-      await time('ours keccak384, 48 bytes (JavaScript fallback)', SAMPLES, repeat(() => keccak384Js(block, 0, 48, out, 0))),
-    ],
-    sha3,
+  compare(
+    await microseconds('js-sha3 keccak384, 48 bytes', 10_000, () => sha3Keccak384.arrayBuffer(block)),
+    await microseconds(`ours keccak384, 48 bytes (${keccakBackend()})`, 10_000, () => keccak384(block, 0, 48, out, 0)),
+    await microseconds('ours keccak384, 48 bytes (JavaScript fallback)', 10_000, () => keccak384Js(block, 0, 48, out, 0)),
   );
 
   const chunk = trits(SEED);
   const hash = new Int8Array(243);
-  const kerlRepeat = (Sponge: new () => { absorb(t: Int8Array, o: number, l: number): void; squeeze(t: Int8Array, o: number, l: number): void }) =>
-    repeat(() => {
-      const sponge = new Sponge();
-      sponge.absorb(chunk, 0, 243);
-      sponge.squeeze(hash, 0, 243);
-    });
-  const referenceKerl = await time('@iota/kerl, one chunk (baseline)', SAMPLES, kerlRepeat(ReferenceKerl));
-  report([referenceKerl, await time('ours Kerl, one chunk', SAMPLES, kerlRepeat(Kerl))], referenceKerl);
+  const kerlOnce = (Sponge: new () => { absorb(t: Int8Array, o: number, l: number): void; squeeze(t: Int8Array, o: number, l: number): void }) => () => {
+    const sponge = new Sponge();
+    sponge.absorb(chunk, 0, 243);
+    sponge.squeeze(hash, 0, 243);
+  };
+  compare(await microseconds('@iota/kerl, one chunk', 100, kerlOnce(ReferenceKerl)), await microseconds('ours Kerl, one chunk', 10_000, kerlOnce(Kerl)));
 
-  const referenceDigests = await time('@iota/signing key + digests, security 2 (baseline)', SAMPLES, (i) =>
-    signing.digests(signing.key(signing.subseed(trits(SEED), i), 2)),
+  let index = 0;
+  compare(
+    await microseconds('@iota/signing key + digests, security 2', 1, () => signing.digests(signing.key(signing.subseed(trits(SEED), index++), 2))),
+    await microseconds('ours key + digests, security 2', 10, () => keyDigests(privateKey(subseed(SEED, index++), 2))),
   );
-  report([referenceDigests, await time('ours key + digests, security 2', SAMPLES, (i) => keyDigests(privateKey(subseed(SEED, i), 2)))], referenceDigests);
 
   const bundle = parseBundle(signedChannelBundle(2));
-  const referenceValidator = await time('@iota/bundle-validator, 2-of-2 at security 2 (baseline)', SAMPLES, () => {
-    if (!referenceIsBundle(bundle)) throw new Error('the bench bundle must be valid');
-  });
-  report([referenceValidator, await time('ours isBundle, 2-of-2 at security 2', SAMPLES, () => {
-    if (!isBundle(bundle)) throw new Error('the bench bundle must be valid');
-  })], referenceValidator);
+  const valid = (validator: typeof isBundle) => () => {
+    if (!validator(bundle)) throw new Error('the bench bundle must be valid');
+  };
+  compare(await microseconds('@iota/bundle-validator, 2-of-2 at security 2', 1, valid(referenceIsBundle)), await microseconds('ours isBundle, 2-of-2 at security 2', 10, valid(isBundle)));
 }

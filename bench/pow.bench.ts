@@ -1,6 +1,6 @@
-import os from 'node:os';
 import { trits } from '@iota/converter';
 import { PowPool, type PowBackend, powBackend } from '../nodes/core/pow';
+import type { Figures } from './index';
 import { report, time, type Timing } from './timing';
 
 const SAMPLES = 30;
@@ -35,17 +35,11 @@ export async function measurePow(options: { workers: number; backend?: PowBacken
   }
 }
 
-/** Nonces per second of one worker on the fastest backend here. */
-export async function measureNoncesPerSecond(): Promise<number> {
-  return (await measurePow({ workers: 1 })).noncesPerSecond;
-}
-
 const perSecond = (n: number): string => `${n.toLocaleString('en')} nonces/s`;
 
 /** The JavaScript 32-lane transform (the baseline) against the fastest backend, on 1 and 2 workers. */
-export async function run(): Promise<void> {
+export async function run(): Promise<Figures> {
   console.log(`nonce search, MWM ${MWM}, ${SAMPLES} transactions per row, nonces/s of all workers together; fastest backend here: ${powBackend()}`);
-  console.log(`load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const rows: Timing[] = [];
   let fastestOnOne = 0;
   for (const workers of [1, 2]) {
@@ -59,6 +53,5 @@ export async function run(): Promise<void> {
     );
   }
   report(rows, rows[0]);
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`pow_nonces_per_s=${fastestOnOne}`);
+  return { pow_nonces_per_s: fastestOnOne };
 }

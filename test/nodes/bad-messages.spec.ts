@@ -8,7 +8,8 @@ import { generateSeed } from '../../nodes/core/wallet';
 import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker, TestBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { errorsOf, NODES, PREFIX, sessionFlow, until } from '../support/session-flow';
+import { errorsOf, NODES, PREFIX, sessionFlow } from '../support/session-flow';
+import { until } from '../support/wait';
 
 /** The parts of a session that money depends on: none may change when a bad message is refused. */
 function moneyState(party: VehicleParty): string {

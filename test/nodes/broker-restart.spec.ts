@@ -3,7 +3,8 @@ import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
 import { startBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow, until } from '../support/session-flow';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow } from '../support/session-flow';
+import { until } from '../support/wait';
 
 describe('nodes: the broker restarts in the middle of a session', function () {
   const context = brokerAndRuntime();

@@ -10,7 +10,8 @@ import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker, TestBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
 import { money } from '../support/parties';
-import { assertWalletBooks, collect, errorsOf, EventMsg, NODES, sessionFlow, until } from '../support/session-flow';
+import { assertWalletBooks, collect, errorsOf, EventMsg, NODES, sessionFlow } from '../support/session-flow';
+import { until } from '../support/wait';
 
 type Side = Role;
 const SIDES: readonly Side[] = ['station', 'vehicle'];

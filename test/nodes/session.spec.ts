@@ -4,7 +4,8 @@ import { generateSeed } from '../../nodes/core/wallet';
 import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow, until } from '../support/session-flow';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow } from '../support/session-flow';
+import { until } from '../support/wait';
 
 describe('nodes: a whole charging session through the core MQTT nodes and a broker', function () {
   const context = brokerAndRuntime();

@@ -97,15 +97,6 @@ export function errorsOf(ids: string[]): string[] {
     .map((call) => `${call.thisValue.id}: ${String(call.args[0])}`);
 }
 
-export async function until(check: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-
 /** The books after a session of this flow: each wallet (100 tokens before) moved by exactly `cost`, the channel empty. */
 export async function assertWalletBooks(cost: number, depositAddress: string): Promise<void> {
   const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
