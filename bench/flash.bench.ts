@@ -1,4 +1,3 @@
-import isBundle from '@iota/bundle-validator';
 import {
   acceptChannel,
   applyCompletion,
@@ -14,6 +13,7 @@ import {
 } from '../nodes/core/flash';
 import { addSignature, buildBundle, parseBundle } from '../nodes/core/flash/bundles';
 import { deriveDigest, multisigAddress, signFragments } from '../nodes/core/flash/signing';
+import { isBundle } from '../nodes/core/iota/bundle-validator';
 import { isValueAddress } from '../nodes/core/iota/trytes';
 import type { Figures } from './index';
 import { loadReference, openReference, referenceCanPay, referencePay, throughJson } from './reference-flash';
@@ -133,17 +133,17 @@ export async function run(): Promise<Figures> {
   const unsigned = buildBundle(root, 2000, [{ address: valueAddress('S'), value: 990 }, { address: valueAddress('T'), value: 1010 }], SECURITY, 1_700_000_000);
   const hash = parseBundle(unsigned)[0].bundle;
   console.log('');
-  const baseline = await time('baseline: 2 parties sign 1 bundle + isBundle', 3, () => {
+  const baseline = await time('baseline: 2 parties sign 1 bundle + isBundle', SAMPLES, () => {
     let signed = addSignature(unsigned, signFragments(SEEDS[0], 0, SECURITY, 0, hash), 0, SECURITY);
     signed = addSignature(signed, signFragments(SEEDS[1], 0, SECURITY, 1, hash), 1, SECURITY);
     if (!isBundle(parseBundle(signed))) throw new Error('baseline bundle is invalid');
   });
-  const digest = await time('one WOTS digest (one party, one tree node)', 3, (i) => deriveDigest(SEEDS[0], 100 + i, SECURITY));
+  const digest = await time('one WOTS digest (one party, one tree node)', SAMPLES, (i) => deriveDigest(SEEDS[0], 100 + i, SECURITY));
   // The opening state a session signs before its deposits: a payment of zero that builds the whole first branch.
-  const fresh = [setup(6), setup(6)];
-  const opening = await time('opening state, depth 6 (7 new bundles, both parties)', 2, (i) => pay(fresh[i], 0));
+  const fresh = Array.from({ length: SAMPLES }, () => setup(6));
+  const opening = await time('opening state, depth 6 (7 new bundles, both parties)', SAMPLES, (i) => pay(fresh[i], 0));
   const setups: Timing[] = [];
-  for (const depth of [2, 4, 6]) setups.push(await time(`setup, depth ${depth} (${depth + 1} digests per party)`, 1, () => setup(depth)));
+  for (const depth of [2, 4, 6]) setups.push(await time(`setup, depth ${depth} (${depth + 1} digests per party)`, SAMPLES, () => setup(depth)));
   report([baseline, digest, opening, ...setups], baseline);
 
   return { payment_median_ms: payment.medianMs, reference_median_ms: reference.medianMs, ratio };

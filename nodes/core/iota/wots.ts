@@ -1,6 +1,6 @@
 import { fromValue, trits as toTrits, trytes as toTrytes } from '@iota/converter';
-import { add } from '@iota/signing';
-import { bytesToTrits, HASH_BYTES, HASH_TRITS, kerlBytes, normalize, tritsToBytes } from './kerl';
+import { add, normalizedBundle } from '@iota/signing';
+import { bytesToTrits, HASH_BYTES, HASH_TRITS, Kerl, kerlBytes, normalize, tritsToBytes } from './kerl';
 import { keccak384 } from './keccak';
 
 /**
@@ -95,3 +95,25 @@ export function chunksToTrits(bytes: Uint8Array): Int8Array {
 
 export const chunksToTrytes = (bytes: Uint8Array): string => toTrytes(chunksToTrits(bytes));
 export const trytesToChunks = (trytes: string): Uint8Array => tritsToChunks(toTrits(trytes));
+
+/** `@iota/core generateAddress` without a checksum: the Kerl hash of the key's digests, as 81 trytes. */
+export function address(seed: string, index: number, security: number): string {
+  const digests = chunksToTrits(keyDigests(privateKey(subseed(seed, index), security)));
+  const sponge = new Kerl();
+  sponge.absorb(digests, 0, digests.length);
+  const out = new Int8Array(HASH_TRITS);
+  sponge.squeeze(out, 0, HASH_TRITS);
+  return toTrytes(out);
+}
+
+/** `@iota/signing signatureFragments`: all `security` fragments that sign a bundle hash, as trits. */
+export function bundleSignature(seed: string, index: number, security: number, bundleHash: Int8Array): Int8Array {
+  const key = privateKey(subseed(seed, index), security);
+  const normalized = normalizedBundle(bundleHash);
+  const signature = new Int8Array(security * CHUNKS_PER_FRAGMENT * HASH_TRITS);
+  for (let f = 0; f < security; f++) {
+    const fragment = chunksToTrits(signatureFragment(normalized.subarray(f * CHUNKS_PER_FRAGMENT, (f + 1) * CHUNKS_PER_FRAGMENT), key, f));
+    signature.set(fragment, f * CHUNKS_PER_FRAGMENT * HASH_TRITS);
+  }
+  return signature;
+}

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { generateAddress } from '@iota/core';
 import type { Transaction } from '@iota/core';
+import { address } from '../iota/wots';
 import { asTransactionObject } from '@iota/transaction-converter';
 import { attachTrytes, PowCancelledError, PowPool } from '../pow';
 import { AppendLog, DirectoryLock, ensurePrivateDir, StoreError } from '../store';
@@ -538,7 +538,7 @@ function genesisRecords(options: DevTangleOptions): LedgerRecord[] {
         ? [fund.address]
         : Array.from({ length: fund.count ?? 1 }, (_, i) => {
             if (!isHash(fund.seed)) throw new RangeError('a genesis seed must be 81 trytes');
-            return generateAddress(fund.seed, i, fund.security ?? 2);
+            return address(fund.seed, i, fund.security ?? 2);
           });
     for (const address of addresses) {
       try {

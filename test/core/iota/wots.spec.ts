@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { trits, trytes } from '@iota/converter';
 import * as signing from '@iota/signing';
-import { chunksToTrytes, fragmentDigest, keyDigests, privateKey, signatureFragment, subseed } from '../../../nodes/core/iota/wots';
+import { generateAddress } from '@iota/core';
+import { address, bundleSignature, chunksToTrytes, fragmentDigest, keyDigests, privateKey, signatureFragment, subseed } from '../../../nodes/core/iota/wots';
 import { RANDOM_SEED, randomInt, randomTrytes } from './random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
@@ -47,6 +48,18 @@ describe('iota: WOTS on bytes', () => {
       const fragment = signatureFragment(normalized, key, 0);
       assert.equal(chunksToTrytes(fragment), trytes(signing.signatureFragment(normalized, trits(chunksToTrytes(key)))));
       assert.equal(chunksToTrytes(fragmentDigest(normalized, fragment)), trytes(signing.digest(normalized, trits(chunksToTrytes(fragment)))));
+    }
+  });
+
+  it('derives the addresses of @iota/core generateAddress and signs bundles as @iota/signing signatureFragments (the wallet uses both)', async () => {
+    for (const security of [1, 2, 3] as const) {
+      const seed = randomTrytes(81);
+      const index = randomInt(10_000);
+      const note = `seed ${seed}, index ${index}, security ${security} ${seedNote}`;
+      assert.equal(address(seed, index, security), generateAddress(seed, index, security), `address, ${note}`);
+      const bundleHash = trits(randomTrytes(81));
+      const reference = await signing.signatureFragments(trits(seed), index, security, bundleHash);
+      assert.equal(trytes(bundleSignature(seed, index, security, bundleHash)), trytes(reference), `signature, ${note}`);
     }
   });
 
