@@ -39,7 +39,8 @@ export class MqttLink {
       this.client.publishAsync(out.topic, JSON.stringify(out.payload), { qos: 1, retain: out.retain }).catch((err: Error) => this.errors.push(`publish ${out.topic}: ${err.message}`));
     });
     const topics = party.role === 'station' ? [`${PREFIX}/${stationId}/+/station`] : [`${PREFIX}/${stationId}/offer`, `${PREFIX}/${stationId}/+/vehicle`];
-    await this.client.subscribeAsync(topics, { qos: 1 });
+    // As the examples' `mqtt in` nodes: published at QoS 1, delivered at QoS 0 (docs/PERFORMANCE.md says why).
+    await this.client.subscribeAsync(topics, { qos: 0 });
   }
 
   async close(): Promise<void> {

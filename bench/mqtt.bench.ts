@@ -8,6 +8,9 @@ import type { Figures } from './index';
 import { msSince, report, SAMPLES, timingOf } from './timing';
 
 const INCREMENT_WH = 10;
+/** The charger's power: readings come at its pace, one increment every 1.6 s, as the vehicle's plausibility check expects. */
+const CHARGER_W = 22_000;
+const INCREMENT_MS = (INCREMENT_WH / CHARGER_W) * 3_600_000;
 /** The wallets' default security level (the test flows use 1 to save time). */
 const SECURITY = 2;
 /** Increments paid before the measurement: the first one after the opening warms up every code path. */
@@ -18,7 +21,8 @@ const WARMUP = 1;
  * stage nodes talking only through Node-RED's core `mqtt in`/`mqtt out` nodes and an in-process broker (aedes).
  * Timed from a meter reading entering the station's `meter-in` to the station's `paid` event, which it emits once
  * the co-signed state is in its journal: claim, proposal, co-signature, completion, journal write. The increments
- * follow one another, each reading sent once the previous one is paid.
+ * follow one another at a 22 kW charger's pace (one every 1.6 s, untimed), each reading once the previous one is
+ * paid.
  */
 export async function run(): Promise<Figures> {
   const increments = WARMUP + SAMPLES;
@@ -53,9 +57,12 @@ export async function run(): Promise<Figures> {
     // The first reading sets the session's start register; no increment is complete yet.
     meter.receive({ payload: { registerWh, timestamp: Date.now() } } as never);
     const samples: number[] = [];
+    const firstReading = Date.now();
     for (let i = 0; i < increments; i++) {
       registerWh += INCREMENT_WH;
       const paid = new Promise<void>((resolve, reject) => (waiting = { paid: resolve, stopped: reject }));
+      // Untimed: the meter reaches the next increment at the charger's pace.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstReading + (i + 1) * INCREMENT_MS - Date.now())));
       const start = process.hrtime.bigint();
       meter.receive({ payload: { registerWh, timestamp: Date.now() } } as never);
       await paid;

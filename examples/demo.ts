@@ -131,6 +131,8 @@ async function startBroker(): Promise<Broker> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
+    // Each message at once, as Mosquitto's `set_tcp_nodelay true` (docs/PERFORMANCE.md).
+    socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {

@@ -50,7 +50,7 @@ export function faultFlow(side: Side, bench: FaultBench, seed: string): FlowNode
     { id: id('record'), z, type: 'file', name: '', filename: bench.eventsFile(side), filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'none', wires: [[]] },
   ];
   const mqttIn = (topic: string, target: string): FlowNode => ({
-    id: id(`in-${topic.replace(/\W/g, '-')}`), z, type: 'mqtt in', name: '', broker: id('broker'), topic: `${PREFIX}/${topic}`, qos: '1', datatype: 'json', nl: false, rap: true, rh: 0, inputs: 0, wires: [[target]],
+    id: id(`in-${topic.replace(/\W/g, '-')}`), z, type: 'mqtt in', name: '', broker: id('broker'), topic: `${PREFIX}/${topic}`, qos: '0', datatype: 'json', nl: false, rap: true, rh: 0, inputs: 0, wires: [[target]],
   });
   const terms = { prefix: 'm2m-ev/v1', dataDir: '', maxPowerW: '22080', maxDepth: '4', peerTimeout: '20' };
   if (side === 'station') {

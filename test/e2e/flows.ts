@@ -19,7 +19,7 @@ export const DASHBOARD_EXAMPLE = 'Dashboard demo.json';
 const PREFIX = 'm2m-ev/v1/station-1';
 
 function mqttIn(id: string, z: string, broker: string, topic: string, target: string): FlowNode {
-  return { id, z, type: 'mqtt in', name: '', broker, topic, qos: '1', datatype: 'json', nl: false, rap: true, rh: 0, inputs: 0, wires: [[target]] };
+  return { id, z, type: 'mqtt in', name: '', broker, topic, qos: '0', datatype: 'json', nl: false, rap: true, rh: 0, inputs: 0, wires: [[target]] };
 }
 
 function stages(z: string, party: string, broker: string, out: string, events: string, ids: [string, string, string]): FlowNode[] {

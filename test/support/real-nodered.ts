@@ -235,7 +235,8 @@ export class Mosquitto {
     const port = await freePort();
     const config = path.join(dir, 'mosquitto.conf');
     // mosquitto 2 listens on loopback only without a listener, and refuses anonymous clients with one.
-    fs.writeFileSync(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ''].join('\n'));
+    // set_tcp_nodelay as the README's configuration for a station.
+    fs.writeFileSync(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'persistence false', 'log_dest stderr', ''].join('\n'));
     const child = spawn(binary, ['-c', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     running.add(child);
     const broker = new Mosquitto(port, child);
