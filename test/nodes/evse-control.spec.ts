@@ -145,13 +145,14 @@ describe('nodes: evse-control', function () {
       const claims: unknown[] = [];
       charger.on('message', (topic, payload) => topic === 'openevse-t2/claim/set' && claims.push(JSON.parse(payload.toString())));
       await charger.subscribeAsync('openevse-t2/claim/set');
-      // Retained, as the charger keeps its state topic: the flow's `mqtt in` gets it whenever it subscribes.
-      await charger.publishAsync('openevse-t2/state', '1', { retain: true });
       const { command, out, nextStatus } = await load({ driver: 'openevse', baseTopic: 'openevse-t2', wires: [['status'], ['mqttOut']] }, {}, [
         { id: 'b1', type: 'mqtt-broker', broker: '127.0.0.1', port: String(broker.port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
         { id: 'mqttOut', z: 'f1', type: 'mqtt out', broker: 'b1', topic: '', qos: '0', retain: 'false' },
         { id: 'mqttIn', z: 'f1', type: 'mqtt in', broker: 'b1', topic: 'openevse-t2/#', qos: '0', datatype: 'utf8', wires: [['e1']] },
       ]);
+      // Retained, as the charger keeps its state topic: the flow's `mqtt in` gets it whenever it subscribes. Sent
+      // once the test listens to the node's status, so that a fast broker cannot deliver it before.
+      await charger.publishAsync('openevse-t2/state', '1', { retain: true });
       // Its first report proves the link is up: the charger is told it is disabled.
       assert.deepEqual(await eventually(() => claims[0]), { state: 'disabled' });
       await eventually(() => out.status.map(statusOf).find((s) => s.reason === 'charger:state'));

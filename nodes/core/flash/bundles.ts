@@ -101,7 +101,7 @@ function splitTrytes(bundle: Int8Array): string[] {
 export function computeBundleHash(txTrytes: readonly string[]): string {
   // With zero fragments to protect, finalizeBundle only hashes: it never bumps the obsoleteTag.
   const hashed = finalizeBundle(trits(txTrytes.join('')), 0);
-  return asTransactionObject(trytes(hashed.subarray(0, TRANSACTION_LENGTH)), NULL_HASH).bundle;
+  return trytes(hashed.subarray(BUNDLE_OFFSET, BUNDLE_OFFSET + HASH_TRITS));
 }
 
 export function parseBundle(txTrytes: readonly string[]) {

@@ -47,7 +47,10 @@ export class SessionJournal<T extends object> {
       await this.log.rewrite(LOG, [{ snapshot: fields }]);
       this.deltas = 0;
     } else {
-      await this.log.append([delta(this.written, encoded, fields)]);
+      const change = delta(this.written, encoded, fields);
+      // A step that changed nothing (a heartbeat, say) leaves the file as it is.
+      if (Object.keys(change.set).length === 0 && Object.keys(change.grow).length === 0) return;
+      await this.log.append([change]);
       this.deltas++;
     }
     this.written = encoded;
@@ -88,7 +91,7 @@ function encode(value: unknown): Written {
   return Array.isArray(value) ? value.map((entry) => JSON.stringify(entry)) : JSON.stringify(value);
 }
 
-function delta(before: Map<string, Written>, after: Map<string, Written>, fields: Fields): JournalRecord {
+function delta(before: Map<string, Written>, after: Map<string, Written>, fields: Fields): { set: Fields; grow: Record<string, { drop: number; append: unknown[] }> } {
   const set: Fields = {};
   const grow: Record<string, { drop: number; append: unknown[] }> = {};
   for (const [key, now] of after) {

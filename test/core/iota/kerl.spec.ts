@@ -10,21 +10,19 @@ import { RANDOM_SEED, randomInt, randomTrits } from './random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
 
-function ours(input: Int8Array, squeezes: number): string {
+type Sponge = new () => { absorb(t: Int8Array, offset: number, length: number): void; squeeze(t: Int8Array, offset: number, length: number): void };
+
+/** Absorbs `input` and squeezes `squeezes` chunks, as trytes. */
+function hashWith(SpongeClass: Sponge, input: Int8Array, squeezes: number): string {
   const out = new Int8Array(243 * squeezes);
-  const sponge = new Kerl();
+  const sponge = new SpongeClass();
   sponge.absorb(input, 0, input.length);
   sponge.squeeze(out, 0, out.length);
   return trytes(out);
 }
 
-function reference(input: Int8Array, squeezes: number): string {
-  const out = new Int8Array(243 * squeezes);
-  const sponge = new ReferenceKerl();
-  sponge.absorb(input, 0, input.length);
-  sponge.squeeze(out, 0, out.length);
-  return trytes(out);
-}
+const ours = (input: Int8Array, squeezes: number) => hashWith(Kerl, input, squeezes);
+const reference = (input: Int8Array, squeezes: number) => hashWith(ReferenceKerl, input, squeezes);
 
 /** Chunks at the edges of the 242-trit range: all +1 (the largest, H), all -1 (the smallest, -H), zero, trit 243 set. */
 function edgeChunks(): Int8Array[] {
