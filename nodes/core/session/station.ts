@@ -74,9 +74,9 @@ export class StationParty extends Party {
     if (this.snapshot.phase === 'idle') await this.exclusive(() => this.apply({ snapshot: this.snapshot, send: [this.offerMessage()] }, 'offer'));
   }
 
-  override close(): void {
-    super.close();
+  override close(): Promise<void> {
     if (this.watcher) clearInterval(this.watcher);
+    return super.close();
   }
 
   protected signingKeys(): KeyPair {
