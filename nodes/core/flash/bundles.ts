@@ -97,13 +97,6 @@ function splitTrytes(bundle: Int8Array): string[] {
   return out;
 }
 
-/** The Kerl bundle hash of the transactions' essences, whatever their bundle field says. */
-export function computeBundleHash(txTrytes: readonly string[]): string {
-  // With zero fragments to protect, finalizeBundle only hashes: it never bumps the obsoleteTag.
-  const hashed = finalizeBundle(trits(txTrytes.join('')), 0);
-  return trytes(hashed.subarray(BUNDLE_OFFSET, BUNDLE_OFFSET + HASH_TRITS));
-}
-
 export function parseBundle(txTrytes: readonly string[]) {
   // A fixed hash: the transaction hash (Curl over the whole tx) is not needed for a bundle that is not attached.
   return txTrytes.map((t) => asTransactionObject(t, NULL_HASH));

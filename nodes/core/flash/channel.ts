@@ -1,9 +1,9 @@
+import { bundleHashOf } from '../iota/bundle-validator';
 import { isSeed, isTrytes, isValueAddress } from '../iota/trytes';
 import {
   addSignature,
   attachOrder,
   buildBundle,
-  computeBundleHash,
   type Output,
   parseBundle,
 } from './bundles';
@@ -468,7 +468,7 @@ function checkProposedBundle(state: ChannelState, txTrytes: string[], i: number)
   } catch {
     return fail('MALFORMED_MESSAGE', `bundle ${i}: not valid transactions`);
   }
-  const hash = computeBundleHash(txTrytes);
+  const hash = bundleHashOf(txTrytes);
   if (txs.some((tx) => tx.bundle !== hash)) fail('BUNDLE_MISMATCH', `bundle ${i}: the bundle field is not the hash of its transactions`);
   if (hasInsecureFragment(hash, state.security)) {
     fail('INSECURE_BUNDLE_HASH', `bundle ${i}: its hash normalizes to 13 (M) in a signed fragment`);

@@ -1,6 +1,6 @@
 import { trits, trytes } from '@iota/converter';
 import { FRAGMENT_LENGTH, HASH_LENGTH, MAX_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
-import { bytesToTrits, Kerl } from '../iota/kerl';
+import { bytesToTrits, kerlHash } from '../iota/kerl';
 import { chunksToTrytes, fragmentDigest, keyDigests, privateKey, signatureFragment, subseed, trytesToChunks } from '../iota/wots';
 import type { Party, SecurityLevel } from './types';
 
@@ -30,6 +30,10 @@ export function deriveDigest(seed: string, keyIndex: number, security: SecurityL
     derivedAhead.delete(id);
     return ready;
   }
+  return computeDigest(seed, keyIndex, security);
+}
+
+function computeDigest(seed: string, keyIndex: number, security: SecurityLevel): string {
   return chunksToTrytes(keyDigests(privateKey(subseed(seed, keyIndex), security)));
 }
 
@@ -46,19 +50,14 @@ const aheadId = (seed: string, keyIndex: number, security: number) => `${securit
 export function deriveDigestAhead(seed: string, keyIndex: number, security: SecurityLevel): void {
   const id = aheadId(seed, keyIndex, security);
   if (derivedAhead.has(id)) return;
-  const digest = chunksToTrytes(keyDigests(privateKey(subseed(seed, keyIndex), security)));
+  const digest = computeDigest(seed, keyIndex, security);
   if (derivedAhead.size >= MAX_DERIVED_AHEAD) derivedAhead.delete(derivedAhead.keys().next().value as string);
   derivedAhead.set(id, digest);
 }
 
 /** The multisig address: Kerl over party 0's digests, then party 1's. Kerl output always ends in a 0 trit. */
 export function multisigAddress(digest0: string, digest1: string): string {
-  const absorbed = trits(digest0 + digest1);
-  const out = new Int8Array(HASH_LENGTH);
-  const sponge = new Kerl();
-  sponge.absorb(absorbed, 0, absorbed.length);
-  sponge.squeeze(out, 0, HASH_LENGTH);
-  return trytes(out);
+  return trytes(kerlHash(trytesToChunks(digest0 + digest1)));
 }
 
 /** Which normalized fragment (0..2) party `party`'s j-th signature fragment signs. */
@@ -66,8 +65,9 @@ export function fragmentSlot(party: Party, security: SecurityLevel, j: number): 
   return (party * security + j) % 3;
 }
 
-function normalizedFragment(bundleHash: string, slot: number): Int8Array {
-  return normalizedBundle(trits(bundleHash)).slice(slot * NORMALIZED_FRAGMENT_LENGTH, (slot + 1) * NORMALIZED_FRAGMENT_LENGTH);
+/** The 27 normalized trytes of one slot of a normalized bundle hash. */
+function normalizedFragment(normalized: Int8Array, slot: number): Int8Array {
+  return normalized.subarray(slot * NORMALIZED_FRAGMENT_LENGTH, (slot + 1) * NORMALIZED_FRAGMENT_LENGTH);
 }
 
 /**
@@ -77,9 +77,7 @@ function normalizedFragment(bundleHash: string, slot: number): Int8Array {
 export function hasInsecureFragment(bundleHash: string, security: SecurityLevel): boolean {
   const signedSlots = new Set([0, 1].flatMap((p) => [0, 1, 2].slice(0, security).map((j) => fragmentSlot(p as Party, security, j))));
   const normalized = normalizedBundle(trits(bundleHash));
-  return [...signedSlots].some((slot) =>
-    normalized.slice(slot * NORMALIZED_FRAGMENT_LENGTH, (slot + 1) * NORMALIZED_FRAGMENT_LENGTH).includes(MAX_TRYTE_VALUE),
-  );
+  return [...signedSlots].some((slot) => normalizedFragment(normalized, slot).includes(MAX_TRYTE_VALUE));
 }
 
 /** One party's `security` signature fragments (2187 trytes each) for a bundle hash. */
@@ -91,9 +89,10 @@ export function signFragments(
   bundleHash: string,
 ): string[] {
   const key = privateKey(subseed(seed, keyIndex), security);
+  const normalized = normalizedBundle(trits(bundleHash));
   const fragments: string[] = [];
   for (let j = 0; j < security; j++) {
-    fragments.push(chunksToTrytes(signatureFragment(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), key, j)));
+    fragments.push(chunksToTrytes(signatureFragment(normalizedFragment(normalized, fragmentSlot(party, security, j)), key, j)));
   }
   return fragments;
 }
@@ -111,8 +110,9 @@ export function firstBadFragment(
 ): number {
   const expected = trits(partyDigest);
   const actual = new Int8Array(HASH_LENGTH);
+  const normalized = normalizedBundle(trits(bundleHash));
   for (let j = 0; j < security; j++) {
-    const digest = fragmentDigest(normalizedFragment(bundleHash, fragmentSlot(party, security, j)), trytesToChunks(fragments[j]));
+    const digest = fragmentDigest(normalizedFragment(normalized, fragmentSlot(party, security, j)), trytesToChunks(fragments[j]));
     bytesToTrits(digest, 0, actual, 0);
     // Compared in trits, so that a digest whose last trit is not 0 never matches.
     const want = expected.subarray(j * HASH_LENGTH, (j + 1) * HASH_LENGTH);

@@ -2,8 +2,8 @@ import { trits, trytes } from '@iota/converter';
 import type { Transaction } from '@iota/core';
 import { normalizedBundle } from '@iota/signing';
 import { asTransactionTrytes } from '@iota/transaction-converter';
-import { HASH_BYTES, HASH_TRITS, Kerl } from './kerl';
-import { chunksToTrits, fragmentDigest, trytesToChunks } from './wots';
+import { HASH_BYTES, HASH_TRITS, kerlHash } from './kerl';
+import { fragmentDigest, trytesToChunks } from './wots';
 
 /**
  * The default export of `@iota/bundle-validator` 1.0.0-beta.30, decision for decision, on our Kerl and WOTS: about
@@ -19,15 +19,17 @@ export function isBundle(bundle: readonly Transaction[]): boolean {
   if (bundle.some((tx) => tx.value !== 0 && trits(tx.address)[HASH_TRITS - 1] !== 0)) return false;
   if (bundle.some((tx, index) => tx.currentIndex !== index || tx.lastIndex !== bundle.length - 1)) return false;
   if (bundle.reduce((sum, tx) => sum + tx.value, 0) !== 0) return false;
-  const sponge = new Kerl();
-  for (const tx of bundle) {
-    const essence = trits((asTransactionTrytes(tx) as string).slice(2187, 2187 + 162));
-    sponge.absorb(essence, 0, essence.length);
-  }
-  const hash = new Int8Array(HASH_TRITS);
-  sponge.squeeze(hash, 0, HASH_TRITS);
-  if (trytes(hash) !== bundle[0].bundle) return false;
-  return signaturesValid(bundle, hash);
+  const hash = bundleHashOf(bundle.map((tx) => asTransactionTrytes(tx) as string));
+  if (hash !== bundle[0].bundle) return false;
+  return signaturesValid(bundle, trits(hash));
+}
+
+/** The essence of a transaction (address .. lastIndex, 486 trits) sits at these trytes. */
+const ESSENCE_TRYTES = [2187, 2187 + 162] as const;
+
+/** The bundle hash: Kerl over the transactions' essences in their order, whatever their bundle fields say. */
+export function bundleHashOf(txTrytes: readonly string[]): string {
+  return trytes(kerlHash(trytesToChunks(txTrytes.map((tx) => tx.slice(...ESSENCE_TRYTES)).join(''))));
 }
 
 /** Groups the fragments by input address, the way the library does, and checks each group against its address. */
@@ -44,16 +46,8 @@ function signaturesValid(bundle: readonly Transaction[], bundleHash: Int8Array):
       const slot = i % 3;
       digests.set(fragmentDigest(normalized.subarray(slot * 27, (slot + 1) * 27), trytesToChunks(fragment)), i * HASH_BYTES);
     });
-    if (addressOf(digests) !== address) return false;
+    if (trytes(kerlHash(digests)) !== address) return false;
   }
   return true;
 }
 
-function addressOf(digests: Uint8Array): string {
-  const absorbed = chunksToTrits(digests);
-  const sponge = new Kerl();
-  sponge.absorb(absorbed, 0, absorbed.length);
-  const out = new Int8Array(HASH_TRITS);
-  sponge.squeeze(out, 0, HASH_TRITS);
-  return trytes(out);
-}

@@ -176,6 +176,15 @@ export function kerlBytes(input: Uint8Array, offset: number, length: number, out
   normalize(out, outOffset);
 }
 
+/** The Kerl hash (one squeeze) of whole chunks given as bytes, as 243 trits: what absorb and squeeze would give. */
+export function kerlHash(chunks: Uint8Array): Int8Array {
+  const digest = new Uint8Array(HASH_BYTES);
+  keccak384(chunks, 0, chunks.length, digest, 0);
+  const hash = new Int8Array(HASH_TRITS);
+  bytesToTrits(digest, 0, hash, 0);
+  return hash;
+}
+
 /**
  * The `@iota/kerl` sponge interface on trits, for whole chunks: absorb, squeeze (several times if need be), reset.
  * For a hash over many chunks at once (bundle hashes, addresses) and for the tests that compare it with @iota/kerl.

@@ -1,6 +1,6 @@
 import { fromValue, trits as toTrits, trytes as toTrytes } from '@iota/converter';
 import { add, normalizedBundle } from '@iota/signing';
-import { bytesToTrits, HASH_BYTES, HASH_TRITS, Kerl, kerlBytes, normalize, tritsToBytes } from './kerl';
+import { bytesToTrits, HASH_BYTES, HASH_TRITS, kerlBytes, kerlHash, normalize, tritsToBytes } from './kerl';
 import { keccak384 } from './keccak';
 
 /**
@@ -98,12 +98,7 @@ export const trytesToChunks = (trytes: string): Uint8Array => tritsToChunks(toTr
 
 /** `@iota/core generateAddress` without a checksum: the Kerl hash of the key's digests, as 81 trytes. */
 export function address(seed: string, index: number, security: number): string {
-  const digests = chunksToTrits(keyDigests(privateKey(subseed(seed, index), security)));
-  const sponge = new Kerl();
-  sponge.absorb(digests, 0, digests.length);
-  const out = new Int8Array(HASH_TRITS);
-  sponge.squeeze(out, 0, HASH_TRITS);
-  return toTrytes(out);
+  return toTrytes(kerlHash(keyDigests(privateKey(subseed(seed, index), security))));
 }
 
 /** `@iota/signing signatureFragments`: all `security` fragments that sign a bundle hash, as trits. */

@@ -1,5 +1,5 @@
 import { trits as toTrits, trytes as toTrytes } from '@iota/converter';
-import Kerl from '@iota/kerl';
+import { bundleHashOf } from '../iota/bundle-validator';
 import { transactionHash } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
 import type { Transaction } from '@iota/core';
@@ -13,9 +13,6 @@ export const TRANSACTION_TRYTES = 2673;
 /** IRI refuses attachment timestamps more than two hours ahead of its clock. */
 const MAX_FUTURE_MS = 2 * 60 * 60 * 1000;
 const TRYTES = /^[9A-Z]*$/;
-/** Essence: address, value, obsolete tag, timestamp, currentIndex, lastIndex (trytes 2187..2349). */
-const ESSENCE_FROM = 2187;
-const ESSENCE_TO = 2349;
 
 export function isHash(value: unknown): value is string {
   return typeof value === 'string' && value.length === 81 && TRYTES.test(value);
@@ -95,19 +92,6 @@ export async function checkBundle(bundle: readonly StoredTransaction[], verifier
   });
   const sum = txs.reduce((acc, tx) => acc + tx.value, 0);
   if (sum !== 0) throw new RequestError(`Invalid bundle ${name}: values sum to ${sum}, not 0`);
-  if (bundleHash(bundle) !== name) throw new RequestError(`Invalid bundle ${name}: the bundle hash does not match its transactions`);
+  if (bundleHashOf(bundle.map((tx) => tx.trytes)) !== name) throw new RequestError(`Invalid bundle ${name}: the bundle hash does not match its transactions`);
   if (!(await verifier.isBundle(txs))) throw new RequestError(`Invalid bundle ${name}: invalid signature`);
-}
-
-/** Kerl over the 486-trit essence (address .. lastIndex) of each transaction, in index order. */
-function bundleHash(bundle: readonly StoredTransaction[]): string {
-  const kerl = new Kerl();
-  kerl.initialize();
-  for (const { trytes } of bundle) {
-    const essence = toTrits(trytes.slice(ESSENCE_FROM, ESSENCE_TO));
-    kerl.absorb(essence, 0, essence.length);
-  }
-  const hash = new Int8Array(243);
-  kerl.squeeze(hash, 0, hash.length);
-  return toTrytes(hash);
 }

@@ -92,12 +92,7 @@ export class Wallet implements KeyHolder {
 
   /** A new address of this wallet (at a never-used key index), e.g. for a channel's settlement. */
   newAddress(): Promise<string> {
-    return this.exclusive(async () => {
-      const [index] = this.store.allocate(1);
-      const address = addressOf(this.#seed, index, this.security);
-      this.store.addAddress(index, address);
-      return address;
-    });
+    return this.exclusive(async () => this.addressAtFreshIndex());
   }
 
   /** The address that receives funds when the wallet holds none yet (faucet, a first top-up). */
@@ -154,7 +149,7 @@ export class Wallet implements KeyHolder {
         gathered += row.balance;
       }
       if (gathered < value) throw new WalletError(`insufficient funds: ${value} requested, ${gathered} available`);
-      const change = gathered > value ? await this.changeAddress() : undefined;
+      const change = gathered > value ? this.addressAtFreshIndex() : undefined;
       const trytes = await this.guard(
         this.api.prepareTransfers(this.#seed, [{ address, value }], { inputs, ...(change ? { remainderAddress: change } : {}), nativeGenerateSignatureFunction: signFast }),
       );
@@ -190,7 +185,8 @@ export class Wallet implements KeyHolder {
     return { bundle, tail };
   }
 
-  private async changeAddress(): Promise<string> {
+  /** An address at a never-used key index, recorded in the wallet; callers hold the wallet's turn. */
+  private addressAtFreshIndex(): string {
     const [index] = this.store.allocate(1);
     const address = addressOf(this.#seed, index, this.security);
     this.store.addAddress(index, address);
