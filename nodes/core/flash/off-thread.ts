@@ -54,6 +54,11 @@ export interface EngineReply {
 const WORKER_FILE = path.join(__dirname, 'engine-worker.js');
 /** The most indices one call can need: one branch of the deepest tree. */
 const RESERVE = MAX_DEPTH + 1;
+/**
+ * Fresh indices come from the key holder a block at a time: each allocation writes the wallet's counter to disk
+ * (with an fsync), and a block that a crash leaves unused is only skipped.
+ */
+const ALLOCATION_BLOCK = 4 * RESERVE;
 
 type Engine = typeof ENGINE_CALLS;
 type Call<K extends EngineCallName> = (...args: Parameters<Engine[K]>) => Promise<ReturnType<Engine[K]>>;
@@ -106,11 +111,11 @@ export class OffThreadEngine {
     });
   }
 
-  /** Takes RESERVE fresh indices for one call: the spares of earlier calls first, then new ones. */
+  /** Takes at least RESERVE fresh indices for one call: the spares of earlier calls first, then a new block. */
   private reserve(keys: KeyHolder): number[] {
     const spare = this.spare.get(keys) ?? [];
     this.spare.set(keys, []);
-    return spare.length >= RESERVE ? spare : [...spare, ...keys.allocateKeyIndices(RESERVE - spare.length)];
+    return spare.length >= RESERVE ? spare : [...spare, ...keys.allocateKeyIndices(ALLOCATION_BLOCK - spare.length)];
   }
 
   private leastBusy(): Worker {

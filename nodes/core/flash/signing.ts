@@ -43,7 +43,8 @@ function computeDigest(seed: string, keyIndex: number, security: SecurityLevel):
  * more than one that reuses a leaf. Memory only, in the worker's thread, like the seed itself.
  */
 const derivedAhead = new Map<string, string>();
-const MAX_DERIVED_AHEAD = 64;
+/** Room for a few digests of each of hundreds of sessions (about 300 bytes each), so that none is derived twice. */
+const MAX_DERIVED_AHEAD = 2048;
 
 const aheadId = (seed: string, keyIndex: number, security: number) => `${security}:${keyIndex}:${seed}`;
 

@@ -39,9 +39,20 @@ function unsigned(envelope: object): Buffer {
   return Buffer.from(canonicalJson(rest), 'utf8');
 }
 
+/** Importing a key costs more than a signature; a session signs with the same key pair object throughout. */
+const privateKeys = new WeakMap<KeyPair, KeyObject>();
+function privateKeyObject(keys: KeyPair): KeyObject {
+  let key = privateKeys.get(keys);
+  if (!key) {
+    key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: keys.publicKey, d: keys.privateKey }, format: 'jwk' });
+    privateKeys.set(keys, key);
+  }
+  return key;
+}
+
 /** The envelope with its `sig` field set. */
 export function signEnvelope<T extends object>(envelope: T, keys: KeyPair): T & { sig: string } {
-  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: keys.publicKey, d: keys.privateKey }, format: 'jwk' });
+  const key = privateKeyObject(keys);
   return { ...envelope, sig: sign(null, unsigned(envelope), key).toString('base64url') };
 }
 

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import { AppendLog, type AppendLogOptions, StoreError } from '../store';
 
 const KIND = 'm2m-ev-session-journal';
-const LOG: AppendLogOptions = { kind: KIND, version: 2 };
+/** Version 3 diffs nested fields (the channel's chain, say) entry by entry; version 2 diffed top-level fields. */
+const LOG: AppendLogOptions = { kind: KIND, version: 3 };
 /** Delta records after which the log is compacted into one snapshot. */
 const COMPACT_AFTER = 256;
 
@@ -12,68 +13,86 @@ export class JournalError extends Error {
 }
 
 type Fields = Record<string, unknown>;
+/** Where a leaf sits in the session: the keys from the top, e.g. ['channel', 'chain']. */
+type Path = string[];
+/** How a list changed: `drop` entries went from its start, `keep` entries stayed, `append` came after them. */
+interface ListChange {
+  drop: number;
+  keep: number;
+  append: unknown[];
+}
 
 /**
- * One record: a whole snapshot, or what changed since the record before it: fields replaced whole (`set`), and
- * lists that lost `drop` entries at their start and gained `append` at their end (`grow`: the outbox, say).
+ * One record: a whole snapshot, or the leaves that changed since the record before it: replaced (`set`), gone
+ * (`unset`), or lists that kept a run of their entries (`lists`). Version 2 wrote `{ set, grow }` by top-level key.
  */
-type JournalRecord = { snapshot: Fields } | { set: Fields; grow: Record<string, { drop: number; append: unknown[] }> };
+type JournalRecord =
+  | { snapshot: Fields }
+  | { set: [Path, unknown][]; unset: Path[]; lists: [Path, ListChange][] }
+  | { set: Fields; grow: Record<string, { drop: number; append: unknown[] }> };
 
-/** A field as last written: its JSON, or for a list the JSON of each entry. */
-type Written = string | string[];
+/** A leaf as last written: its value and JSON, or for a list the JSON of each entry. */
+interface Leaf {
+  path: Path;
+  value: unknown;
+  json: string | string[];
+}
 
 /**
  * The durable copy of one party's session, kept before any message that depends on it is sent.
  *
  * An append-only log (`AppendLog`: a checksum per record, one fsync per append): each save appends one record
- * that holds only the top-level fields that changed, and the new entries of lists that grew, so that a payment
- * writes its new channel state and the message it sends, not the whole session again. Every 256 records the
- * log is compacted into one snapshot (atomically). A crash during an append leaves a torn last record, which was
- * never acknowledged: the session before it is used. Damage anywhere else, or a foreign file, is reported and
- * never used. The file is readable by its owner only. It holds no seed.
+ * that holds only the leaves of the session that changed. Nested objects are followed down to their values, and a
+ * list is diffed entry by entry, so that a payment writes the bundles that changed and the message it sends, not
+ * the whole channel and outbox again. Every 256 records the log is compacted into one snapshot (atomically). A
+ * crash during an append leaves a torn last record, which was never acknowledged: the session before it is used.
+ * Damage anywhere else, or a foreign file, is reported and never used. The file is readable by its owner only. It
+ * holds no seed.
  */
 export class SessionJournal<T extends object> {
   private log: AppendLog<JournalRecord> | null = null;
-  private written = new Map<string, Written>();
+  /** The leaves last written, by path; empty when the next save must write a whole snapshot. */
+  private written = new Map<string, Leaf>();
   private deltas = 0;
 
   constructor(readonly file: string) {}
 
   async save(snapshot: T): Promise<void> {
     const fields = snapshot as Fields;
-    const encoded = new Map(Object.entries(fields).map(([key, value]) => [key, encode(value)]));
+    const leaves = leavesOf(fields, this.written);
     if (!this.log) this.log = (await this.open()).log;
-    if (this.written.size === 0 || this.deltas >= COMPACT_AFTER || [...this.written.keys()].some((k) => !encoded.has(k))) {
+    if (this.written.size === 0 || this.deltas >= COMPACT_AFTER) {
       await this.log.rewrite(LOG, [{ snapshot: fields }]);
       this.deltas = 0;
     } else {
-      const change = delta(this.written, encoded, fields);
+      const change = delta(this.written, leaves);
       // A step that changed nothing (a heartbeat, say) leaves the file as it is.
-      if (Object.keys(change.set).length === 0 && Object.keys(change.grow).length === 0) return;
+      if (change.set.length === 0 && change.unset.length === 0 && change.lists.length === 0) return;
       await this.log.append([change]);
       this.deltas++;
     }
-    this.written = encoded;
+    this.written = leaves;
   }
 
   /** The latest snapshot, or null when there is none yet. */
   async load(): Promise<T | null> {
-    const { log, records } = await this.open();
+    const { log, records, version } = await this.open();
     this.log = log;
     let fields: Fields | null = null;
     for (const record of records) fields = apply(fields, record);
-    this.written = new Map(Object.entries(fields ?? {}).map(([key, value]) => [key, encode(value)]));
+    // A log of an earlier version is compacted into this version's format by the next save.
+    this.written = fields && version === LOG.version ? leavesOf(fields, new Map()) : new Map();
     this.deltas = records.length;
     return fields as T | null;
   }
 
-  private async open(): Promise<{ log: AppendLog<JournalRecord>; records: JournalRecord[] }> {
+  private async open(): Promise<{ log: AppendLog<JournalRecord>; records: JournalRecord[]; version: number }> {
     await this.close();
     const legacy = readVersion1(this.file);
     try {
       if (legacy === undefined) return await AppendLog.open<JournalRecord>(this.file, LOG);
       const records: JournalRecord[] = [{ snapshot: legacy as Fields }];
-      return { log: await AppendLog.create(this.file, LOG, records), records };
+      return { log: await AppendLog.create(this.file, LOG, records), records, version: LOG.version };
     } catch (err) {
       if (err instanceof StoreError) throw new JournalError(`session journal ${this.file}: ${err.message}; it was not used`);
       throw err;
@@ -87,36 +106,122 @@ export class SessionJournal<T extends object> {
   }
 }
 
-function encode(value: unknown): Written {
-  return Array.isArray(value) ? value.map((entry) => JSON.stringify(entry)) : JSON.stringify(value);
+function isRecord(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function delta(before: Map<string, Written>, after: Map<string, Written>, fields: Fields): { set: Fields; grow: Record<string, { drop: number; append: unknown[] }> } {
-  const set: Fields = {};
-  const grow: Record<string, { drop: number; append: unknown[] }> = {};
-  for (const [key, now] of after) {
-    const was = before.get(key);
-    if (typeof now === 'string' || typeof was === 'string' || was === undefined) {
-      if (now !== was) set[key] = fields[key];
+/**
+ * The session's leaves: values that are not objects with keys (lists are leaves). A value that is the very same
+ * object as last written keeps its JSON, so an unchanged outbox entry is not encoded again.
+ */
+function leavesOf(fields: Fields, before: Map<string, Leaf>): Map<string, Leaf> {
+  const leaves = new Map<string, Leaf>();
+  const visit = (value: unknown, path: Path) => {
+    // JSON leaves an undefined field out; so does the journal.
+    const entries = isRecord(value) ? Object.entries(value).filter(([, inner]) => inner !== undefined) : [];
+    if (entries.length > 0 || path.length === 0) {
+      for (const [key, inner] of entries) visit(inner, [...path, key]);
+      return;
+    }
+    const id = JSON.stringify(path);
+    const was = before.get(id);
+    leaves.set(id, { path, value, json: was && was.value === value ? was.json : encode(value, was?.value, was?.json) });
+  };
+  visit(fields, []);
+  return leaves;
+}
+
+/**
+ * A leaf's JSON, reusing what was written for an equal value: comparing is cheaper than encoding again, and the
+ * channel state comes back from the engine's worker as new objects every time, the chain's bundles mostly equal.
+ */
+function encode(value: unknown, was: unknown, wasJson: string | string[] | undefined): string | string[] {
+  if (!Array.isArray(value)) return typeof wasJson === 'string' && sameJson(value, was) ? wasJson : JSON.stringify(value);
+  const before = Array.isArray(was) && Array.isArray(wasJson) ? was : [];
+  const known = new Map<unknown, string>(before.map((entry, i) => [entry, (wasJson as string[])[i]]));
+  return value.map((entry, i) => known.get(entry) ?? (i < before.length && sameJson(entry, before[i]) ? (wasJson as string[])[i] : JSON.stringify(entry)));
+}
+
+/** Whether two JSON values are equal (as data: same keys and values, in any key order). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => key in b && sameJson((a as Fields)[key], (b as Fields)[key]));
+}
+
+function delta(before: Map<string, Leaf>, after: Map<string, Leaf>): { set: [Path, unknown][]; unset: Path[]; lists: [Path, ListChange][] } {
+  const set: [Path, unknown][] = [];
+  const lists: [Path, ListChange][] = [];
+  const unset = [...before].filter(([id]) => !after.has(id)).map(([, leaf]) => leaf.path);
+  for (const [id, leaf] of after) {
+    const was = before.get(id)?.json;
+    if (typeof leaf.json === 'string' || !Array.isArray(was)) {
+      if (leaf.json !== was) set.push([leaf.path, leaf.value]);
       continue;
     }
-    // The longest end of the old list that starts the new one: what stayed; the rest is appended.
-    let drop = 0;
-    while (drop < was.length && !was.slice(drop).every((entry, i) => entry === now[i])) drop++;
-    const kept = was.length - drop;
-    if (drop === 0 && kept === now.length) continue;
-    if (kept === 0) set[key] = fields[key];
-    else grow[key] = { drop, append: (fields[key] as unknown[]).slice(kept) };
+    const { drop, keep } = longestRun(was, leaf.json);
+    if (drop === 0 && keep === was.length && keep === leaf.json.length) continue;
+    if (keep === 0) set.push([leaf.path, leaf.value]);
+    else lists.push([leaf.path, { drop, keep, append: (leaf.value as unknown[]).slice(keep) }]);
   }
-  return { set, grow };
+  return { set, unset, lists };
+}
+
+/**
+ * The longest run of the old list's entries that starts the new one: the outbox drops old messages at its start
+ * and appends new ones; the channel's chain keeps its first bundles and replaces the rest.
+ */
+function longestRun(was: string[], now: string[]): { drop: number; keep: number } {
+  let best = { drop: 0, keep: 0 };
+  for (let drop = 0; drop < was.length && was.length - drop > best.keep; drop++) {
+    if (was[drop] !== now[0]) continue;
+    let keep = 1;
+    while (keep < now.length && drop + keep < was.length && was[drop + keep] === now[keep]) keep++;
+    if (keep > best.keep) best = { drop, keep };
+  }
+  return best;
 }
 
 function apply(fields: Fields | null, record: JournalRecord): Fields {
   if ('snapshot' in record) return record.snapshot;
   if (!fields) throw new StoreError('a change record comes before any snapshot');
-  const next = { ...fields, ...record.set };
-  for (const [key, { drop, append }] of Object.entries(record.grow)) next[key] = [...(fields[key] as unknown[]).slice(drop), ...append];
-  return next;
+  if ('grow' in record) {
+    const next = { ...fields, ...record.set };
+    for (const [key, { drop, append }] of Object.entries(record.grow)) next[key] = [...(fields[key] as unknown[]).slice(drop), ...append];
+    return next;
+  }
+  // The fields were parsed from this log for this load alone, so they are changed in place.
+  for (const path of record.unset) removeAt(fields, path);
+  for (const [path, value] of record.set) setAt(fields, path, value);
+  for (const [path, { drop, keep, append }] of record.lists) {
+    const list = valueAt(fields, path);
+    if (!Array.isArray(list)) throw new StoreError(`a list change names ${path.join('.')}, which is not a list`);
+    setAt(fields, path, [...list.slice(drop, drop + keep), ...append]);
+  }
+  return fields;
+}
+
+function valueAt(fields: Fields, path: Path): unknown {
+  return path.reduce<unknown>((value, key) => (isRecord(value) ? value[key] : undefined), fields);
+}
+
+function setAt(fields: Fields, path: Path, value: unknown): void {
+  let parent = fields;
+  for (const key of path.slice(0, -1)) {
+    if (!isRecord(parent[key])) parent[key] = {};
+    parent = parent[key] as Fields;
+  }
+  parent[path[path.length - 1]] = value;
+}
+
+/** Removes a leaf, and the objects that it leaves empty: a leaf `{}` that should stay is set again after. */
+function removeAt(fields: Fields, path: Path): void {
+  const parent = valueAt(fields, path.slice(0, -1));
+  if (!isRecord(parent)) return;
+  delete parent[path[path.length - 1]];
+  if (path.length > 1 && Object.keys(parent).length === 0) removeAt(fields, path.slice(0, -1));
 }
 
 /**

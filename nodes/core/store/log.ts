@@ -34,6 +34,8 @@ export interface OpenedLog<T> {
   created: boolean;
   /** Bytes of an unacknowledged torn tail that were cut off. */
   droppedBytes: number;
+  /** The format version in the file's header (new files get the version asked for). */
+  version: number;
 }
 
 export class AppendLog<T> {
@@ -61,7 +63,7 @@ export class AppendLog<T> {
       created = true;
     }
     const data = await fs.promises.readFile(file);
-    const { records, validLength } = parse(file, data, options);
+    const { records, validLength, version } = parse(file, data, options);
     const handle = await fs.promises.open(file, 'r+');
     if (validLength < data.length) {
       await handle.truncate(validLength);
@@ -72,6 +74,7 @@ export class AppendLog<T> {
       records: records as T[],
       created,
       droppedBytes: data.length - validLength,
+      version,
     };
   }
 
@@ -138,7 +141,7 @@ function checksum(payload: Buffer): Buffer {
   return createHash('sha256').update(payload).digest().subarray(0, 8);
 }
 
-function parse(file: string, data: Buffer, options: AppendLogOptions): { records: unknown[]; validLength: number } {
+function parse(file: string, data: Buffer, options: AppendLogOptions): { records: unknown[]; validLength: number; version: number } {
   if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new StoreError(`${file} is not a data file of this package (unknown format); move it away or choose another path`);
   }
@@ -164,7 +167,7 @@ function parse(file: string, data: Buffer, options: AppendLogOptions): { records
   if (typeof header.version !== 'number' || header.version > options.version) {
     throw new StoreError(`${file} uses format version ${String(header.version)}; this version reads up to ${options.version}`);
   }
-  return { records, validLength: offset };
+  return { records, validLength: offset, version: header.version };
 }
 
 type ReadResult = { value: unknown; end: number } | 'torn' | 'damaged';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { SessionJournal } from '../../../nodes/core/session';
 import { tempDir } from '../../support/parties';
+import { RANDOM_SEED, random, randomInt } from '../iota/random';
 
 interface Snapshot {
   phase: string;
@@ -63,6 +64,34 @@ describe('session: the journal, an append-only log of changes', () => {
     assert.ok(appended < whole / 3, `appended ${appended} bytes for a session of ${whole}`);
   });
 
+  it('writes only the bundles of the chain that changed, not the rest of the channel', async () => {
+    const file = path.join(tempDir(), 'party.json');
+    const journal = new SessionJournal<Snapshot>(file);
+    const channel = (last: string) => ({ chain: [bulky(1), bulky(2), bulky(3), last] });
+    await journal.save({ ...session(5), channel: channel(bulky(4)) });
+    const before = fs.statSync(file).size;
+    await journal.save({ ...session(5), channel: channel(bulky(5)) });
+    const appended = fs.statSync(file).size - before;
+    await journal.close();
+    assert.ok(appended > 2000 && appended < 2 * 2000, `appended ${appended} bytes for one new bundle of 2,000`);
+    assert.deepEqual(await readBack(file), { ...session(5), channel: channel(bulky(5)) });
+  });
+
+  it(`reads back every save of randomly changing nested sessions (RANDOM_SEED=${RANDOM_SEED})`, async () => {
+    const file = path.join(tempDir(), 'party.json');
+    const journal = new SessionJournal<Record<string, unknown>>(file);
+    let session: Record<string, unknown> = {};
+    for (let step = 0; step < 400; step++) {
+      session = mutate(session, 3);
+      await journal.save(session);
+      // What JSON keeps of it: undefined fields vanish.
+      const expected = JSON.parse(JSON.stringify(session));
+      if (step % 23 === 0) assert.deepEqual(await readBack(file), expected, `step ${step}, RANDOM_SEED=${RANDOM_SEED}`);
+    }
+    await journal.close();
+    assert.deepEqual(await readBack(file), JSON.parse(JSON.stringify(session)), `RANDOM_SEED=${RANDOM_SEED}`);
+  });
+
   it('after a crash in the middle of an append, reads the session before it', async () => {
     const file = path.join(tempDir(), 'party.json');
     const journal = new SessionJournal<Snapshot>(file);
@@ -81,6 +110,28 @@ describe('session: the journal, an append-only log of changes', () => {
     }
   });
 
+  it('reads a log of version 2 (changes by top-level field) and compacts it into this version on the next save', async () => {
+    const file = path.join(tempDir(), 'party.json');
+    const head = (payload: object) => {
+      const bytes = Buffer.from(JSON.stringify(payload));
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(bytes.length);
+      return Buffer.concat([length, createHash('sha256').update(bytes).digest().subarray(0, 8), bytes]);
+    };
+    const version2 = [
+      { kind: 'm2m-ev-session-journal', version: 2 },
+      { snapshot: session(3) },
+      { set: { paid: 4, channel: session(4).channel }, grow: { outbox: { drop: 0, append: session(4).outbox.slice(3) } } },
+    ];
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('M2MEVLOG', 'latin1'), ...version2.map(head)]));
+    const journal = new SessionJournal<Snapshot>(file);
+    assert.deepEqual(await journal.load(), session(4));
+    await journal.save(session(5));
+    await journal.close();
+    assert.deepEqual(await readBack(file), session(5));
+    assert.match(fs.readFileSync(file).toString('latin1'), /"version":3/);
+  });
+
   it('carries a journal of version 1 over into the log', async () => {
     const file = path.join(tempDir(), 'party.json');
     const snapshot = session(3);
@@ -94,3 +145,34 @@ describe('session: the journal, an append-only log of changes', () => {
     assert.equal(fs.readFileSync(file).subarray(0, 8).toString('latin1'), 'M2MEVLOG');
   });
 });
+
+/** A random change to a nested session: fields set, removed, made null, objects and lists that grow and shrink. */
+function mutate(value: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const next = { ...value };
+  const keys = ['a', 'b', 'c', 'list', 'nested'];
+  for (let changes = randomInt(3) + 1; changes > 0; changes--) {
+    const key = keys[randomInt(keys.length)];
+    const roll = random();
+    if (roll < 0.15) delete next[key];
+    else if (roll < 0.25) next[key] = roll < 0.2 ? null : undefined;
+    else if (roll < 0.4) next[key] = randomInt(5);
+    else if (roll < 0.55) next[key] = depth > 0 ? mutate(isObject(next[key]) ? (next[key] as Record<string, unknown>) : {}, depth - 1) : 'leaf';
+    else if (roll < 0.6) next[key] = {};
+    else next[key] = changeList(Array.isArray(next[key]) ? (next[key] as unknown[]) : []);
+  }
+  return next;
+}
+
+function changeList(list: unknown[]): unknown[] {
+  const entry = () => (random() < 0.5 ? bulky(randomInt(50)) : { n: randomInt(50) });
+  const roll = random();
+  if (roll < 0.3) return [...list.slice(randomInt(list.length + 1)), entry()];
+  if (roll < 0.6) return [...list.slice(0, randomInt(list.length + 1)), entry(), entry()];
+  if (roll < 0.7) return [];
+  if (roll < 0.8) return list.slice(randomInt(list.length + 1));
+  return list.map((e) => (random() < 0.3 ? entry() : e));
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
