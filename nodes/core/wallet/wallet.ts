@@ -1,21 +1,10 @@
-import { trytes as toTrytes } from '@iota/converter';
 import { asTransactionObject } from '@iota/transaction-converter';
 import type { KeyHolder } from '../flash';
-import { address as addressOf, bundleSignature } from '../iota/wots';
+import { address as addressOf } from '../iota/wots';
+import { bundlePreparer } from './prepare';
 import { isValidSeed, redactSeed, seedFingerprint } from './seed';
 import type { IotaApi, TangleConnection, TangleSettings } from './tangle-connection';
 import { PendingSend, WalletAddress, WalletStore } from './wallet-store';
-
-/**
- * The library's signing hook, on our WOTS: the same fragments as @iota/signing (the suite proves it), some hundred
- * times faster, so that a deposit is signed in milliseconds instead of blocking Node-RED for seconds on a Pi.
- */
-async function signWithOurWots(seed: number[], index: number, security: number, bundle: number[]): Promise<number[]> {
-  return Array.from(bundleSignature(toTrytes(Int8Array.from(seed)), index, security, Int8Array.from(bundle)));
-}
-/** The hook's type asks for a Bluebird promise; the library only calls `then` on what it returns. */
-const signFast = signWithOurWots as unknown as NativeSigner;
-type NativeSigner = NonNullable<NonNullable<Parameters<IotaApi['prepareTransfers']>[2]>['nativeGenerateSignatureFunction']>;
 
 export type SecurityLevel = 1 | 2 | 3;
 
@@ -150,9 +139,7 @@ export class Wallet implements KeyHolder {
       }
       if (gathered < value) throw new WalletError(`insufficient funds: ${value} requested, ${gathered} available`);
       const change = gathered > value ? this.addressAtFreshIndex() : undefined;
-      const trytes = await this.guard(
-        this.api.prepareTransfers(this.#seed, [{ address, value }], { inputs, ...(change ? { remainderAddress: change } : {}), nativeGenerateSignatureFunction: signFast }),
-      );
+      const trytes = await this.guard(bundlePreparer.run({ seed: this.#seed, transfers: [{ address, value }], inputs, remainderAddress: change }));
       // Mark the inputs spent before the bundle leaves: a crash after sending must never let them sign again. The
       // signed bundle is kept with the mark, so that an interrupted send can be finished instead of stranding them.
       const pending = { address, value, trytes: [...trytes] };
