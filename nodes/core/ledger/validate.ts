@@ -1,10 +1,10 @@
 import { trits as toTrits, trytes as toTrytes } from '@iota/converter';
 import { bundleHashOf } from '../iota/bundle-validator';
-import { transactionHash } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
 import type { Transaction } from '@iota/core';
 import { RequestError } from './errors';
 import type { BundleVerifier } from './verifier';
+import { transactionHashTrits } from '../pow/search';
 
 /** The legacy IOTA supply, (3^33 - 1) / 2: no value, balance or sum of mints may exceed it. */
 export const SUPPLY = (3 ** 33 - 1) / 2;
@@ -63,7 +63,7 @@ export function checkTransaction(trytes: string, hash: string, minWeightMagnitud
 
 /** The transaction hash: Curl-P-81 over the 8019 trits. */
 export function hashOf(trytes: string): string {
-  return toTrytes(transactionHash(toTrits(trytes)));
+  return toTrytes(transactionHashTrits(toTrits(trytes)));
 }
 
 /** A stored transaction: its raw trytes and the parsed object (with hash). */

@@ -14,9 +14,9 @@ import {
   TRANSACTION_NONCE_OFFSET,
   TRUNK_TRANSACTION_OFFSET,
   isTransaction,
-  transactionHash,
 } from '@iota/transaction';
 import { PowPool } from './pool';
+import { transactionHashTrits } from './search';
 
 const TRYTES_PATTERN = /^[9A-Z]+$/;
 /** The largest attachment timestamp, (3^27 - 1) / 2, used as the upper bound as IRI does. */
@@ -71,8 +71,8 @@ export async function attachTrytes(
     tx.set(timestampTrits(MAX_TIMESTAMP), ATTACHMENT_TIMESTAMP_UPPER_BOUND_OFFSET);
     const { nonce } = await options.pool.search(tx, minWeightMagnitude, options.signal);
     tx.set(nonce, TRANSACTION_NONCE_OFFSET);
-    if (!isTransaction(tx, minWeightMagnitude)) throw new Error('proof of work produced an invalid transaction');
-    previousHash = transactionHash(tx);
+    previousHash = transactionHashTrits(tx);
+    if (!previousHash.subarray(previousHash.length - minWeightMagnitude).every((t) => t === 0)) throw new Error('proof of work produced an invalid transaction');
     attached.unshift(toTrytes(tx));
   }
   return attached;

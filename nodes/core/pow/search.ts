@@ -70,15 +70,8 @@ export function searchNonce(job: SearchJob): SearchResult {
   if (!Number.isInteger(partition) || partition < 0 || partition >= MAX_PARTITIONS) throw new RangeError('bad partition');
 
   const curl = laneCurl(job.backend ?? powBackend());
-  const { state, result } = curl;
-  state.low.fill(-1); // all trits 0: a fresh sponge
-  state.high.fill(-1);
-  for (let offset = 0; offset < LAST_BLOCK_OFFSET; offset += HASH_LENGTH) {
-    for (let i = 0; i < HASH_LENGTH; i++) setTrit(state, i, trits[offset + i]);
-    curl.transform();
-    state.low.set(result.low);
-    state.high.set(result.high);
-  }
+  const { state } = curl;
+  absorb(curl, trits, LAST_BLOCK_OFFSET);
   for (let i = 0; i < NONCE_IN_BLOCK; i++) setTrit(state, i, trits[LAST_BLOCK_OFFSET + i]);
   for (let t = 0; t < LANE_TRITS; t++) {
     for (let lane = 0; lane < curl.lanes; lane++) setLaneTrit(state, NONCE_IN_BLOCK + t, lane, tritOf(lane, t));
@@ -98,6 +91,30 @@ export function searchNonce(job: SearchJob): SearchResult {
     }
     incrementCounter(curl, counter);
   }
+}
+
+/** A fresh sponge (every trit 0) that absorbs `trits` up to `end`, in every lane alike. */
+function absorb(curl: LaneCurl, trits: Int8Array, end: number): void {
+  const { state, result } = curl;
+  state.low.fill(-1);
+  state.high.fill(-1);
+  for (let offset = 0; offset < end; offset += HASH_LENGTH) {
+    for (let i = 0; i < HASH_LENGTH; i++) setTrit(state, i, trits[offset + i]);
+    curl.transform();
+    state.low.set(result.low);
+    state.high.set(result.high);
+  }
+}
+
+/**
+ * A transaction's hash (Curl-P-81 over its 8019 trits), as `@iota/transaction` `transactionHash` computes it, on
+ * the proof of work's transform: about N times faster than the library's, which takes some 15 ms a transaction.
+ */
+export function transactionHashTrits(trits: Int8Array, backend: PowBackend = powBackend()): Int8Array {
+  if (trits.length !== TRANSACTION_LENGTH) throw new RangeError('a transaction has 8019 trits');
+  const curl = laneCurl(backend);
+  absorb(curl, trits, TRANSACTION_LENGTH);
+  return Int8Array.from({ length: HASH_LENGTH }, (_, i) => laneTrit(curl.state, i, 0));
 }
 
 /** Base-3 digit t of n, shifted from 0..2 to a trit -1..1. */

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import Curl from '@iota/curl';
 import { trits } from '@iota/converter';
-import { isTransaction } from '@iota/transaction';
-import { PowPool, powBackend, searchNonce } from '../../../nodes/core/pow';
+import { isTransaction, transactionHash } from '@iota/transaction';
+import { PowPool, powBackend, searchNonce, transactionHashTrits } from '../../../nodes/core/pow';
 import { JsLaneCurl } from '../../../nodes/core/pow/curl-js';
 import { compiledCurlWasm, WasmLaneCurl } from '../../../nodes/core/pow/curl-wasm';
 import { type LaneCurl, laneTrit, type PowBackend, setLaneTrit, STATE_LENGTH } from '../../../nodes/core/pow/lanes';
@@ -61,6 +61,17 @@ describe('pow: Curl-P-81 transforms on many lanes', function () {
           assert.deepEqual(lanes, referenceTransform(state), `state ${first + lane}`);
         });
       }
+    });
+  }
+});
+
+describe('pow: transaction hashes on the lane transform', function () {
+  const edges = [-1, 0, 1].map((trit) => new Int8Array(8019).fill(trit));
+  const transactions = [...edges, ...randomStates(33, 0x2545f491).map((state) => Int8Array.from({ length: 8019 }, (_, i) => state[i % STATE_LENGTH] * (i % 7 === 0 ? -1 : 1)))];
+
+  for (const backend of BACKENDS) {
+    it(`${backend}: equals @iota/transaction transactionHash on ${transactions.length} transactions (all -1/0/+1 among them)`, () => {
+      for (const [n, tx] of transactions.entries()) assert.deepEqual(transactionHashTrits(tx, backend), transactionHash(tx), `transaction ${n}`);
     });
   }
 });
