@@ -80,8 +80,10 @@ export async function run(): Promise<Figures> {
 
     const meters: Meter[] = stations.map((station) => ({ station, registerWh: 1000, readAt: [], paid: 0, maxUnpaidWh: 0 }));
     const latencies: number[] = [];
+    let payments = 0;
     for (const meter of meters) {
       meter.station.on('paid', (event: PaymentEvent) => {
+        payments++;
         const now = performance.now();
         for (let k = meter.paid + 1; k <= event.increments; k++) latencies.push(now - meter.readAt[k - 1]);
         meter.paid = Math.max(meter.paid, event.increments);
@@ -100,6 +102,8 @@ export async function run(): Promise<Figures> {
     let peakRss = process.memoryUsage().rss;
     const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 1000);
     const cpuStart = process.cpuUsage();
+    const vehiclesCpuStart = cpuSecondsOf(child.pid);
+    const paymentsStart = payments;
     const wallStart = performance.now();
     const timers: NodeJS.Timeout[] = [];
     await new Promise<void>((resolve) => {
@@ -118,7 +122,9 @@ export async function run(): Promise<Figures> {
     await until(() => meters.every((m) => m.paid >= m.readAt.length), 'the last payments', DRAIN_MS).catch(() => undefined);
     // CPU over the readings and the payments they caused.
     const cpu = process.cpuUsage(cpuStart);
+    const vehiclesCpu = cpuSecondsOf(child.pid) - vehiclesCpuStart;
     const wallMs = performance.now() - wallStart;
+    const paid = payments - paymentsStart;
     timers.forEach(clearTimeout);
     clearInterval(rssSampler);
 
@@ -130,6 +136,12 @@ export async function run(): Promise<Figures> {
     console.log(
       `station process from the first reading to the last payment (${(wallMs / 1000).toFixed(1)} s): CPU ${(((cpu.user + cpu.system) / 1000 / wallMs) * 100).toFixed(0)}% of one core` +
         ` (user ${(cpu.user / 1e6).toFixed(1)} s, system ${(cpu.system / 1e6).toFixed(1)} s), peak rss ${(peakRss / 2 ** 20).toFixed(0)} MB; now ${memory()}`,
+    );
+    // What a payment costs each side, whatever else runs on the machine: the capacity of a core, in payments.
+    const perPayment = (seconds: number) => `${((seconds * 1000) / Math.max(1, paid)).toFixed(1)} ms`;
+    console.log(
+      `${paid} payments (a late one pays every increment still unpaid): CPU per payment ${perPayment((cpu.user + cpu.system) / 1e6)} in the station process,` +
+        ` ${Number.isNaN(vehiclesCpu) ? 'n/a' : perPayment(vehiclesCpu)} in the vehicles' process`,
     );
     console.log(
       behind.length === 0
@@ -167,3 +179,16 @@ async function brokerOutsideWhenPossible(): Promise<{ port: number; close(): Pro
 }
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
+
+/** A child process's CPU time so far (user and system, all its threads), from Linux's /proc; NaN elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are 12 and 13.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times, 100 on every platform Node.js runs on. */
+const CLOCK_TICKS = 100;
