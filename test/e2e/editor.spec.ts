@@ -66,6 +66,21 @@ for (const editor of EDITORS) {
       assert.doesNotMatch(nodeRed.log, /\[(error|warn)\].*(m2m-ev|flash-charging)/, 'Node-RED reported no problem with the package');
     });
 
+    it("shows each of our nodes in the palette on one line, as high as Node-RED's own inject node", async function () {
+      const heights = await page.evaluate((module) => {
+        const height = (type: string) => document.querySelector(`.red-ui-palette-node[data-palette-type="${type}"]`)?.getBoundingClientRect().height ?? 0;
+        const ours: Record<string, number> = {};
+        for (const type of ['flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control']) {
+          if (RED.nodes.registry.getNodeSetForType(type)?.module === module) ours[type] = height(type);
+        }
+        return { inject: height('inject'), ours };
+      }, MODULE);
+      assert.ok(heights.inject > 0, 'the inject node is in the palette');
+      const wrapped = Object.entries(heights.ours).filter(([, height]) => height !== heights.inject);
+      assert.deepEqual(wrapped, [], `labels on more than one line (inject: ${heights.inject} px)`);
+      assert.equal(Object.keys(heights.ours).length, 5);
+    });
+
     it('imports every example as Import → Examples serves it, with no unknown and no invalid node, each on its own tab', async function () {
       this.timeout(120_000);
       for (const name of exampleFiles().map((f) => f.replace(/\.json$/, ''))) {
@@ -158,6 +173,15 @@ for (const editor of EDITORS) {
           await page.waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0, undefined, { timeout: 30_000, polling: 50 });
         }
 
+        // The statuses as the runtime sends them, on a connection of our own (the editor translates what it shows).
+        await page.evaluate((url) => {
+          const texts: string[] = ((window as unknown as { m2mStatuses: string[] }).m2mStatuses = []);
+          const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/comms`);
+          socket.onopen = () => socket.send(JSON.stringify({ subscribe: 'status/#' }));
+          socket.onmessage = (event) => {
+            for (const message of [JSON.parse(String(event.data))].flat() as { data?: { text?: string } }[]) if (message.data?.text) texts.push(message.data.text);
+          };
+        }, nodeRed.url);
         const deployedBefore = nodeRed.log.length;
         await page.locator('#red-ui-header-button-deploy').click();
         await page.waitForFunction(() => RED.nodes.dirty() === false, undefined, { timeout: 60_000, polling: 100 });
@@ -168,6 +192,9 @@ for (const editor of EDITORS) {
             throw err;
           });
         await page.screenshot({ path: path.join(OUTPUT_DIR, `editor-nr${editor.major}-demo.png`) });
+        const statuses = await page.evaluate(() => (window as unknown as { m2mStatuses: string[] }).m2mStatuses);
+        assert.ok(statuses.some((text) => /^paid \d+ Wh/.test(text)), `the runtime's statuses are text: ${statuses.join(' | ')}`);
+        assert.deepEqual(statuses.filter((text) => /^[\w-]+\.status\.[\w-]+$/.test(text)), [], 'no status is a message key');
         const log = nodeRed.log.slice(deployedBefore);
         assert.doesNotMatch(log, /\[error\]/, 'the demo ran without an error in the log');
         const seeds = fs.readFileSync(path.join(nodeRed.userDir, 'flows.json'), 'utf8');
@@ -242,5 +269,14 @@ declare const RED: {
   editor: { edit(node: EditorNode): void; editConfig(name: string, type: string, id: string): void };
   comms: { subscribe(topic: string, cb: (topic: string, msg: { topic?: string }) => void): void };
 };
-declare const document: { querySelectorAll(selector: string): { length: number }; getElementById(id: string): { style: { zIndex: string } } | null };
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  querySelector(selector: string): { getBoundingClientRect(): { height: number } } | null;
+  getElementById(id: string): { style: { zIndex: string } } | null };
 declare const window: object;
+declare class WebSocket {
+  constructor(url: string);
+  onopen: () => void;
+  onmessage: (event: { data: unknown }) => void;
+  send(data: string): void;
+}
