@@ -22,7 +22,6 @@ const DASHBOARD_URL = `${EDITOR_URL}dashboard`;
 const REPO = path.resolve(__dirname, '..', '..');
 const USER_DIR = path.join(REPO, '.demo');
 const DEMO_FLOW = path.join(REPO, 'examples', 'Dashboard demo.json');
-const DEMO_TAB = 'da5b000000000000';
 
 /** A failure the user can act on: printed as it is, without a stack trace. */
 class DemoError extends Error {}
@@ -172,20 +171,12 @@ async function waitForNodeRed(child: ChildProcess, timeoutMs = 120_000): Promise
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 /**
- * The Dashboard demo on a tab of its own, with a new seed for each wallet. Node-RED takes the seeds as inline
+ * The Dashboard demo (on its own tab), with a new seed for each wallet. Node-RED takes the seeds as inline
  * credentials and stores them encrypted in flows_cred.json, never in flows.json.
  */
 function demoFlow(): FlowNode[] {
   const nodes = JSON.parse(fs.readFileSync(DEMO_FLOW, 'utf8')) as FlowNode[];
-  const tab: FlowNode = { id: DEMO_TAB, type: 'tab', label: 'EV charging demo', disabled: false, info: '' };
-  return [
-    tab,
-    ...nodes.map((node) => {
-      // Flow nodes have wires; configuration nodes have none and stay global.
-      const placed = Array.isArray(node.wires) ? { ...node, z: DEMO_TAB } : { ...node };
-      return node.type === 'iota-wallet' ? { ...placed, credentials: { seed: generateSeed() } } : placed;
-    }),
-  ];
+  return nodes.map((node) => (node.type === 'iota-wallet' ? { ...node, credentials: { seed: generateSeed() } } : node));
 }
 
 async function deployDemo(): Promise<void> {

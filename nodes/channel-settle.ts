@@ -27,8 +27,8 @@ export = function (RED: NodeAPI) {
           const record = payload as SessionRecord;
           return { fill: 'green', shape: 'dot', text: RED._('channel-settle.status.settled', { wh: record.energy_wh, cost: record.total_cost.excl_vat }) };
         }
-        if (event === 'old-state') return { fill: 'red', shape: 'dot', text: 'channel-settle.status.old-state' };
-        if (event === 'phase' && payload === 'settling') return { fill: 'yellow', shape: 'dot', text: 'channel-settle.status.settling' };
+        if (event === 'old-state') return { fill: 'red', shape: 'dot', text: RED._('channel-settle.status.old-state') };
+        if (event === 'phase' && payload === 'settling') return { fill: 'yellow', shape: 'dot', text: RED._('channel-settle.status.settling') };
         return null;
       },
     });

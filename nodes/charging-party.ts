@@ -58,9 +58,10 @@ export = function (RED: NodeAPI) {
     };
 
     const walletNode = RED.nodes.getNode(def.wallet) as IotaWalletNode | null;
+    this.wallet = walletNode ? walletNode.wallet : Promise.reject(new Error(RED._('charging-party.errors.no-wallet')));
+    this.wallet.catch(() => undefined); // reported once, by the party below
     this.party = (async () => {
-      if (!walletNode) throw new Error(RED._('charging-party.errors.no-wallet'));
-      const wallet = await walletNode.wallet;
+      const wallet = await this.wallet;
       const id = (def.partyId || '').trim();
       const folder = dataDir(RED, def.dataDir, 'sessions');
       const stationId = this.role === 'station' ? id : (def.stationId || '').trim();

@@ -17,13 +17,13 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     runStageNode(RED, this, def.party, {
       stage: 'open',
-      events: ['offer', 'opened'],
+      events: ['offer', 'opened', 'phase'],
       async command(party, msg: NodeMessageInFlow) {
         if (msg.payload === 'start' && party instanceof VehicleParty) return party.startSession();
         throw new Error(RED._('flash-channel-open.errors.unknown-command'));
       },
       status(event, payload, party) {
-        return event === 'phase' ? phaseStatus('flash-channel-open', payload as Phase, party) : null;
+        return event === 'phase' ? phaseStatus(RED, 'flash-channel-open', payload as Phase, party) : null;
       },
     });
   }

@@ -37,7 +37,7 @@ export = function (RED: NodeAPI) {
           return { fill: 'green', shape: 'dot', text: RED._('pay-increment.status.paid', { wh: paid.paidWh, total: paid.totalPaid }) };
         }
         if (event === 'claim') return { fill: 'blue', shape: 'dot', text: RED._('pay-increment.status.claimed', { n: (payload as { increments: number }).increments }) };
-        if (event === 'phase') return { fill: 'grey', shape: 'ring', text: `pay-increment.status.${payload === 'charging' ? 'waiting' : 'idle'}` };
+        if (event === 'phase') return { fill: 'grey', shape: 'ring', text: RED._(`pay-increment.status.${payload === 'charging' ? 'waiting' : 'idle'}`) };
         return null;
       },
     });

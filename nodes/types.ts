@@ -28,6 +28,8 @@ export interface StageOutlet {
 
 export interface ChargingPartyNode extends Node {
   role: Role;
+  /** The party's wallet, as its `iota-wallet` node opens it; rejects when there is none. */
+  wallet: Promise<Wallet>;
   /** Resolves to the started station or vehicle; rejects (once, logged) when it cannot start. */
   party: Promise<StationParty | VehicleParty>;
   /**

@@ -64,10 +64,28 @@ describe('example flows', () => {
 
   for (const [name, flow] of flows) {
     describe(name, () => {
-      it('is an array of nodes that starts with a comment', () => {
+      it('is one tab that describes the example, then a comment that explains the setup', () => {
         assert.ok(Array.isArray(flow) && flow.length > 0);
-        assert.equal(flow[0].type, 'comment');
-        assert.ok(String(flow[0].info ?? '').length > 200, 'the first comment explains the setup');
+        const [tab, readFirst] = flow;
+        assert.equal(tab.type, 'tab');
+        assert.ok(String(tab.info ?? '').length > 100, 'the tab describes the example');
+        assert.equal(flow.filter((node) => node.type === 'tab').length, 1);
+        assert.equal(readFirst.type, 'comment');
+        assert.ok(String(readFirst.info ?? '').length > 200, 'the first comment explains the setup');
+      });
+
+      it('places every flow node on its tab, and only configuration nodes off it', () => {
+        const tab = flow[0].id;
+        for (const node of flow.slice(1)) {
+          const onCanvas = typeof node.x === 'number' && typeof node.y === 'number';
+          assert.equal(node.z, onCanvas ? tab : undefined, `${node.type} ${node.id}`);
+        }
+      });
+
+      it('explains each part in a comment node', () => {
+        const comments = flow.filter((node) => node.type === 'comment');
+        assert.ok(comments.length >= 2, `${comments.length} comments`);
+        for (const comment of comments) assert.ok(String(comment.info ?? '').length > 100, `comment "${comment.name}" says something`);
       });
 
       it('has unique, fixed 16-hex ids', () => {
@@ -77,7 +95,7 @@ describe('example flows', () => {
       });
 
       it('uses only our node types, Node-RED core types, and (the Dashboard demo only) Dashboard 2.0 types', () => {
-        const allowed = new Set([...OUR_TYPES, ...CORE_TYPES, ...(name === DASHBOARD_DEMO ? DASHBOARD_TYPES : [])]);
+        const allowed = new Set(['tab', ...OUR_TYPES, ...CORE_TYPES, ...(name === DASHBOARD_DEMO ? DASHBOARD_TYPES : [])]);
         const unknown = flow.map((node) => node.type).filter((type) => !allowed.has(type));
         assert.deepEqual(unknown, []);
       });
@@ -115,6 +133,15 @@ describe('example flows', () => {
       });
     });
   }
+
+  it('name the palette module the Dashboard demo needs, in a comment node and in its description', () => {
+    const flow = flows.get(DASHBOARD_DEMO)!;
+    assert.match(String(flow[0].info), /@flowfuse\/node-red-dashboard/);
+    assert.ok(flow.some((node) => node.type === 'comment' && /@flowfuse\/node-red-dashboard/.test(String(node.name))), 'a comment node titled with the module');
+    for (const [name, other] of flows) {
+      if (name !== DASHBOARD_DEMO) assert.match(String(other[0].info), /only this package/, `${name} says it needs nothing else`);
+    }
+  });
 
   it('together show every node type of ours that is not a configuration node', () => {
     const used = new Set([...flows.values()].flat().map((node) => node.type));

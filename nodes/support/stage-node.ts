@@ -9,11 +9,14 @@ export type AnyParty = StationParty | VehicleParty;
 export interface StageNodeSpec {
   /** The stage whose topic this node reads and whose messages it sends. */
   stage: Exclude<Stage, 'offer'>;
-  /** Party events forwarded on the second output, with `msg.topic` set to the event name. */
+  /**
+   * Party events forwarded on the second output, with `msg.topic` set to the event name. `phase` among them sends
+   * each phase of the session (`idle`, `opening`, `funding`, `charging`, `closing`, `settling`) for a dashboard.
+   */
   events: readonly string[];
   /** Handles an input that is not a protocol message (a command, a meter reading). */
   command(party: AnyParty, msg: NodeMessageInFlow): Promise<void>;
-  /** The node status after a party event, or null to keep the current one. */
+  /** The node status after a party event (its text already translated), or null to keep the current one. */
   status(event: string, payload: unknown, party: AnyParty): NodeStatus | null;
 }
 
@@ -39,7 +42,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
   const partyNode = RED.nodes.getNode(partyId) as ChargingPartyNode | null;
   const prefix = `${node.type}.status`;
   if (!partyNode) {
-    node.status({ fill: 'red', shape: 'ring', text: `${prefix}.no-party` });
+    node.status({ fill: 'red', shape: 'ring', text: RED._(`${prefix}.no-party`) });
     node.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => done(new Error(RED._(`${node.type}.errors.no-party`))));
     return;
   }
@@ -50,19 +53,35 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
   };
   partyNode.attachOutlet(spec.stage, outlet);
 
+  /**
+   * The open stage sends the wallet's balance as a `wallet` event (payload `{ total }`, in tokens) when it starts,
+   * and whenever the deposits (charging) or the settlement (idle) have moved tokens: a dashboard shows it without
+   * asking Node-RED over HTTP.
+   */
+  const reportBalance = () => {
+    partyNode.wallet
+      .then((wallet) => wallet.balance())
+      .then(
+        (balance) => node.send([null, { topic: 'wallet', payload: { total: balance.total } } as NodeMessage]),
+        (err) => node.warn(RED._(`${node.type}.errors.balance`, { message: messageOf(err) })),
+      );
+  };
+
   const listeners: [string, (payload: unknown) => void][] = [];
   partyNode.party.then(
     (party) => {
-      for (const event of [...spec.events, 'phase']) {
+      for (const event of new Set([...spec.events, 'phase'])) {
         const listener = (payload: unknown) => {
-          if (event !== 'phase') node.send([null, { topic: event, payload } as NodeMessage]);
+          if (spec.events.includes(event)) node.send([null, { topic: event, payload } as NodeMessage]);
           const status = spec.status(event, payload, party);
           if (status) node.status(status);
+          if (spec.stage === 'open' && (payload === 'idle' || payload === 'charging')) reportBalance();
         };
         party.on(event, listener);
         listeners.push([event, listener]);
       }
       node.status(spec.status('phase', party.phase, party) ?? {});
+      if (spec.stage === 'open') reportBalance();
       // The party emitted `resumed` while it started, before any node could listen: the open stage reports it once.
       if (spec.stage === 'open' && party.resumedFrom && !reportedResumes.has(party)) {
         reportedResumes.add(party);
@@ -85,7 +104,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
       .then(
         () => done(),
         (err: Error) => {
-          node.status({ fill: 'red', shape: 'ring', text: `${prefix}.error` });
+          node.status({ fill: 'red', shape: 'ring', text: RED._(`${prefix}.error`) });
           done(err);
         },
       );
@@ -102,8 +121,8 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
 }
 
 /** The status a node of either role shows for a phase of the session. */
-export function phaseStatus(type: string, phase: Phase, party: AnyParty): NodeStatus {
+export function phaseStatus(RED: NodeAPI, type: string, phase: Phase, party: AnyParty): NodeStatus {
   const key = phase === 'idle' ? `idle-${party.role}` : phase;
   const fill = phase === 'charging' ? 'green' : phase === 'idle' ? 'grey' : 'yellow';
-  return { fill, shape: phase === 'charging' ? 'dot' : 'ring', text: `${type}.status.${key}` };
+  return { fill, shape: phase === 'charging' ? 'dot' : 'ring', text: RED._(`${type}.status.${key}`) };
 }

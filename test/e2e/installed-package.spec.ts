@@ -5,7 +5,7 @@ import { chromium, BrowserContext, Page } from 'playwright-core';
 import { generateSeed } from '../../nodes/core/wallet';
 import type { FlowNode } from '../support/nodered';
 import { exampleFiles, freePort, installedPackage, Mosquitto, MODULE, NodeRed, OUTPUT_DIR, systemTool, tempDir } from '../support/real-nodered';
-import { DASHBOARD_EXAMPLE, example, fakeW1Bus, forTestBench, STATION_EXAMPLE, VEHICLE_EXAMPLE } from './flows';
+import { DASHBOARD_EXAMPLE, example, fakeW1Bus, forTestBench } from './flows';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const TYPES = ['iota-tangle', 'iota-wallet', 'charging-party', 'flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control'];
@@ -171,37 +171,6 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
       await page.screenshot({ path: path.join(OUTPUT_DIR, 'editor-help-meter-in.png') });
     });
 
-    it('imports every example without unknown node types', async function () {
-      // The repository's examples (served by Node-RED from the installed package); the stand-ins of the three the
-      // tests deploy while their files are still missing.
-      const names = new Set([...exampleFiles(), STATION_EXAMPLE, VEHICLE_EXAMPLE, DASHBOARD_EXAMPLE]);
-      for (const file of names) {
-        const { flow, real } = example(file);
-        const content = real ? await nodeRed.json<FlowNode[]>(`/library/examples/flows/${MODULE}/${encodeURIComponent(file.replace(/\.json$/, ''))}`) : flow;
-        const unknown = await page.evaluate((nodes) => {
-          RED.view.importNodes(nodes, { generateIds: true, addFlow: true });
-          const missing: string[] = [];
-          // The editor imports a node of an unregistered type as type "unknown", keeping the real type as its name.
-          const check = (n: { type: string; name?: string }) => {
-            if (n.type === 'unknown' || !RED.nodes.getType(n.type)) missing.push(n.type === 'unknown' ? `${n.name}` : n.type);
-          };
-          RED.nodes.eachNode(check);
-          RED.nodes.eachConfig(check);
-          return missing;
-        }, content);
-        assert.deepEqual(unknown, [], `${file}: every node type is registered`);
-      }
-      // Show the tab of the last imported meter for the screenshot.
-      await page.evaluate(() => {
-        let tab: string | undefined;
-        RED.nodes.eachNode((n) => {
-          if (n.type === 'meter-in') tab = n.z;
-        });
-        if (tab) RED.workspaces.show(tab);
-      });
-      await page.screenshot({ path: path.join(OUTPUT_DIR, 'editor-examples-imported.png') });
-    });
-
     it("draws the dashboard demo's chart, and the chart grows", async function () {
       this.timeout(300_000);
       const sets = await nodeRed.json<NodeSet[]>('/nodes');
@@ -264,13 +233,7 @@ function countChartPoints(): number {
 
 /** What the tests use of the editor's global API, as it runs in the page. */
 declare const RED: {
-  nodes: {
-    getType(type: string): object | undefined;
-    eachNode(cb: (n: { type: string; name?: string; z?: string }) => void): void;
-    eachConfig(cb: (n: { type: string; name?: string }) => void): void;
-  };
-  workspaces: { show(id: string): void };
+  nodes: { getType(type: string): object | undefined };
   sidebar: { help: { show(type: string): void } };
-  view: { importNodes(nodes: unknown, options: object): void };
 };
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };

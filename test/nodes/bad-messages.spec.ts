@@ -23,13 +23,20 @@ describe('nodes: bad messages on the protocol topics', function () {
   /** The station's identity key, from its key file: the messages below pass the signature check and meet the next one. */
   let stationKeys: KeyPair;
   const errorCount = () => errorsOf(['open-v', 'pay-v', 'settle-v']).length;
+  let completed = 0;
 
   before(async function () {
     broker = await startBroker();
     await helper.startServer();
     // No target: the session stays open while the bad messages arrive.
-    await loadFlow(NODES, sessionFlow(broker.port, { vehicle: { targetWh: '0' } }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    // A complete node reports each message the vehicle's pay node has finished with without an error.
+    const completions = [
+      { id: 'done-v', z: 'tab', type: 'complete', scope: ['pay-v'], uncaught: false, wires: [['completed-v']] },
+      { id: 'completed-v', z: 'tab', type: 'helper' },
+    ];
+    await loadFlow(NODES, [...sessionFlow(broker.port, { vehicle: { targetWh: '0' } }), ...completions], { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
     vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
+    helper.getNode('completed-v').on('input', () => completed++);
     await until(() => vehicle.phase === 'charging', 'the channel to open');
     const journalFile = (vehicle as unknown as { options: { journal: { file: string } } }).options.journal.file;
     stationKeys = JSON.parse(fs.readFileSync(path.join(path.dirname(journalFile), 'station-ST1.key'), 'utf8')) as KeyPair;
@@ -73,8 +80,9 @@ describe('nodes: bad messages on the protocol topics', function () {
     const last = old.inbound.lastSeq;
     const ping = signEnvelope(makeEnvelope('resend', 'station', old.sessionId, 0, { fromSeq: old.inbound.lastSeq + 1 }, Date.now() + 60_000), stationKeys);
     const count = errorCount();
+    const done = completed;
     helper.getNode('pay-v').receive({ topic: `${PREFIX}/pay/vehicle`, payload: ping } as never);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => completed > done || errorCount() > count, 'the vehicle to take the heartbeat', 10_000);
     assert.equal(errorCount(), count, 'a fresh heartbeat is accepted');
     assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, ping), /heartbeat with timestamp \d+ is not newer .*replayed/);
     assert.equal(vehicle.session.inbound.lastSeq, last);

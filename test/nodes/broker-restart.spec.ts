@@ -33,8 +33,9 @@ describe('nodes: the broker restarts in the middle of a session', function () {
     // The broker goes away; a claim is made meanwhile and lost with it. A new broker takes its port.
     const port = context.broker.port;
     await context.broker.close();
+    const claims = station.filter((m) => m.topic === 'claim').length;
     read();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await until(() => station.filter((m) => m.topic === 'claim').length > claims, 'a claim while the broker is down');
     context.broker = await startBroker(port);
     while (!station.some((m) => m.topic === 'stopping')) {
       read();

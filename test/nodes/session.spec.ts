@@ -41,6 +41,13 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     assert.deepEqual(payments.at(-1).balances, { vehicle: 40 - cost, station: 40 + cost });
 
     await assertWalletBooks(cost, record.channel.deposit_address);
+    // The open nodes send each phase, and the wallets' balances once the settlement has moved the tokens.
+    for (const events of [station, vehicle]) {
+      const phases = events.filter((m) => m.topic === 'phase').map((m) => m.payload);
+      for (const phase of ['funding', 'charging', 'settling', 'idle']) assert.ok(phases.includes(phase), `phase ${phase} among ${phases}`);
+    }
+    const reported = (events: typeof station, total: number) => events.some((m) => m.topic === 'wallet' && m.payload.total === total);
+    await until(() => reported(station, 100 + cost) && reported(vehicle, 100 - cost), 'the open nodes to send the balances after the settlement', 30_000);
     assert.deepEqual(errorsOf(['open-s', 'pay-s', 'settle-s', 'open-v', 'pay-v', 'settle-v']), []);
     const party = helper.getNode('party-s') as ChargingPartyNode;
     assert.equal((await party.party).role, 'station');

@@ -97,10 +97,16 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
   });
 
   it('takes meter readings and a stop without a session quietly', async function () {
-    const out = await station();
+    // A complete node reports each input the two nodes have finished with.
+    const out = await station([
+      { id: 'done', z: 'tab', type: 'complete', scope: ['pay', 'settle'], uncaught: false, wires: [['completed']] },
+      { id: 'completed', z: 'tab', type: 'helper' },
+    ]);
+    let completed = 0;
+    helper.getNode('completed').on('input', () => completed++);
     helper.getNode('pay').receive({ payload: { registerWh: 1000, timestamp: Date.now() } } as never);
     helper.getNode('settle').receive({ payload: 'stop' } as never);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => completed === 2);
     assert.deepEqual(out.pay.caught, []);
     assert.deepEqual(out.pay.protocol, [], 'no claim without a session');
   });

@@ -48,6 +48,8 @@ export class Pair {
   /** Session records by side, from whichever instance emitted them. */
   readonly settled: { station: SessionRecord[]; vehicle: SessionRecord[] } = { station: [], vehicle: [] };
   readonly events: [string, string, unknown][] = [];
+  /** Messages sent and not yet taken by the other side (handled, refused or dropped): 0 when the exchange rests. */
+  inFlight = 0;
   /** Offers delivered so far; after `maxOffers` the vehicle hears no more (no second session). */
   private offers = 0;
   private readonly crashes: { side: 'station' | 'vehicle'; step: string }[];
@@ -130,13 +132,19 @@ export class Pair {
       if (!this.live.has(party)) return; // a dead instance says nothing
       if (out.stage === 'offer' && this.options.maxOffers !== undefined && this.offers++ >= this.options.maxOffers) return;
       this.sent.push(out);
+      this.inFlight++;
       const toRole = party.role === 'station' ? 'vehicle' : 'station';
       setImmediate(() => {
         const to = this.current(toRole);
-        if (!to || this.down.has(toRole)) return;
-        to.receive(out.stage, JSON.stringify(out.payload)).catch((err: Error) => {
-          if (!(err instanceof Crash)) this.errors.push(err);
-        });
+        if (!to || this.down.has(toRole)) {
+          this.inFlight--;
+          return;
+        }
+        to.receive(out.stage, JSON.stringify(out.payload))
+          .catch((err: Error) => {
+            if (!(err instanceof Crash)) this.errors.push(err);
+          })
+          .finally(() => this.inFlight--);
       });
     });
   }

@@ -48,6 +48,53 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** A Node-RED to run: its `red.js` and the Node.js that runs it. */
+export interface NodeRedRuntime {
+  /** How the tests name it, e.g. "Node-RED 4.1.15 on Node.js 20.19.0". */
+  label: string;
+  node: string;
+  redJs: string;
+}
+
+/** The node-red dev dependency, on the Node.js that runs the tests. */
+export function devNodeRed(): NodeRedRuntime {
+  const nodeRedDir = path.dirname(require.resolve('node-red/package.json'));
+  const version = JSON.parse(fs.readFileSync(path.join(nodeRedDir, 'package.json'), 'utf8')).version;
+  return { label: `Node-RED ${version} on Node.js ${process.versions.node}`, node: process.execPath, redJs: path.join(nodeRedDir, 'red.js') };
+}
+
+/** The Node-RED 5 release the editor tests run, and the Node.js major a fresh Raspberry Pi gets with it. */
+export const NODE_RED_5 = '5.0.7';
+const NODE_FOR_NODE_RED_5 = '22';
+
+let nodeRed5Ready: Promise<NodeRedRuntime> | undefined;
+
+/**
+ * Node-RED 5 on Node.js 22, as a fresh Raspberry Pi runs it. Both come from the npm registry and are cached after
+ * the first run: Node.js as npm's `node` package in npm's own exec cache (`npm exec --package=node@22`), Node-RED
+ * (with Dashboard 2.0, at the version of our dev dependency, for the Dashboard demo) in
+ * `~/.cache/m2m-ev-tests/node-red-<version>`.
+ */
+export function nodeRed5(): Promise<NodeRedRuntime> {
+  nodeRed5Ready ??= (async () => {
+    const node = execFileSync('npm', ['exec', '--yes', `--package=node@${NODE_FOR_NODE_RED_5}`, '--call', 'node -p process.execPath'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const nodeVersion = execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+    const dir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'm2m-ev-tests', `node-red-${NODE_RED_5}`);
+    const complete = path.join(dir, '.installed');
+    if (!fs.existsSync(complete)) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'node-red-5-for-tests', private: true }));
+      const dashboard = JSON.parse(fs.readFileSync(require.resolve('@flowfuse/node-red-dashboard/package.json'), 'utf8')).version;
+      // npm runs on the Node.js of the test run; Node-RED 5 asks for Node.js 22 only to run.
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--engine-strict=false', `node-red@${NODE_RED_5}`, `@flowfuse/node-red-dashboard@${dashboard}`], { cwd: dir, stdio: 'pipe' });
+      fs.writeFileSync(complete, '');
+    }
+    return { label: `Node-RED ${NODE_RED_5} on Node.js ${nodeVersion}`, node, redJs: path.join(dir, 'node_modules', 'node-red', 'red.js') };
+  })();
+  return nodeRed5Ready;
+}
+
 let installed: Promise<string> | undefined;
 
 /**
@@ -118,10 +165,11 @@ export class NodeRed {
    * Starts Node-RED on a user directory that holds what `installDir` holds after `npm install` (its package.json,
    * and its node_modules as a link), so several processes share one install: a fresh one, or `options.userDir`
    * again (a restart: the flows deployed there before start again). `options.preload` is a module for
-   * `node --require`; `options.env` adds to the environment. Resolves once the flows have started, or, with
+   * `node --require`; `options.env` adds to the environment; `options.runtime` is the Node-RED and Node.js to run
+   * (the dev dependency on this Node.js by default). Resolves once the flows have started, or, with
    * `options.mayDie`, also when the process dies first (a fault-injection test's failpoint fired).
    */
-  static async start(name: string, installDir: string, options: { userDir?: string; preload?: string; env?: NodeJS.ProcessEnv; mayDie?: boolean } = {}): Promise<NodeRed> {
+  static async start(name: string, installDir: string, options: { userDir?: string; preload?: string; env?: NodeJS.ProcessEnv; mayDie?: boolean; runtime?: NodeRedRuntime } = {}): Promise<NodeRed> {
     const userDir = options.userDir ?? tempDir(`m2m-e2e-${name}-`);
     if (!fs.existsSync(path.join(userDir, 'node_modules'))) {
       fs.copyFileSync(path.join(installDir, 'package.json'), path.join(userDir, 'package.json'));
@@ -139,8 +187,8 @@ export class NodeRed {
       logging: { console: { level: 'info', metrics: false, audit: false } },
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-    const redJs = path.join(path.dirname(require.resolve('node-red/package.json')), 'red.js');
-    const child = spawn(process.execPath, [...(options.preload ? ['--require', options.preload] : []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    const { node, redJs } = options.runtime ?? devNodeRed();
+    const child = spawn(node, [...(options.preload ? ['--require', options.preload] : []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       cwd: userDir,
       env: { ...process.env, NODE_RED_ENABLE_PROJECTS: 'false', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

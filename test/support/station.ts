@@ -14,7 +14,7 @@ import type { FlowNode } from './nodered';
 export function stubWalletNode(RED: NodeAPI): void {
   function StubWallet(this: Node & { wallet: Promise<unknown> }, def: NodeDef) {
     RED.nodes.createNode(this, def);
-    this.wallet = Promise.resolve({ security: 1 });
+    this.wallet = Promise.resolve({ security: 1, balance: async () => ({ total: 0, addresses: [] }) });
   }
   RED.nodes.registerType('iota-wallet', StubWallet as never);
 }

@@ -208,8 +208,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     const pair = track(new Pair(tangle, { common: { now: () => clock.t }, maxOffers: 1, vehicle: { targetWh: 0 } }));
     await pair.startCharging();
     await charge(pair, clock, 1);
-    await until(() => pair.station.session.paidIncrements === 1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => pair.station.session.paidIncrements === 1 && pair.inFlight === 0);
 
     let unhandled = 0;
     const onUnhandled = () => unhandled++;
@@ -279,7 +278,8 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
         assert.ok(outcome === 'duplicate' || replayedType === 'offer', `${outcome} for a replayed ${replayedType || 'mutated message'}`);
       }
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // What the random messages made either side send has been handled (or refused) before the books are compared.
+    await until(() => pair.inFlight === 0);
     process.off('unhandledRejection', onUnhandled);
     assert.deepEqual({ station: money(pair.station.session), vehicle: money(pair.vehicle.session) }, before, 'no invalid input changed the session');
     assert.equal(unhandled, 0);
