@@ -25,8 +25,17 @@ export interface PairOptions {
   common?: Partial<PartyOptions>;
   /** Deliver at most this many offers (default: all). */
   maxOffers?: number;
-  /** Steps (as onStep names them, matched as a substring) at which the named side crashes, in order for each side. */
-  crashes?: { side: 'station' | 'vehicle'; step: string }[];
+  /**
+   * Steps (as onStep names them, matched as a substring) at which the named side crashes, in order for each side;
+   * it restarts from its files unless `restart` is false (then it has vanished for good).
+   */
+  crashes?: Crashpoint[];
+}
+
+export interface Crashpoint {
+  side: 'station' | 'vehicle';
+  step: string;
+  restart?: boolean;
 }
 
 /**
@@ -50,7 +59,7 @@ export class Pair {
   readonly events: [string, string, unknown][] = [];
   /** Offers delivered so far; after `maxOffers` the vehicle hears no more (no second session). */
   private offers = 0;
-  private readonly crashes: { side: 'station' | 'vehicle'; step: string }[];
+  private readonly crashes: Crashpoint[];
 
   constructor(
     readonly tangle: TangleConnection,
@@ -77,10 +86,10 @@ export class Pair {
       onStep: (step) => {
         const next = this.crashes.findIndex((c) => c.side === side);
         if (next >= 0 && step.includes(this.crashes[next].step)) {
-          this.crashes.splice(next, 1);
+          const [crash] = this.crashes.splice(next, 1);
           this.crashed.push(step);
           this.kill(side);
-          setTimeout(() => void this.restart(side).catch((err: Error) => this.errors.push(err)), 50);
+          if (crash.restart !== false) setTimeout(() => void this.restart(side).catch((err: Error) => this.errors.push(err)), 50);
           throw new Crash(`crash after "${step}"`);
         }
       },

@@ -470,10 +470,15 @@ export abstract class Party extends EventEmitter {
    */
   protected async depositOnce(address: string, value: number): Promise<string | null> {
     const own = this.snapshot.ownDeposit;
+    const session = this.snapshot.sessionId;
     if (own.state === 'sent') return null;
     let tail = own.state === 'sending' ? await this.findOwnDeposit(address, value) : null;
     if (!tail) {
-      await this.exclusive(() => this.apply({ snapshot: { ...this.snapshot, ownDeposit: { state: 'sending', tail: '' } } }, 'deposit sending'));
+      await this.exclusive(() => {
+        // The peer may have given the session up meanwhile (a stop during funding): then nothing goes in.
+        if (this.snapshot.sessionId !== session || this.snapshot.phase !== 'funding' || this.snapshot.stopReason) throw new Error(`session ${session} ended before our deposit: nothing deposited`);
+        return this.apply({ snapshot: { ...this.snapshot, ownDeposit: { state: 'sending', tail: '' } } }, 'deposit sending');
+      });
       tail = (await this.options.wallet.send(address, value)).tail;
       this.reached('deposit attached');
     }

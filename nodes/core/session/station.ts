@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { depositAddress, offThreadEngine, remainingCapacity } from '../flash';
+import { depositAddress, offThreadEngine, remainingCapacity, type ChannelState } from '../flash';
 import type { MeterReading } from '../meter';
 import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
 import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party';
@@ -18,6 +18,12 @@ export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 
   maxAtRisk?: number;
   /** How often to look on the Tangle for an older state of the open channel, ms; 0 = never (default 30 s). */
   watchMs?: number;
+  /**
+   * How long the station waits, once the opening state is co-signed, for the vehicle's deposit to be confirmed
+   * before it gives the session up, ms (default 120 s). The station deposits only after that, so a vehicle that
+   * never deposits costs it at most this long and no tokens.
+   */
+  fundingWaitMs?: number;
   /** At most this many `open` requests per minute are considered (each costs WOTS digests); default 6. */
   opensPerMinute?: number;
 }
@@ -91,8 +97,19 @@ export class StationParty extends Party {
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;
     if (s.phase === 'funding' && (await this.canRefund(s))) return this.settleAlone(s, 'peer-silent');
+    if (s.phase === 'funding' && s.ownDeposit.state !== 'none') {
+      // We deposited after the vehicle's deposit was confirmed: once ours is too, the opening state pays both back.
+      this.background(async () => {
+        await this.waitFunded(this.channelOf(s));
+        await this.exclusive(async () => {
+          const now = this.snapshot;
+          if (now.sessionId === s.sessionId && (now.phase === 'funding' || now.phase === 'charging')) await this.settleAlone(now, 'peer-silent');
+        });
+      });
+      return;
+    }
     if (s.phase === 'funding') {
-      if (s.ownDeposit.state !== 'none') this.emit('warning', `session ${s.sessionId}: our deposit stays in ${depositAddress(this.channelOf(s))} until the vehicle returns`);
+      // Nothing of ours is in the channel: the vehicle deposits first (see fund).
       this.offer = this.freshOffer();
       return this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
     }
@@ -304,21 +321,58 @@ export class StationParty extends Party {
     return null;
   }
 
-  /** Deposits our share (once, also across a crash), waits for the Tangle to hold both deposits, starts charging. */
+  /**
+   * Funds the channel in an order no one can grief: the vehicle deposits first, and only once the Tangle confirms
+   * its deposit do we deposit ours (once, also across a crash). A vehicle that never deposits costs us at most
+   * `fundingWaitMs` and no tokens; once both deposits are in, the co-signed opening state pays each back.
+   */
   protected async fund(): Promise<void> {
+    const session = this.snapshot.sessionId;
     const channel = this.channelOf(this.snapshot);
     const address = depositAddress(channel);
+    if (this.snapshot.ownDeposit.state === 'none') {
+      const vehicleDeposited = await this.waitVehicleDeposit(session, channel);
+      if (vehicleDeposited === null) return;
+      if (!vehicleDeposited) return this.exclusive(() => this.giveUpFunding(session));
+    }
     if (channel.deposits[1] > 0) await this.depositOnce(address, channel.deposits[1]);
     await this.waitFunded(channel);
     await this.exclusive(async () => {
       const s = this.snapshot;
-      if (s.phase !== 'funding') return;
+      if (s.phase !== 'funding' || s.sessionId !== session) return;
       await this.apply({
         snapshot: { ...s, phase: 'charging', readyAt: this.now() },
         send: [{ stage: 'open', type: 'ready', body: {} }],
         events: [['opened', { sessionId: s.sessionId, vehicleId: s.peerId, depositAddress: address, deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] } }]],
       });
     });
+  }
+
+  /**
+   * Polls the deposit address until it holds the vehicle's deposit (true), the funding wait runs out (false), or
+   * the session ended meanwhile (null: the vehicle fell silent and the session was dropped).
+   */
+  private async waitVehicleDeposit(session: string, channel: ChannelState): Promise<boolean | null> {
+    const deadline = Date.now() + (this.policy.fundingWaitMs ?? 120_000);
+    while (!this.closed && this.snapshot.sessionId === session && this.snapshot.phase === 'funding') {
+      const { balances } = await this.options.wallet.api.getBalances([depositAddress(channel)]);
+      if (Number(balances[0]) >= channel.deposits[0]) return true;
+      if (Date.now() >= deadline) return false;
+      await this.sleep();
+    }
+    return null;
+  }
+
+  /** The vehicle's deposit did not come in time: nothing of ours is in the channel, so the session is dropped. */
+  private async giveUpFunding(session: string): Promise<void> {
+    const s = this.snapshot;
+    if (s.sessionId !== session || s.phase !== 'funding' || s.ownDeposit.state !== 'none') return;
+    const seconds = Math.round((this.policy.fundingWaitMs ?? 120_000) / 1000);
+    this.emit('warning', `session ${session}: the vehicle's deposit was not confirmed within ${seconds} s; session dropped, nothing deposited`);
+    // Told first, so that a vehicle still there deposits nothing more into a channel we left.
+    await this.apply({ snapshot: { ...s, stopReason: 'funding-timeout', stoppedAt: this.now() }, send: [{ stage: 'settle', type: 'stop', body: { reason: 'funding-timeout' } }], events: [['stopping', { sessionId: session, reason: 'funding-timeout' }]] }, 'funding timeout');
+    this.offer = this.freshOffer();
+    await this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()] }, 'offer');
   }
 
   /**

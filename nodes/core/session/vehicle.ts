@@ -185,6 +185,7 @@ export class VehicleParty extends Party {
         return this.proceed(next, send, [['paid', paymentEvent(next, s.offer!, pending?.transfer.amount ?? 0, remainingCapacity(state))]]);
       }
       case 'stop': {
+        if (s.phase === 'funding') return this.onFundingStopped(s, envelope.body.reason);
         if (s.stopReason) return { snapshot: s };
         const next: SessionSnapshot = { ...s, stopReason: envelope.body.reason, stoppedAt: this.now() };
         return this.proceed(next, [], [['stopping', { sessionId: s.sessionId, reason: envelope.body.reason }]]);
@@ -321,10 +322,27 @@ export class VehicleParty extends Party {
     return { snapshot: next, send, events };
   }
 
+  /** We deposit first: the station deposits only once the Tangle confirms ours (see StationParty.fund). */
   protected async fund(): Promise<void> {
     const channel = this.channelOf(this.snapshot);
-    await this.depositOnce(depositAddress(channel), channel.deposits[0]);
     await this.prepare();
+    await this.depositOnce(depositAddress(channel), channel.deposits[0]);
+  }
+
+  /** The station gave the session up before charging (our deposit came too late, or not at all): we drop it too. */
+  private onFundingStopped(s: SessionSnapshot, reason: StopReason): Step {
+    const drop = () =>
+      this.exclusive(async () => {
+        const now = this.snapshot;
+        if (now.sessionId !== s.sessionId || now.phase !== 'funding') return;
+        if (now.ownDeposit.state !== 'none') {
+          this.emit('warning', `session ${s.sessionId}: the station gave up (${reason}); a deposit of ours that went out stays in ${depositAddress(this.channelOf(now))} unless the station resumes the session`);
+        }
+        await this.apply({ snapshot: emptySnapshot('vehicle') }, 'funding stopped');
+        await this.prepare();
+      });
+    // The stop takes its place in the sequence first; the session is dropped right after.
+    return { snapshot: { ...s, stopReason: reason, stoppedAt: this.now() }, events: [['stopping', { sessionId: s.sessionId, reason }]], after: drop };
   }
 
   /**
