@@ -13,7 +13,8 @@ export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 
   /**
    * The most the station may lose if the vehicle attaches an older co-signed state (Flash has no revocation):
    * the tokens received in the channel so far. The station rolls the channel over (settles it; the vehicle opens
-   * a new one) before the next payment could pass it, and refuses any payment that would. 0 = no limit.
+   * a new one) before the next payment could pass it, and refuses any payment that would. 0 or absent: half the
+   * vehicle's deposit in each channel, never less than the credit plus two increments (see `riskCap`).
    */
   maxAtRisk?: number;
   /** How often to look on the Tangle for an older state of the open channel, ms; 0 = never (default 30 s). */
@@ -62,10 +63,9 @@ export class StationParty extends Party {
     this.offer = this.freshOffer();
     const perMinute = policy.opensPerMinute ?? 6;
     this.opens = new RateLimiter('open requests', perMinute / 60, perMinute);
-    const price = incrementPrice(this.offer);
     const atRisk = policy.maxAtRisk ?? 0;
-    if (atRisk > 0 && atRisk < price * (this.creditIncrements() + 2)) {
-      throw new RangeError(`maxAtRisk ${atRisk} is too small: it must cover the credit plus two increments (${price * (this.creditIncrements() + 2)} tokens)`);
+    if (atRisk > 0 && atRisk < this.smallestCap()) {
+      throw new RangeError(`maxAtRisk ${atRisk} is too small: it must cover the credit plus two increments (${this.smallestCap()} tokens)`);
     }
   }
 
@@ -221,8 +221,8 @@ export class StationParty extends Party {
           );
         }
         const received = channel.balances[1] - channel.deposits[1];
-        const cap = this.policy.maxAtRisk ?? 0;
-        if (cap > 0 && received + proposal.transfer.amount > cap) {
+        const cap = this.riskCap(channel);
+        if (received + proposal.transfer.amount > cap) {
           throw new ProtocolError('INVALID_FIELD', `payment of ${proposal.transfer.amount} would put ${received + proposal.transfer.amount} tokens at risk, more than maxAtRisk ${cap}: close the channel`);
         }
         const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
@@ -345,6 +345,8 @@ export class StationParty extends Party {
         send: [{ stage: 'open', type: 'ready', body: {} }],
         events: [['opened', { sessionId: s.sessionId, vehicleId: s.peerId, depositAddress: address, deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] } }]],
       });
+      // The watch starts with the channel: the opening state is an older state as soon as the first payment lands.
+      if (this.watcher) void this.watch();
     });
   }
 
@@ -408,11 +410,23 @@ export class StationParty extends Party {
   }
 
   private mustRollOver(s: SessionSnapshot): boolean {
-    const cap = this.policy.maxAtRisk ?? 0;
-    if (cap <= 0 || s.stopReason) return false;
+    if (s.stopReason) return false;
     const channel = this.channelOf(s);
     const received = channel.balances[1] - channel.deposits[1];
-    return received + incrementPrice(s.offer!) * (this.creditIncrements() + 1) > cap;
+    return received + incrementPrice(s.offer!) * (this.creditIncrements() + 1) > this.riskCap(channel);
+  }
+
+  /**
+   * The most this channel may put at risk: `maxAtRisk` when set, otherwise half the vehicle's deposit. Never less
+   * than the credit plus two increments, the least that lets one payment through before the rollover.
+   */
+  riskCap(channel: Pick<ChannelState, 'deposits'>): number {
+    const configured = this.policy.maxAtRisk ?? 0;
+    return configured > 0 ? configured : Math.max(this.smallestCap(), Math.floor(channel.deposits[0] / 2));
+  }
+
+  private smallestCap(): number {
+    return incrementPrice(this.offer) * (this.creditIncrements() + 2);
   }
 
   private creditIncrements(): number {
