@@ -25,6 +25,7 @@ interface ChargingPartyDef extends NodeDef {
   meterToleranceWh: string;
   autoStart: boolean;
   peerTimeout: string;
+  clockTolerance: string;
   maxAtRisk: string;
   opensPerMinute: string;
   fundingWait: string;
@@ -74,6 +75,7 @@ export = function (RED: NodeAPI) {
         wallet,
         journal: new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${id}.json`),
         peerTimeoutMs: setting('peerTimeout') * 1000,
+        clockToleranceS: setting('clockTolerance'),
         messagesPerSecond: setting('messagesPerSecond'),
       };
       const security = wallet.security;

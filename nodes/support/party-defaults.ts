@@ -4,6 +4,7 @@
  */
 export const PARTY_DEFAULTS = {
   peerTimeout: 120,
+  clockTolerance: 600,
   messagesPerSecond: 50,
   maxDepth: 10,
   pricePerKWh: 100,

@@ -31,7 +31,7 @@ describe('charging-party defaults', () => {
 
   it('accept a flow saved before a setting existed (missing or empty means the default), as a station and as a vehicle', () => {
     for (const role of ['station', 'vehicle']) {
-      for (const key of ['fundingWait']) {
+      for (const key of ['fundingWait', 'clockTolerance']) {
         for (const missing of [undefined, '']) assert.equal(defaults[key].validate!.call({ role }, missing, {}), true, `${key} = ${String(missing)} as a ${role}`);
       }
     }

@@ -23,6 +23,8 @@ export interface PairOptions {
   station?: Partial<StationPolicy>;
   vehicle?: Partial<VehiclePolicy>;
   common?: Partial<PartyOptions>;
+  /** Each side's own clock, when they must differ (default: `common.now`, or the system clock). */
+  clocks?: Partial<Record<'station' | 'vehicle', () => number>>;
   /** Deliver at most this many offers (default: all). */
   maxOffers?: number;
   /**
@@ -83,6 +85,7 @@ export class Pair {
       journal: new SessionJournal<SessionSnapshot>(path.join(this.dirs[side], 'sessions', `${side}.json`)),
       messagesPerSecond: 1e6,
       ...this.options.common,
+      ...(this.options.clocks?.[side] ? { now: this.options.clocks[side] } : {}),
       onStep: (step) => {
         const next = this.crashes.findIndex((c) => c.side === side);
         if (next >= 0 && step.includes(this.crashes[next].step)) {
@@ -134,7 +137,7 @@ export class Pair {
   private wire(party: Party): void {
     party.on('warning', (w: string) => this.warnings.push(`${party.role}: ${w}`));
     party.on('settled', (record: SessionRecord) => this.settled[party.role].push(record));
-    for (const event of ['stopping', 'unpaid', 'old-state', 'resumed', 'paid']) party.on(event, (payload: unknown) => this.events.push([party.role, event, payload]));
+    for (const event of ['stopping', 'unpaid', 'old-state', 'resumed', 'paid', 'clock']) party.on(event, (payload: unknown) => this.events.push([party.role, event, payload]));
     party.on('send', (out: Outgoing) => {
       if (!this.live.has(party)) return; // a dead instance says nothing
       if (out.stage === 'offer' && this.options.maxOffers !== undefined && this.offers++ >= this.options.maxOffers) return;

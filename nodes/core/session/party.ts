@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { depositAddress, settlementBundles, type ChannelState } from '../flash';
+import { depositAddress, MAX_CLOCK_SKEW_S, settlementBundles, type ChannelState } from '../flash';
 import {
   AnyEnvelope,
   Bodies,
@@ -48,6 +48,11 @@ export interface PartyOptions {
   heartbeatMs?: number;
   /** At most this many messages per second on each of our topics (default 50, bursts of twice that). */
   messagesPerSecond?: number;
+  /**
+   * The largest difference between the peer's clock and ours that we accept, s (default 600): a proposal
+   * timestamped further away is refused, and a heartbeat that shows more raises a `clock` event.
+   */
+  clockToleranceS?: number;
   /**
    * Called at each step a crash could fall between: after every journal write (before the messages that depend on
    * it leave), and after our own bundles reached the Tangle (before the journal records it). Fault-injection tests
@@ -136,6 +141,9 @@ export abstract class Party extends EventEmitter {
   protected readonly now: () => number;
   protected readonly pollMs: number;
   protected readonly peerTimeoutMs: number;
+  protected readonly clockToleranceS: number;
+  /** Whether the peer's last heartbeat showed its clock beyond our tolerance. */
+  private clockOff = false;
   private queue: Promise<unknown> = Promise.resolve();
   protected closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -155,6 +163,7 @@ export abstract class Party extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 1000;
     this.peerTimeoutMs = options.peerTimeoutMs ?? 0;
+    this.clockToleranceS = options.clockToleranceS ?? MAX_CLOCK_SKEW_S;
     const perSecond = options.messagesPerSecond ?? 50;
     this.topicRate = new RateLimiter('messages', perSecond, perSecond * 2);
   }
@@ -322,8 +331,22 @@ export abstract class Party extends EventEmitter {
     if (ts <= this.lastPingTs) throw new ProtocolError('REPLAY', `heartbeat with timestamp ${ts} is not newer than ${this.lastPingTs}: replayed`);
     this.lastPingTs = ts;
     this.lastHeard = Date.now();
+    this.compareClocks(ts);
     this.resend(fromSeq);
     return 'handled';
+  }
+
+  /**
+   * A heartbeat is signed the moment it is sent, so its timestamp shows the peer's clock. Beyond our tolerance
+   * every payment would be refused: the `clock` event ({sessionId, skewS, ok}) names the problem (and its end).
+   */
+  private compareClocks(ts: number): void {
+    const skewS = Math.round((ts - this.now()) / 1000);
+    const off = Math.abs(skewS) > this.clockToleranceS;
+    if (off === this.clockOff) return;
+    this.clockOff = off;
+    if (off) this.emit('warning', `the ${this.peerRole}'s clock differs from ours by ${skewS} s, more than the ${this.clockToleranceS} s accepted: payments will be refused; check NTP (or an RTC) on both devices`);
+    this.emit('clock', { sessionId: this.snapshot.sessionId, skewS, ok: !off });
   }
 
   private async refuse(stage: Stage, envelope: AnyEnvelope, err: Error): Promise<void> {

@@ -208,7 +208,7 @@ export class StationParty extends Party {
         if (s.phase !== 'charging' && s.phase !== 'closing') throw new ProtocolError('WRONG_SESSION', `no payment is expected in phase ${s.phase}`);
         const channel = this.channelOf(s);
         if (proposal.close) {
-          const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+          const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
           return { snapshot: { ...s, channel: state, phase: 'closing' }, send: [{ stage: 'settle', type: 'cosignature', body: message }] };
         }
         const price = incrementPrice(s.offer!);
@@ -225,7 +225,7 @@ export class StationParty extends Party {
         if (received + proposal.transfer.amount > cap) {
           throw new ProtocolError('INVALID_FIELD', `payment of ${proposal.transfer.amount} would put ${received + proposal.transfer.amount} tokens at risk, more than maxAtRisk ${cap}: close the channel`);
         }
-        const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+        const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
         return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
       }
       case 'completion': {
@@ -306,7 +306,7 @@ export class StationParty extends Party {
     if (channel.chain.length > 0 || proposal.close || proposal.transfer.amount !== 0) {
       throw new ProtocolError('INVALID_FIELD', 'before the deposits only the opening state (a payment of zero) is co-signed');
     }
-    const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+    const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
     return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
   }
 

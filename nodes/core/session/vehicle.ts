@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { depthForPayments, depositAddress, mustSettle, offThreadEngine, remainingCapacity } from '../flash';
+import { depthForPayments, depositAddress, mustSettle, offThreadEngine, remainingCapacity, withdrawProposal } from '../flash';
 import { maxPlausibleWh, type MeterReading } from '../meter';
 import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, ProtocolError, Stage, StopReason } from '../protocol';
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
 import type { TrustStore } from './identity';
 import { emptySnapshot, OldStateError, Party, PartyOptions, Send, Step } from './party';
 import type { SessionSnapshot } from './types';
+
+/** A proposal older than this, by our clock, that the station refuses as too far from its clock is stale. */
+const STALE_PROPOSAL_MS = 60_000;
 
 /** The offer without its nonce: the terms themselves, which must not change during a session. */
 function termsOf(offer: Offer | null): string {
@@ -198,9 +201,36 @@ export class VehicleParty extends Party {
         // The station's word is only a hint: confirmSettlement asks the Tangle about our own final bundles.
         return { snapshot: s, after: () => this.confirmSettlement() };
       }
+      case 'error':
+        if (envelope.body.code === 'TIMESTAMP_INVALID' && this.isStale(s)) return this.proposeAgain(s);
+        return this.handleCommon(stage, envelope);
       default:
         return this.handleCommon(stage, envelope);
     }
+  }
+
+  /**
+   * Whether our pending proposal has aged past the point where a refusal of it as "too far from the station's
+   * clock" is about its age (an outage held it back) rather than about the two clocks.
+   */
+  private isStale(s: SessionSnapshot): boolean {
+    const pending = s.channel?.pending;
+    return pending?.role === 'proposer' && this.now() - pending.timestamp * 1000 > STALE_PROPOSAL_MS;
+  }
+
+  /**
+   * The station refused our pending proposal as stale. A refused proposal was never co-signed (the station answers
+   * a repeat of one it co-signed with that co-signature) and reveals no signature: we withdraw it and propose the
+   * same state again with a fresh timestamp, and the channel moves on.
+   */
+  private async proposeAgain(s: SessionSnapshot): Promise<Step> {
+    const pending = s.channel!.pending!;
+    const channel = withdrawProposal(s.channel!);
+    this.emit('warning', `session ${s.sessionId}: the station refused our proposal of state ${pending.seq} as stale; proposed again`);
+    const { state, message } = pending.close
+      ? await offThreadEngine.proposeClose(channel, this.options.wallet, { now: this.now() })
+      : await offThreadEngine.proposeTransfer(channel, this.options.wallet, { amount: pending.transfer.amount }, { now: this.now() });
+    return { snapshot: { ...s, channel: state }, send: [{ stage: pending.close ? 'settle' : 'pay', type: 'proposal', body: message }] };
   }
 
   private async onOffer(envelope: Envelope<'offer'>): Promise<Step> {
