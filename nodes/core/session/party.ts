@@ -114,6 +114,7 @@ export function emptySnapshot(role: Role): SessionSnapshot {
     claimedIncrements: 0,
     paidIncrements: 0,
     depositTails: [],
+    ownMeter: null,
     ownDeposit: { state: 'none', tail: '' },
     settlement: null,
   };

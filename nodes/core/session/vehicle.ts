@@ -51,8 +51,8 @@ export interface VehiclePolicy {
 export class VehicleParty extends Party {
   readonly role = 'vehicle' as const;
   private latestOffer: Offer | null = null;
-  /** The vehicle's own meter, when one is wired: energy it measured since the session became ready. */
-  private ownRegister: { atReady: number | null; last: number } = { atReady: null, last: 0 };
+  /** The newest reading of the vehicle's own meter, at once; the session persists it with each claim it checks. */
+  private ownLatestWh: number | null = null;
   /** A fresh settlement address for the next channel, derived ahead because it costs a WOTS digest. */
   private settlementAddress: string | null = null;
 
@@ -130,10 +130,18 @@ export class VehicleParty extends Party {
     });
   }
 
-  /** A reading of the vehicle's own meter (BMS, a meter on its side): claims beyond it are refused. */
-  ownMeterReading(reading: MeterReading): void {
-    this.ownRegister.last = reading.registerWh;
-    if (this.snapshot.phase === 'charging' && this.ownRegister.atReady === null) this.ownRegister.atReady = reading.registerWh;
+  /**
+   * A reading of the vehicle's own meter (BMS, a meter on its side): claims beyond it are refused. The first
+   * reading of a session is its starting point and goes to the journal at once, so that after a restart the
+   * vehicle still measures from there (and never pays a claim its meter did not see).
+   */
+  ownMeterReading(reading: MeterReading): Promise<void> {
+    this.ownLatestWh = Math.max(this.ownLatestWh ?? reading.registerWh, reading.registerWh);
+    return this.exclusive(async () => {
+      const s = this.snapshot;
+      if (s.phase !== 'charging' || s.ownMeter) return;
+      await this.apply({ snapshot: { ...s, ownMeter: { atReadyWh: reading.registerWh, lastWh: reading.registerWh } } }, 'own meter start');
+    });
   }
 
   protected opensSession(): boolean {
@@ -168,7 +176,6 @@ export class VehicleParty extends Party {
         const { balances } = await this.options.wallet.api.getBalances([address]);
         const total = channel.deposits[0] + channel.deposits[1];
         if (Number(balances[0]) < total) throw new ProtocolError('INVALID_FIELD', `"ready" but the deposit address holds ${balances[0]} of ${total}`);
-        this.ownRegister.atReady = null;
         return {
           snapshot: { ...s, phase: 'charging', readyAt: this.now() },
           events: [['opened', { sessionId: s.sessionId, stationId: s.peerId, depositAddress: address, deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] } }]],
@@ -311,13 +318,15 @@ export class VehicleParty extends Party {
     if (deliveredWh > plausibleWh) {
       throw new ProtocolError('INVALID_FIELD', `over-claim: ${deliveredWh} Wh in ${Math.round((this.now() - s.readyAt) / 1000)} s is more than ${maxPowerW} W can deliver`);
     }
-    if (this.ownRegister.atReady !== null) {
-      const measuredWh = this.ownRegister.last - this.ownRegister.atReady;
+    // After a restart the journaled register stands in until the meter's next reading.
+    const ownMeter = s.ownMeter ? { ...s.ownMeter, lastWh: Math.max(s.ownMeter.lastWh, this.ownLatestWh ?? 0) } : null;
+    if (ownMeter) {
+      const measuredWh = ownMeter.lastWh - ownMeter.atReadyWh;
       if (deliveredWh > measuredWh + this.policy.meterToleranceWh + offer.incrementWh) {
         throw new ProtocolError('INVALID_FIELD', `over-claim: ${deliveredWh} Wh claimed, our meter measured ${measuredWh} Wh`);
       }
     }
-    const next: SessionSnapshot = { ...s, claimedIncrements: claim.increments, startRegisterWh: claim.startRegisterWh, lastRegisterWh: claim.registerWh, lastReadAt: claim.readAt };
+    const next: SessionSnapshot = { ...s, ownMeter, claimedIncrements: claim.increments, startRegisterWh: claim.startRegisterWh, lastRegisterWh: claim.registerWh, lastReadAt: claim.readAt };
     return this.proceed(next, [], []);
   }
 
