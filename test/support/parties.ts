@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { settlementBundles, type ChannelState } from '../../nodes/core/flash';
 import { KeyPair, newKeyPair } from '../../nodes/core/protocol';
 import { Outgoing, Party, SessionRecord, PartyOptions, SessionJournal, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../nodes/core/session';
 import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../nodes/core/wallet';
@@ -198,4 +199,35 @@ export function money(s: Readonly<SessionSnapshot>): string {
 /** Polls until `check` holds; mocha's timeout ends a hang. */
 export async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/**
+ * For a `describe` block of Pair tests: one development Tangle for the block, and the pair a test `track`s closed
+ * after it (its crashes, warnings and errors printed when it failed).
+ */
+export function pairTests(): { tangle: () => TangleConnection; track: (pair: Pair) => Pair } {
+  let tangle: TangleConnection;
+  let running: Pair | undefined;
+  before(async () => {
+    tangle = await devTangle();
+  });
+  after(() => tangle.close());
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && running) {
+      console.log({ crashed: running.crashed, warnings: running.warnings.slice(-20), errors: running.errors.slice(-20).map((e) => e.message) });
+    }
+    running?.close();
+    running = undefined;
+  });
+  return { tangle: () => tangle, track: (pair) => (running = pair) };
+}
+
+/** Attaches a co-signed channel state behind the parties' backs, as a peer attaching an older state would. */
+export async function attachState(tangle: TangleConnection, channel: ChannelState): Promise<void> {
+  const { depth, minWeightMagnitude } = tangle.settings;
+  let reference: string | undefined;
+  for (const trytes of settlementBundles(channel)) {
+    const sent = await tangle.api.sendTrytes(trytes, depth, minWeightMagnitude, ...(reference ? [reference] : []));
+    reference = sent.find((tx) => tx.currentIndex === 0)!.hash;
+  }
 }

@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import type { TangleConnection } from '../../../nodes/core/wallet';
-import { devTangle, Pair, until } from '../../support/parties';
+import { Pair, pairTests, until } from '../../support/parties';
 
 describe('clocks: a configurable tolerance, a named clock problem, stale proposals withdrawn', function () {
-  let tangle: TangleConnection;
-  before(async () => {
-    tangle = await devTangle();
-  });
-  after(() => tangle.close());
-  let running: Pair | undefined;
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && running) console.log({ warnings: running.warnings, errors: running.errors.map((e) => e.message) });
-    running?.close();
-    running = undefined;
-  });
+  const { tangle, track } = pairTests();
 
   const clockEvents = (pair: Pair, role: string) => pair.events.filter(([r, event]) => r === role && event === 'clock').map(([, , p]) => p as { skewS: number; ok: boolean });
 
   it('names a clock 700 s off on both sides, where the default tolerance refuses the session; a tolerance of 900 s lets it charge', async function () {
     const ahead = () => Date.now() + 700_000; // a Pi that booted without NTP, say
-    const refused = (running = new Pair(tangle, { common: { heartbeatMs: 100 }, clocks: { vehicle: ahead }, maxOffers: 1 }));
+    const refused = track(new Pair(tangle(), { common: { heartbeatMs: 100 }, clocks: { vehicle: ahead }, maxOffers: 1 }));
     await refused.start();
     await until(() => clockEvents(refused, 'station').length > 0 && clockEvents(refused, 'vehicle').length > 0);
     assert.deepEqual(clockEvents(refused, 'station')[0], { sessionId: refused.station.session.sessionId, skewS: 700, ok: false });
@@ -30,14 +19,14 @@ describe('clocks: a configurable tolerance, a named clock problem, stale proposa
     assert.equal(refused.station.session.channel?.chain.length ?? 0, 0);
     refused.close();
 
-    const tolerant = (running = new Pair(tangle, { common: { heartbeatMs: 100, clockToleranceS: 900 }, clocks: { vehicle: ahead }, maxOffers: 1 }));
+    const tolerant = track(new Pair(tangle(), { common: { heartbeatMs: 100, clockToleranceS: 900 }, clocks: { vehicle: ahead }, maxOffers: 1 }));
     await tolerant.startCharging();
     assert.deepEqual(clockEvents(tolerant, 'station'), [], 'within the tolerance: no clock problem');
   });
 
   it('withdraws a proposal that got no answer in time (the station was down) and proposes it again, and the channel moves on', async function () {
     const clock = { t: Date.now() };
-    const pair = (running = new Pair(tangle, { common: { now: () => clock.t, heartbeatMs: 200 }, maxOffers: 1, vehicle: { targetWh: 0 } }));
+    const pair = track(new Pair(tangle(), { common: { now: () => clock.t, heartbeatMs: 200 }, maxOffers: 1, vehicle: { targetWh: 0 } }));
     await pair.startCharging();
     await pair.station.meterReading({ registerWh: 1000, timestamp: clock.t, source: 'test' });
     // The station goes down right after its claim leaves: the vehicle's proposal for it is lost.

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TangleConnection } from '../../../nodes/core/wallet';
-import { devTangle, Pair, until } from '../../support/parties';
+import { Pair, pairTests, until } from '../../support/parties';
 
 /**
  * A vehicle (or anyone on the broker posing as one) that opens a two-way channel and vanishes at each step of the
@@ -8,17 +7,7 @@ import { devTangle, Pair, until } from '../../support/parties';
  * confirmed, and gives the session up after its peer timeout or its funding wait.
  */
 describe('funding: a vehicle that vanishes or stalls during the opening costs the station no tokens', function () {
-  let tangle: TangleConnection;
-  before(async () => {
-    tangle = await devTangle();
-  });
-  after(() => tangle.close());
-  let running: Pair | undefined;
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && running) console.log({ crashed: running.crashed, warnings: running.warnings, errors: running.errors.map((e) => e.message) });
-    running?.close();
-    running = undefined;
-  });
+  const { tangle, track } = pairTests();
 
   /** The station's wallet holds its 100 tokens and none of its addresses ever signed. */
   async function assertStationUntouched(pair: Pair): Promise<void> {
@@ -33,7 +22,7 @@ describe('funding: a vehicle that vanishes or stalls during the opening costs th
   ];
   for (const [when, step] of vanishBeforeDeposit) {
     it(`vanishes ${when}: the station drops the session after its peer timeout`, async function () {
-      const pair = (running = new Pair(tangle, { common: { peerTimeoutMs: 1500 }, maxOffers: 1, crashes: [{ side: 'vehicle', step, restart: false }] }));
+      const pair = track(new Pair(tangle(), { common: { peerTimeoutMs: 1500 }, maxOffers: 1, crashes: [{ side: 'vehicle', step, restart: false }] }));
       await pair.start();
       await until(() => pair.crashed.length === 1);
       const session = pair.station.session.sessionId || pair.vehicle.session.sessionId;
@@ -44,7 +33,7 @@ describe('funding: a vehicle that vanishes or stalls during the opening costs th
   }
 
   it('vanishes after its deposit: the station deposits, then settles the opening state and both get their deposits back', async function () {
-    const pair = (running = new Pair(tangle, { common: { peerTimeoutMs: 1500 }, maxOffers: 1, crashes: [{ side: 'vehicle', step: 'deposit sent', restart: false }] }));
+    const pair = track(new Pair(tangle(), { common: { peerTimeoutMs: 1500 }, maxOffers: 1, crashes: [{ side: 'vehicle', step: 'deposit sent', restart: false }] }));
     await pair.start();
     await until(() => pair.settled.station.length > 0);
     const [record] = pair.settled.station;
@@ -52,13 +41,13 @@ describe('funding: a vehicle that vanishes or stalls during the opening costs th
     assert.deepEqual(record.channel.final_balances, { vehicle: 20, station: 20 });
     assert.equal((await pair.wallets.station.balance()).total, 100);
     assert.equal((await pair.wallets.vehicle.balance()).total, 100);
-    const { balances } = await tangle.api.getBalances([record.channel.deposit_address]);
+    const { balances } = await tangle().api.getBalances([record.channel.deposit_address]);
     assert.equal(Number(balances[0]), 0, 'nothing stays locked in the channel');
   });
 
   it('stays but never deposits (its heartbeats keep coming): the station gives up after its funding wait, and the vehicle drops the session', async function () {
     // No peer timeout: only the funding wait ends the session. The vehicle's wallet is empty, so it cannot deposit.
-    const pair = (running = new Pair(tangle, { common: { peerTimeoutMs: 0, heartbeatMs: 200 }, maxOffers: 1, station: { fundingWaitMs: 1500 } }));
+    const pair = track(new Pair(tangle(), { common: { peerTimeoutMs: 0, heartbeatMs: 200 }, maxOffers: 1, station: { fundingWaitMs: 1500 } }));
     await pair.wallets.station.topUpFromFaucet(100);
     pair.makeVehicle();
     pair.makeStation();

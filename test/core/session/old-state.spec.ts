@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { settlementBundles, type ChannelState } from '../../../nodes/core/flash';
-import type { TangleConnection } from '../../../nodes/core/wallet';
-import { devTangle, Pair, until } from '../../support/parties';
+import type { ChannelState } from '../../../nodes/core/flash';
+import { attachState, Pair, pairTests, until } from '../../support/parties';
 
 /**
  * The station's default `maxAtRisk`: with nothing configured, an older state that the vehicle attaches on the
@@ -9,22 +8,12 @@ import { devTangle, Pair, until } from '../../support/parties';
  * vehicle's deposit.
  */
 describe('old states: the risk is bounded by default', function () {
-  let tangle: TangleConnection;
-  before(async () => {
-    tangle = await devTangle();
-  });
-  after(() => tangle.close());
-  let running: Pair | undefined;
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed' && running) console.log({ warnings: running.warnings, errors: running.errors.map((e) => e.message) });
-    running?.close();
-    running = undefined;
-  });
+  const { tangle, track } = pairTests();
 
   it('caps each channel at half the vehicle deposit when maxAtRisk is not set, so an attached opening state costs at most that', async function () {
     const clock = { t: Date.now() };
     // No maxAtRisk: the default applies. One token per increment, a vehicle deposit of 40: the cap is 20.
-    const pair = (running = new Pair(tangle, { common: { now: () => clock.t, peerTimeoutMs: 1500 }, maxOffers: 1, station: { watchMs: 100 }, vehicle: { deposit: 40, targetWh: 0 } }));
+    const pair = track(new Pair(tangle(), { common: { now: () => clock.t, peerTimeoutMs: 1500 }, maxOffers: 1, station: { watchMs: 100 }, vehicle: { deposit: 40, targetWh: 0 } }));
     await pair.startCharging();
     assert.equal(pair.station.riskCap(pair.station.session.channel!), 20);
     const opening = structuredClone(pair.vehicle.session.channel!) as ChannelState;
@@ -45,12 +34,7 @@ describe('old states: the risk is bounded by default', function () {
       const claimed = pair.station.session.claimedIncrements;
       await until(() => paidAtStop >= 0 || pair.station.session.paidIncrements >= claimed);
     }
-    const { depth, minWeightMagnitude } = pair.wallets.vehicle.tangleSettings;
-    let reference: string | undefined;
-    for (const trytes of settlementBundles(opening)) {
-      const sent = await tangle.api.sendTrytes(trytes, depth, minWeightMagnitude, ...(reference ? [reference] : []));
-      reference = sent.find((tx) => tx.currentIndex === 0)!.hash;
-    }
+    await attachState(tangle(), opening);
 
     await until(() => pair.settled.station.length > 0);
     assert.equal(pair.settled.station[0].remark, 'old-state', 'the station found the older state');
