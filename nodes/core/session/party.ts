@@ -113,7 +113,6 @@ export function emptySnapshot(role: Role): SessionSnapshot {
     lastReadAt: 0,
     claimedIncrements: 0,
     paidIncrements: 0,
-    depositTails: [],
     ownMeter: null,
     ownDeposit: { state: 'none', tail: '' },
     settlement: null,
@@ -151,7 +150,8 @@ export abstract class Party extends EventEmitter {
   private probe: NodeJS.Timeout | null = null;
   /** When the peer last proved it is there (a new message or a fresh heartbeat), by the wall clock. */
   private lastHeard = Date.now();
-  private lastPingTs = 0;
+  /** The newest heartbeat timestamp of the current session's peer: each session's peer has its own clock. */
+  private lastPing = { sessionId: '', ts: 0 };
   private lastPingSent = 0;
   /** The session that ended last, whose late messages are ignored rather than refused. */
   private ended: { sessionId: string; peerKey: string } | null = null;
@@ -329,8 +329,9 @@ export abstract class Party extends EventEmitter {
 
   private onHeartbeat(ts: number, fromSeq: number): 'handled' {
     // Heartbeats are not sequenced; a strictly increasing timestamp keeps a recorded one from being replayed.
-    if (ts <= this.lastPingTs) throw new ProtocolError('REPLAY', `heartbeat with timestamp ${ts} is not newer than ${this.lastPingTs}: replayed`);
-    this.lastPingTs = ts;
+    const last = this.lastPing.sessionId === this.snapshot.sessionId ? this.lastPing.ts : 0;
+    if (ts <= last) throw new ProtocolError('REPLAY', `heartbeat with timestamp ${ts} is not newer than ${last}: replayed`);
+    this.lastPing = { sessionId: this.snapshot.sessionId, ts };
     this.lastHeard = Date.now();
     this.compareClocks(ts);
     this.resend(fromSeq);
@@ -400,7 +401,8 @@ export abstract class Party extends EventEmitter {
     const s = this.snapshot;
     switch (envelope.type) {
       case 'deposit':
-        return { snapshot: { ...s, depositTails: [...s.depositTails, envelope.body.tail] } };
+        // A notice only: each side checks the deposit address on the Tangle itself, so nothing is kept of it.
+        return { snapshot: s };
       case 'error':
         this.emit('warning', `${this.peerRole} reports ${envelope.body.code}: ${envelope.body.message}`);
         return { snapshot: s };
@@ -509,7 +511,7 @@ export abstract class Party extends EventEmitter {
     await this.exclusive(() =>
       this.apply(
         {
-          snapshot: { ...this.snapshot, ownDeposit: { state: 'sent', tail }, depositTails: [...this.snapshot.depositTails, tail] },
+          snapshot: { ...this.snapshot, ownDeposit: { state: 'sent', tail } },
           send: [{ stage: 'open', type: 'deposit', body: { tail, value } }],
         },
         'deposit sent',

@@ -44,7 +44,6 @@ export interface SessionSnapshot {
   claimedIncrements: number;
   /** Increments paid in a co-signed state. */
   paidIncrements: number;
-  depositTails: string[];
   /**
    * The vehicle's own meter, when one is wired: its register at the first reading while charging, and the latest
    * one persisted (with the first reading, and with every claim it checks). Null until then, and on a station.
