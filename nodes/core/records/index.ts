@@ -8,3 +8,4 @@ export { RecordError } from './validate';
 export { ChargeDetailRecord, ChargingPeriod, SessionStatus, chargeDetailRecord, chargingPeriods, PERIOD_GAP_MS } from './cdr';
 export { chargeDetailRecords, toCsv } from './export';
 export { IncrementRow, SessionRow, SettlementRow } from './rows';
+export { reconcile, Reconciliation, Difference, TangleReader } from './reconcile';

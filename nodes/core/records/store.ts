@@ -84,6 +84,7 @@ export class RecordStore {
   /** Records that a session started (its channel opened). */
   started(start: SessionStart): Promise<void> {
     checkEvent(start, ['sessionId'], ['at']);
+    if (start.deposits !== undefined) checkEvent(start.deposits, [], ['vehicle', 'station'], 'deposits');
     return this.write(this.insertStart, [
       start.sessionId, start.role, start.stationId ?? null, start.vehicleId ?? null, start.evseUid ?? null, start.connectorId ?? null,
       start.depositAddress ?? null, start.deposits?.vehicle ?? null, start.deposits?.station ?? null, start.at,
