@@ -8,8 +8,8 @@ import { exampleFiles, freePort, installedPackage, Mosquitto, MODULE, NodeRed, O
 import { DASHBOARD_EXAMPLE, example, fakeW1Bus, forTestBench } from './flows';
 
 const repoRoot = path.resolve(__dirname, '../../..');
-const TYPES = ['iota-tangle', 'iota-wallet', 'charging-party', 'flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control'];
-const PALETTE_TYPES = ['flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control'];
+const TYPES = ['iota-tangle', 'iota-wallet', 'charging-party', 'flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control', 'session-records'];
+const PALETTE_TYPES = ['flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control', 'session-records'];
 
 interface NodeSet {
   id: string;

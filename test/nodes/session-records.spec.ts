@@ -9,7 +9,6 @@ import type { IotaWalletNode } from '../../nodes/types';
 import { helper, loadFlow } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES, sessionFlow } from '../support/session-flow';
 import { until } from '../support/wait';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 import sessionRecords = require('../../nodes/session-records');
 
 describe('nodes: session-records keeps a real session and serves it over HTTP', function () {

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { chargeDetailRecords, reconcile, RecordStore } from '../../../nodes/core/records';
 import type { PaymentEvent, SessionRecord } from '../../../nodes/core/session';
 import type { TangleConnection } from '../../../nodes/core/wallet';
 import { charge, devTangle, Pair, tempDir, until } from '../../support/parties';
+
+const CLI = path.join(__dirname, '../../../nodes/core/records/cli.js');
 
 describe('records: reconciliation with the Tangle', function () {
   let tangle: TangleConnection;
@@ -14,12 +19,12 @@ describe('records: reconciliation with the Tangle', function () {
   });
   after(async () => {
     pair?.close();
-    await store?.close();
     await tangle.close();
   });
 
   it('finds a real settled session equal to the Tangle token by token, and reports every difference of a tampered one', async function () {
-    store = await RecordStore.open(path.join(tempDir(), 'records.sqlite'));
+    const file = path.join(tempDir(), 'records.sqlite');
+    store = await RecordStore.open(file);
     const clock = { t: Date.now() };
     pair = new Pair(tangle, { common: { now: () => clock.t }, maxOffers: 1, vehicle: { targetWh: 40 } });
     const place = { role: 'station' as const, connectorId: '1' };
@@ -59,5 +64,17 @@ describe('records: reconciliation with the Tangle', function () {
       [record.session_id, 'vehicle payout', record.settlement.final_balances!.vehicle - 1, record.settlement.final_balances!.vehicle],
       ['ghost', `bundle ${'9'.repeat(81)}`, 'settled', 'absent'],
     ]);
+
+    // The command line, as an operator runs it: from the database, then from a JSON export with a tampered record.
+    await store.close();
+    const cli = (args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args]).then((r) => ({ code: 0, out: r.stdout }), (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }));
+    const fromDb = await cli(['reconcile', '--db', file, '--provider', tangle.url]);
+    assert.equal(fromDb.code, 0, fromDb.out);
+    assert.match(fromDb.out, new RegExp(`1 settled sessions checked, 0 still open; the stations gained ${cost} tokens on the Tangle\\nrecords and Tangle agree`));
+    const exported = path.join(tempDir(), 'sessions.json');
+    fs.writeFileSync(exported, JSON.stringify([tampered]));
+    const fromExport = await cli(['reconcile', '--records', exported, '--provider', tangle.url, '--json']);
+    assert.equal(fromExport.code, 1);
+    assert.deepEqual(JSON.parse(fromExport.out).differences.map((d: { what: string }) => d.what), ['station payout', 'vehicle payout']);
   });
 });
