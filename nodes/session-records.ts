@@ -30,7 +30,9 @@ export = function (RED: NodeAPI) {
   function SessionRecords(this: Node, def: SessionRecordsDef) {
     RED.nodes.createNode(this, def);
     const place: Place = { role: def.role === 'vehicle' ? 'vehicle' : 'station', evseUid: def.evseUid?.trim() || undefined, connectorId: def.connectorId?.trim() || undefined };
-    const file = (def.file ?? '').trim() === '' ? path.join(dataDir(RED, '', 'records'), 'records.sqlite') : dataDir(RED, def.file, 'records');
+    // A database folder belongs to one node (it is locked): by default each side has its own, so that a station
+    // and a vehicle can record in one Node-RED (the single-machine demo).
+    const file = (def.file ?? '').trim() === '' ? path.join(dataDir(RED, '', 'records'), place.role, 'records.sqlite') : dataDir(RED, def.file, 'records');
     const store = RecordStore.open(file);
     stores.set(this.id, store);
     store.then(
