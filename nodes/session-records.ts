@@ -38,7 +38,7 @@ export = function (RED: NodeAPI) {
     store.then(
       (s) => this.status({ fill: 'grey', shape: 'ring', text: RED._('session-records.status.ready', { sessions: s.sessions().length }) }),
       (err) => {
-        this.status({ fill: 'red', shape: 'ring', text: 'session-records.status.error' });
+        this.status({ fill: 'red', shape: 'ring', text: RED._('session-records.status.error') });
         this.error(RED._('session-records.errors.open', { file, message: messageOf(err) }));
       },
     );
@@ -57,7 +57,7 @@ export = function (RED: NodeAPI) {
         .then(
           () => done(),
           (err: Error) => {
-            this.status({ fill: 'red', shape: 'ring', text: 'session-records.status.error' });
+            this.status({ fill: 'red', shape: 'ring', text: RED._('session-records.status.error') });
             done(err instanceof RecordError ? new Error(RED._('session-records.errors.bad-event', { topic: String(msg.topic), message: err.message })) : err);
           },
         );
