@@ -70,7 +70,7 @@ for (const editor of EDITORS) {
       const heights = await page.evaluate((module) => {
         const height = (type: string) => document.querySelector(`.red-ui-palette-node[data-palette-type="${type}"]`)?.getBoundingClientRect().height ?? 0;
         const ours: Record<string, number> = {};
-        for (const type of ['flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control']) {
+        for (const type of ['flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control', 'session-records']) {
           if (RED.nodes.registry.getNodeSetForType(type)?.module === module) ours[type] = height(type);
         }
         return { inject: height('inject'), ours };
@@ -78,7 +78,7 @@ for (const editor of EDITORS) {
       assert.ok(heights.inject > 0, 'the inject node is in the palette');
       const wrapped = Object.entries(heights.ours).filter(([, height]) => height !== heights.inject);
       assert.deepEqual(wrapped, [], `labels on more than one line (inject: ${heights.inject} px)`);
-      assert.equal(Object.keys(heights.ours).length, 5);
+      assert.equal(Object.keys(heights.ours).length, 6);
     });
 
     it('imports every example as Import → Examples serves it, with no unknown and no invalid node, each on its own tab', async function () {

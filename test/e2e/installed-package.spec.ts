@@ -8,8 +8,8 @@ import { exampleFiles, freePort, installedPackage, Mosquitto, MODULE, NodeRed, O
 import { DASHBOARD_EXAMPLE, example, fakeW1Bus, forTestBench } from './flows';
 
 const repoRoot = path.resolve(__dirname, '../../..');
-const TYPES = ['iota-tangle', 'iota-wallet', 'charging-party', 'flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control'];
-const PALETTE_TYPES = ['flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control'];
+const TYPES = ['iota-tangle', 'iota-wallet', 'charging-party', 'flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control', 'session-records'];
+const PALETTE_TYPES = ['flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control', 'session-records'];
 
 interface NodeSet {
   id: string;
@@ -66,7 +66,7 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
     }
 
     const icons = fs.readdirSync(path.join(repoRoot, 'icons')).filter((f) => f.endsWith('.svg'));
-    assert.equal(icons.length, 5);
+    assert.equal(icons.length, 6);
     for (const icon of icons) {
       const served = await nodeRed.request('GET', `/icons/${MODULE}/${icon}`);
       assert.equal(served.status, 200, icon);
@@ -145,7 +145,7 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
       await context?.close();
     });
 
-    it('shows the five nodes in the palette', async function () {
+    it('shows the six flow nodes in the palette', async function () {
       for (const type of PALETTE_TYPES) {
         await page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`).waitFor({ state: 'visible', timeout: 30_000 });
       }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import type { ChargeDetailRecord } from '../../nodes/core/records';
 import type { SessionRecord } from '../../nodes/core/session';
 import type { FlowNode } from '../support/nodered';
 import { freePort, installedPackage, Mosquitto, NodeRed, tempDir } from '../support/real-nodered';
@@ -77,5 +78,11 @@ describe('e2e: the station and vehicle examples in two Node-RED processes, throu
     assert.deepEqual(atVehicle.channel.final_balances, atStation.channel.final_balances);
     assert.equal((await balanceOf(station, stationFlow)).total, funding(stationFlow) + cost, 'the station received price × energy');
     assert.equal((await balanceOf(vehicle, vehicleFlow)).total, funding(vehicleFlow) - cost, 'the vehicle paid price × energy');
+
+    // The example's session-records node kept the same session, and its export says so over HTTP.
+    const exported = await station.json<ChargeDetailRecord[]>('/m2m-ev/records/sessions.json');
+    assert.deepEqual(exported.map((r) => [r.session_id, r.status, r.energy_wh, r.total_cost.excl_vat, r.cdr_token.uid]), [[atStation.session_id, 'settled', atStation.energy_wh, cost, 'vehicle-1']]);
+    const csv = await (await station.request('GET', '/m2m-ev/records/sessions.csv')).text();
+    assert.equal(csv.split('\r\n').length, 3, `a header and one session:\n${csv}`);
   });
 });

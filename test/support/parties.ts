@@ -239,3 +239,27 @@ export async function attachState(tangle: TangleConnection, channel: ChannelStat
     reference = sent.find((tx) => tx.currentIndex === 0)!.hash;
   }
 }
+
+/** Drives the station's meter: 10 Wh per reading, 10 s apart on the parties' clock, while the session charges. */
+export async function charge(pair: Pair, clock: { t: number }, readings = Infinity): Promise<void> {
+  let register = 1000;
+  for (let i = 0; i < readings; i++) {
+    const s = pair.station.session;
+    if (s.phase === 'settling' || (s.phase === 'idle' && pair.settled.station.length > 0)) return;
+    if (s.phase !== 'charging' || s.stopReason) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
+    clock.t += 10_000;
+    if (s.startRegisterWh < 0) {
+      // The first reading of a session only sets its start register.
+      await pair.station.meterReading({ registerWh: register, timestamp: clock.t, source: 'test' }).catch(() => undefined);
+      i--;
+      continue;
+    }
+    register = Math.max(register, s.lastRegisterWh) + 10;
+    await pair.station.meterReading({ registerWh: register, timestamp: clock.t, source: 'test' }).catch(() => undefined);
+    const deadline = Date.now() + 3000;
+    await until(() => Date.now() > deadline || pair.station.session.paidIncrements >= pair.station.session.claimedIncrements);
+  }
+}

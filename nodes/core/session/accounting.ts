@@ -62,6 +62,7 @@ export function sessionRecord(snapshot: SessionSnapshot, stationId: string, vehi
       deposit_address: depositAddress(channel),
       deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] },
       final_balances: balancesOf(snapshot),
+      settlement_addresses: { vehicle: channel.settlementAddresses[0], station: channel.settlementAddresses[1] },
       states: channel.seq,
       settlement_bundles: snapshot.settlement?.bundles ?? [],
     },

@@ -98,6 +98,8 @@ export interface SessionRecord {
     deposit_address: string;
     deposits: { vehicle: number; station: number };
     final_balances: { vehicle: number; station: number };
+    /** Where the settlement pays each party's final balance. */
+    settlement_addresses: { vehicle: string; station: string };
     states: number;
     settlement_bundles: string[];
   };

@@ -4,31 +4,7 @@ import path from 'node:path';
 import { canonicalJson, makeEnvelope, newKeyPair, ProtocolError, signEnvelope } from '../../../nodes/core/protocol';
 import { emptySnapshot, JournalError, SessionJournal, SessionSnapshot, StationParty } from '../../../nodes/core/session';
 import type { TangleConnection, Wallet } from '../../../nodes/core/wallet';
-import { attachState, devTangle, money, Pair, tempDir, until } from '../../support/parties';
-
-/** Drives the station's meter: 10 Wh per reading, 10 s apart on the parties' clock, while the session charges. */
-async function charge(pair: Pair, clock: { t: number }, readings = Infinity): Promise<void> {
-  let register = 1000;
-  for (let i = 0; i < readings; i++) {
-    const s = pair.station.session;
-    if (s.phase === 'settling' || (s.phase === 'idle' && pair.settled.station.length > 0)) return;
-    if (s.phase !== 'charging' || s.stopReason) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      continue;
-    }
-    clock.t += 10_000;
-    if (s.startRegisterWh < 0) {
-      // The first reading of a session only sets its start register.
-      await pair.station.meterReading({ registerWh: register, timestamp: clock.t, source: 'test' }).catch(() => undefined);
-      i--;
-      continue;
-    }
-    register = Math.max(register, s.lastRegisterWh) + 10;
-    await pair.station.meterReading({ registerWh: register, timestamp: clock.t, source: 'test' }).catch(() => undefined);
-    const deadline = Date.now() + 3000;
-    await until(() => Date.now() > deadline || pair.station.session.paidIncrements >= pair.station.session.claimedIncrements);
-  }
-}
+import { attachState, charge, devTangle, money, Pair, tempDir, until } from '../../support/parties';
 
 /** The books: each wallet holds its 100 tokens, less or plus exactly what the record says was paid. */
 async function assertBooks(wallets: { station: Wallet; vehicle: Wallet }, paid: number): Promise<void> {

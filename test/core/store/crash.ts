@@ -5,7 +5,7 @@ import path from 'node:path';
  * Runs crash-child in `mode` on `target`, lets it acknowledge at least `acks` writes, kills it with SIGKILL while
  * it keeps writing, and returns everything it had acknowledged.
  */
-export function writeUntilKilled<T>(mode: 'log' | 'ledger', target: string, acks: number): Promise<T[]> {
+export function writeUntilKilled<T>(mode: 'log' | 'ledger' | 'records', target: string, acks: number): Promise<T[]> {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(__dirname, 'crash-child.js'), [mode, target], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const acknowledged: T[] = [];
