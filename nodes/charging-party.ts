@@ -3,7 +3,6 @@ import { loadOrCreateIdentity, Outgoing, SessionJournal, SessionSnapshot, Statio
 import type { Role, Stage } from './core/protocol';
 import type { ChargingPartyNode, IotaWalletNode, StageOutlet } from './types';
 import { dataDir, messageOf, numberSetting } from './support/runtime';
-import { PARTY_DEFAULTS, PartyNumberSetting } from './support/party-defaults';
 
 interface ChargingPartyDef extends NodeDef {
   role: Role;
@@ -25,10 +24,8 @@ interface ChargingPartyDef extends NodeDef {
   meterToleranceWh: string;
   autoStart: boolean;
   peerTimeout: string;
-  clockTolerance: string;
   maxAtRisk: string;
   opensPerMinute: string;
-  fundingWait: string;
   messagesPerSecond: string;
   stationKey: string;
 }
@@ -60,7 +57,6 @@ export = function (RED: NodeAPI) {
       if (outlets.get(stage) === outlet) outlets.delete(stage);
     };
 
-    const setting = (key: PartyNumberSetting) => numberSetting(def[key], PARTY_DEFAULTS[key]);
     const walletNode = RED.nodes.getNode(def.wallet) as IotaWalletNode | null;
     this.wallet = walletNode ? walletNode.wallet : Promise.reject(new Error(RED._('charging-party.errors.no-wallet')));
     this.wallet.catch(() => undefined); // reported once, by the party below
@@ -75,33 +71,31 @@ export = function (RED: NodeAPI) {
         prefix: (def.prefix || 'm2m-ev/v1').replace(/\/+$/, ''),
         wallet,
         journal: new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${id}.json`),
-        peerTimeoutMs: setting('peerTimeout') * 1000,
-        clockToleranceS: setting('clockTolerance'),
-        messagesPerSecond: setting('messagesPerSecond'),
+        peerTimeoutMs: numberSetting(def.peerTimeout, 120) * 1000,
+        messagesPerSecond: numberSetting(def.messagesPerSecond, 50),
       };
       const security = wallet.security;
-      const maxDepth = setting('maxDepth');
+      const maxDepth = numberSetting(def.maxDepth, 10);
       const party =
         this.role === 'station'
           ? new StationParty(options, {
-              pricePerKWh: setting('pricePerKWh'),
-              incrementWh: setting('incrementWh'),
-              maxPowerW: setting('maxPowerW'),
-              creditWh: numberSetting(def.creditWh, setting('incrementWh')),
-              stationDeposit: setting('stationDeposit'),
+              pricePerKWh: numberSetting(def.pricePerKWh, 100),
+              incrementWh: numberSetting(def.incrementWh, 10),
+              maxPowerW: numberSetting(def.maxPowerW, 11000),
+              creditWh: numberSetting(def.creditWh, numberSetting(def.incrementWh, 10)),
+              stationDeposit: numberSetting(def.stationDeposit, 0),
               security,
               maxDepth,
-              maxAtRisk: setting('maxAtRisk'),
-              opensPerMinute: setting('opensPerMinute'),
-              fundingWaitMs: setting('fundingWait') * 1000,
+              maxAtRisk: numberSetting(def.maxAtRisk, 0),
+              opensPerMinute: numberSetting(def.opensPerMinute, 6),
             }, await loadOrCreateIdentity(`${folder}/station-${id}.key`))
           : new VehicleParty(options, {
-              maxPricePerKWh: setting('maxPricePerKWh'),
-              deposit: setting('deposit'),
-              maxStationDeposit: numberSetting(def.maxStationDeposit, setting('deposit')),
-              targetWh: setting('targetWh'),
-              maxPowerW: setting('maxPowerW'),
-              meterToleranceWh: setting('meterToleranceWh'),
+              maxPricePerKWh: numberSetting(def.maxPricePerKWh, 200),
+              deposit: numberSetting(def.deposit, 100),
+              maxStationDeposit: numberSetting(def.maxStationDeposit, numberSetting(def.deposit, 100)),
+              targetWh: numberSetting(def.targetWh, 0),
+              maxPowerW: numberSetting(def.maxPowerW, 11000),
+              meterToleranceWh: numberSetting(def.meterToleranceWh, 0),
               maxDepth,
               security,
               autoStart: def.autoStart !== false,

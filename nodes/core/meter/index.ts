@@ -11,4 +11,11 @@ export {
 } from './ds18b20';
 export { SimulatedMeter, SimulatedMeterOptions } from './simulated';
 export { EnergyUnit, MeterInputError, MeterInputErrorCode, MsgInputMeter, MsgInputMeterOptions } from './msg-input';
-export { maxPlausibleWh } from './plausibility';
+export {
+  IncreaseCheck,
+  OwnMeterCheck,
+  OwnMeterTolerance,
+  checkAgainstOwnMeter,
+  checkIncrease,
+  maxPlausibleWh,
+} from './plausibility';
