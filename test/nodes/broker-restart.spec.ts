@@ -3,7 +3,7 @@ import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
 import { startBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow } from '../support/session-flow';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
 describe('nodes: the broker restarts in the middle of a session', function () {
@@ -12,12 +12,13 @@ describe('nodes: the broker restarts in the middle of a session', function () {
   it('keeps the session through a broker restart (what was sent meanwhile is queued by the client or resent on the next heartbeat), and settles with exact books', async function () {
     // A heartbeat every 5 s (a third of the peer timeout); the core mqtt nodes reconnect every 5 s.
     const timing = { peerTimeout: '15' };
-    await loadFlow(NODES, sessionFlow(context.broker.port, { vehicle: { targetWh: '80', ...timing }, station: timing }), {
+    await loadFlow(NODES, sessionFlow(context.broker.port, { vehicle: { targetWh: '80', ...timing, ...ONE_SESSION }, station: timing }), {
       'wallet-s': { seed: generateSeed() },
       'wallet-v': { seed: generateSeed() },
     });
     const station = collect('events-s');
     const vehicle = collect('events-v');
+    await startOneSession(vehicle);
     await until(() => station.some((m) => m.topic === 'opened'), 'the channel to open');
 
     const payStation = helper.getNode('pay-s');

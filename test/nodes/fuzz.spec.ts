@@ -10,7 +10,7 @@ import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker, TestBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
 import { money } from '../support/parties';
-import { assertWalletBooks, collect, errorsOf, EventMsg, NODES, sessionFlow } from '../support/session-flow';
+import { assertWalletBooks, collect, errorsOf, EventMsg, NODES, ONE_SESSION, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
 type Side = Role;
@@ -30,7 +30,7 @@ const sideOf = (topic: string): Side => (TOPICS.station.includes(topic) ? 'stati
  */
 function fuzzFlow(port: number, messagesPerSecond?: string) {
   const rate = messagesPerSecond ? { messagesPerSecond } : {};
-  const flow = sessionFlow(port, { vehicle: { targetWh: '0', ...rate }, station: rate });
+  const flow = sessionFlow(port, { vehicle: { targetWh: '0', ...rate, ...ONE_SESSION }, station: rate });
   return flow.map((node) => (node.type === 'mqtt in' && MQTT_IN.vehicle.includes(node.id) ? { ...node, datatype: 'buffer' } : node));
 }
 
@@ -275,6 +275,7 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     const seeds = [generateSeed(), generateSeed()];
     await loadFlow(NODES, flow, { 'wallet-s': { seed: seeds[0] }, 'wallet-v': { seed: seeds[1] } });
     const events = { station: collect('events-s'), vehicle: collect('events-v') };
+    await startOneSession(events.vehicle);
     const station = (await (helper.getNode('party-s') as ChargingPartyNode).party) as StationParty;
     const vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
     await until(() => station.phase === 'charging' && vehicle.phase === 'charging', 'the channel to open');

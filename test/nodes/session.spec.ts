@@ -4,16 +4,17 @@ import { generateSeed } from '../../nodes/core/wallet';
 import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow } from '../support/session-flow';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
 describe('nodes: a whole charging session through the core MQTT nodes and a broker', function () {
   const context = brokerAndRuntime();
 
   it('offers, opens, pays each increment, settles on the Tangle, and the books balance to the token', async function () {
-    await loadFlow(NODES, sessionFlow(context.broker.port), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    await loadFlow(NODES, sessionFlow(context.broker.port, { vehicle: ONE_SESSION }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
     const station = collect('events-s');
     const vehicle = collect('events-v');
+    await startOneSession(vehicle);
     await until(() => station.some((m) => m.topic === 'opened'), 'the channel to open');
 
     // The station's meter: 10 Wh every half second (72 kW), read as a real meter would be, until the stop.
@@ -58,9 +59,10 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     // A fresh broker: the first test's station left its retained offer, signed with another identity key.
     await context.broker.close();
     context.broker = await startBroker();
-    await loadFlow(NODES, sessionFlow(context.broker.port, { stationPipeline: true }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    await loadFlow(NODES, sessionFlow(context.broker.port, { stationPipeline: true, vehicle: ONE_SESSION }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
     const station = collect('events-s');
     const vehicle = collect('events-v');
+    await startOneSession(vehicle);
     const evse = collect('evse-status');
     await until(() => station.some((m) => m.topic === 'settled') && vehicle.some((m) => m.topic === 'settled'), 'a session to settle by itself');
 

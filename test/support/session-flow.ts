@@ -6,6 +6,7 @@ import type { Node } from 'node-red';
 import type { IotaWalletNode } from '../../nodes/types';
 import { startBroker, TestBroker } from './broker';
 import { coreMqttNodes, FlowNode, helper } from './nodered';
+import { until } from './wait';
 import iotaTangle = require('../../nodes/iota-tangle');
 import iotaWallet = require('../../nodes/iota-wallet');
 import chargingParty = require('../../nodes/charging-party');
@@ -97,7 +98,23 @@ export function errorsOf(ids: string[]): string[] {
     .map((call) => `${call.thisValue.id}: ${String(call.args[0])}`);
 }
 
-/** The books after a session of this flow: each wallet (100 tokens before) moved by exactly `cost`, the channel empty. */
+/**
+ * The vehicle settings for a test that reads the wallets' books: it opens no session by itself, so that no next
+ * session's deposits are under way when the books are read (a vehicle that starts its sessions by itself opens the
+ * next one as soon as the station offers again). `startOneSession` opens the one session.
+ */
+export const ONE_SESSION = { autoStart: false };
+
+/** Opens the vehicle's session by hand (a flow with ONE_SESSION), once the station's offer has reached it. */
+export async function startOneSession(vehicleEvents: EventMsg[]): Promise<void> {
+  await until(() => vehicleEvents.some((m) => m.topic === 'offer'), "the station's offer to reach the vehicle");
+  helper.getNode('open-v').receive({ payload: 'start' } as never);
+}
+
+/**
+ * The books after the one session of a flow with ONE_SESSION: each wallet (100 tokens before) moved by exactly
+ * `cost`, the channel empty.
+ */
 export async function assertWalletBooks(cost: number, depositAddress: string): Promise<void> {
   const walletS = await (helper.getNode('wallet-s') as IotaWalletNode).wallet;
   const walletV = await (helper.getNode('wallet-v') as IotaWalletNode).wallet;
