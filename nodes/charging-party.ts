@@ -3,6 +3,7 @@ import { loadOrCreateIdentity, Outgoing, SessionJournal, SessionSnapshot, Statio
 import type { Role, Stage } from './core/protocol';
 import type { ChargingPartyNode, IotaWalletNode, StageOutlet } from './types';
 import { dataDir, messageOf, numberSetting } from './support/runtime';
+import { PARTY_DEFAULTS, PartyNumberSetting } from './support/party-defaults';
 
 interface ChargingPartyDef extends NodeDef {
   role: Role;
@@ -24,8 +25,10 @@ interface ChargingPartyDef extends NodeDef {
   meterToleranceWh: string;
   autoStart: boolean;
   peerTimeout: string;
+  clockTolerance: string;
   maxAtRisk: string;
   opensPerMinute: string;
+  fundingWait: string;
   messagesPerSecond: string;
   stationKey: string;
 }
@@ -57,6 +60,7 @@ export = function (RED: NodeAPI) {
       if (outlets.get(stage) === outlet) outlets.delete(stage);
     };
 
+    const setting = (key: PartyNumberSetting) => numberSetting(def[key], PARTY_DEFAULTS[key]);
     const walletNode = RED.nodes.getNode(def.wallet) as IotaWalletNode | null;
     this.wallet = walletNode ? walletNode.wallet : Promise.reject(new Error(RED._('charging-party.errors.no-wallet')));
     this.wallet.catch(() => undefined); // reported once, by the party below
@@ -71,31 +75,33 @@ export = function (RED: NodeAPI) {
         prefix: (def.prefix || 'm2m-ev/v1').replace(/\/+$/, ''),
         wallet,
         journal: new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${id}.json`),
-        peerTimeoutMs: numberSetting(def.peerTimeout, 120) * 1000,
-        messagesPerSecond: numberSetting(def.messagesPerSecond, 50),
+        peerTimeoutMs: setting('peerTimeout') * 1000,
+        clockToleranceS: setting('clockTolerance'),
+        messagesPerSecond: setting('messagesPerSecond'),
       };
       const security = wallet.security;
-      const maxDepth = numberSetting(def.maxDepth, 10);
+      const maxDepth = setting('maxDepth');
       const party =
         this.role === 'station'
           ? new StationParty(options, {
-              pricePerKWh: numberSetting(def.pricePerKWh, 100),
-              incrementWh: numberSetting(def.incrementWh, 10),
-              maxPowerW: numberSetting(def.maxPowerW, 11000),
-              creditWh: numberSetting(def.creditWh, numberSetting(def.incrementWh, 10)),
-              stationDeposit: numberSetting(def.stationDeposit, 0),
+              pricePerKWh: setting('pricePerKWh'),
+              incrementWh: setting('incrementWh'),
+              maxPowerW: setting('maxPowerW'),
+              creditWh: numberSetting(def.creditWh, setting('incrementWh')),
+              stationDeposit: setting('stationDeposit'),
               security,
               maxDepth,
-              maxAtRisk: numberSetting(def.maxAtRisk, 0),
-              opensPerMinute: numberSetting(def.opensPerMinute, 6),
+              maxAtRisk: setting('maxAtRisk'),
+              opensPerMinute: setting('opensPerMinute'),
+              fundingWaitMs: setting('fundingWait') * 1000,
             }, await loadOrCreateIdentity(`${folder}/station-${id}.key`))
           : new VehicleParty(options, {
-              maxPricePerKWh: numberSetting(def.maxPricePerKWh, 200),
-              deposit: numberSetting(def.deposit, 100),
-              maxStationDeposit: numberSetting(def.maxStationDeposit, numberSetting(def.deposit, 100)),
-              targetWh: numberSetting(def.targetWh, 0),
-              maxPowerW: numberSetting(def.maxPowerW, 11000),
-              meterToleranceWh: numberSetting(def.meterToleranceWh, 0),
+              maxPricePerKWh: setting('maxPricePerKWh'),
+              deposit: setting('deposit'),
+              maxStationDeposit: numberSetting(def.maxStationDeposit, setting('deposit')),
+              targetWh: setting('targetWh'),
+              maxPowerW: setting('maxPowerW'),
+              meterToleranceWh: setting('meterToleranceWh'),
               maxDepth,
               security,
               autoStart: def.autoStart !== false,

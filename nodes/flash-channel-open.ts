@@ -17,12 +17,17 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     runStageNode(RED, this, def.party, {
       stage: 'open',
-      events: ['offer', 'opened', 'phase'],
+      events: ['offer', 'opened', 'phase', 'clock'],
       async command(party, msg: NodeMessageInFlow) {
         if (msg.payload === 'start' && party instanceof VehicleParty) return party.startSession();
         throw new Error(RED._('flash-channel-open.errors.unknown-command'));
       },
       status(event, payload, party) {
+        if (event === 'clock') {
+          const { ok, skewS } = payload as { ok: boolean; skewS: number };
+          if (ok) return phaseStatus(RED, 'flash-channel-open', party.phase, party);
+          return { fill: 'red', shape: 'ring', text: RED._('flash-channel-open.status.clock', { skew: skewS }) };
+        }
         return event === 'phase' ? phaseStatus(RED, 'flash-channel-open', payload as Phase, party) : null;
       },
     });

@@ -33,6 +33,10 @@ export = function (RED: NodeAPI) {
       return wallet;
     })();
     this.wallet.catch((err) => this.error(RED._('iota-wallet.errors.open', { message: messageOf(err) })));
+    // A redeploy starts the successor only once a send in flight is done: it then sees that send's spent inputs.
+    this.on('close', (_removed: boolean, done: () => void) => {
+      this.wallet.then((wallet) => wallet.close(), () => undefined).finally(done);
+    });
   }
 
   RED.nodes.registerType('iota-wallet', IotaWallet as never, { credentials: { seed: { type: 'password' } } });

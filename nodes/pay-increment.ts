@@ -29,7 +29,7 @@ export = function (RED: NodeAPI) {
         const reading = readingOf(msg);
         if (!reading) throw new Error(RED._('pay-increment.errors.not-a-reading'));
         if (party instanceof StationParty) return party.meterReading(reading);
-        party.ownMeterReading(reading);
+        return party.ownMeterReading(reading);
       },
       status(event, payload) {
         if (event === 'paid') {

@@ -26,7 +26,11 @@ async function sessionWithCrashes(tangle: TangleConnection, crashes: Crash[], ta
   const seeds = { station: generateSeed(), vehicle: generateSeed() };
   // The wallets are funded before the devices start, as a user funds them: the books start at FUNDS each.
   const walletOf = (side: Side) => new Wallet({ seed: seeds[side], security: 1, dataDir: path.join(dirs[side], 'm2m-ev', 'wallets'), tangle });
-  for (const side of ['station', 'vehicle'] as const) await walletOf(side).topUpFromFaucet(FUNDS);
+  for (const side of ['station', 'vehicle'] as const) {
+    const wallet = walletOf(side);
+    await wallet.topUpFromFaucet(FUNDS);
+    await wallet.close(); // lets the device's Node-RED process take the wallet file over
+  }
 
   const bench = { brokerPort: broker.port, tangleUrl: tangle.url, targetWh, eventsFile: (side: Side) => path.join(dirs[side], 'events.jsonl') };
   const sides = {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { settlementBundles, type ChannelState } from '../../nodes/core/flash';
 import { KeyPair, newKeyPair } from '../../nodes/core/protocol';
 import { Outgoing, Party, SessionRecord, PartyOptions, SessionJournal, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../nodes/core/session';
 import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../nodes/core/wallet';
@@ -23,10 +24,21 @@ export interface PairOptions {
   station?: Partial<StationPolicy>;
   vehicle?: Partial<VehiclePolicy>;
   common?: Partial<PartyOptions>;
+  /** Each side's own clock, when they must differ (default: `common.now`, or the system clock). */
+  clocks?: Partial<Record<'station' | 'vehicle', () => number>>;
   /** Deliver at most this many offers (default: all). */
   maxOffers?: number;
-  /** Steps (as onStep names them, matched as a substring) at which the named side crashes, in order for each side. */
-  crashes?: { side: 'station' | 'vehicle'; step: string }[];
+  /**
+   * Steps (as onStep names them, matched as a substring) at which the named side crashes, in order for each side;
+   * it restarts from its files unless `restart` is false (then it has vanished for good).
+   */
+  crashes?: Crashpoint[];
+}
+
+export interface Crashpoint {
+  side: 'station' | 'vehicle';
+  step: string;
+  restart?: boolean;
 }
 
 /**
@@ -52,7 +64,7 @@ export class Pair {
   inFlight = 0;
   /** Offers delivered so far; after `maxOffers` the vehicle hears no more (no second session). */
   private offers = 0;
-  private readonly crashes: { side: 'station' | 'vehicle'; step: string }[];
+  private readonly crashes: Crashpoint[];
 
   constructor(
     readonly tangle: TangleConnection,
@@ -76,13 +88,14 @@ export class Pair {
       journal: new SessionJournal<SessionSnapshot>(path.join(this.dirs[side], 'sessions', `${side}.json`)),
       messagesPerSecond: 1e6,
       ...this.options.common,
+      ...(this.options.clocks?.[side] ? { now: this.options.clocks[side] } : {}),
       onStep: (step) => {
         const next = this.crashes.findIndex((c) => c.side === side);
         if (next >= 0 && step.includes(this.crashes[next].step)) {
-          this.crashes.splice(next, 1);
+          const [crash] = this.crashes.splice(next, 1);
           this.crashed.push(step);
           this.kill(side);
-          setTimeout(() => void this.restart(side).catch((err: Error) => this.errors.push(err)), 50);
+          if (crash.restart !== false) setTimeout(() => void this.restart(side).catch((err: Error) => this.errors.push(err)), 50);
           throw new Crash(`crash after "${step}"`);
         }
       },
@@ -127,7 +140,7 @@ export class Pair {
   private wire(party: Party): void {
     party.on('warning', (w: string) => this.warnings.push(`${party.role}: ${w}`));
     party.on('settled', (record: SessionRecord) => this.settled[party.role].push(record));
-    for (const event of ['stopping', 'unpaid', 'old-state', 'resumed', 'paid']) party.on(event, (payload: unknown) => this.events.push([party.role, event, payload]));
+    for (const event of ['stopping', 'unpaid', 'old-state', 'resumed', 'paid', 'clock']) party.on(event, (payload: unknown) => this.events.push([party.role, event, payload]));
     party.on('send', (out: Outgoing) => {
       if (!this.live.has(party)) return; // a dead instance says nothing
       if (out.stage === 'offer' && this.options.maxOffers !== undefined && this.offers++ >= this.options.maxOffers) return;
@@ -194,6 +207,37 @@ export function money(s: Readonly<SessionSnapshot>): string {
 /** Polls until `check` holds; mocha's timeout ends a hang. */
 export async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/**
+ * For a `describe` block of Pair tests: one development Tangle for the block, and the pair a test `track`s closed
+ * after it (its crashes, warnings and errors printed when it failed).
+ */
+export function pairTests(): { tangle: () => TangleConnection; track: (pair: Pair) => Pair } {
+  let tangle: TangleConnection;
+  let running: Pair | undefined;
+  before(async () => {
+    tangle = await devTangle();
+  });
+  after(() => tangle.close());
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && running) {
+      console.log({ crashed: running.crashed, warnings: running.warnings.slice(-20), errors: running.errors.slice(-20).map((e) => e.message) });
+    }
+    running?.close();
+    running = undefined;
+  });
+  return { tangle: () => tangle, track: (pair) => (running = pair) };
+}
+
+/** Attaches a co-signed channel state behind the parties' backs, as a peer attaching an older state would. */
+export async function attachState(tangle: TangleConnection, channel: ChannelState): Promise<void> {
+  const { depth, minWeightMagnitude } = tangle.settings;
+  let reference: string | undefined;
+  for (const trytes of settlementBundles(channel)) {
+    const sent = await tangle.api.sendTrytes(trytes, depth, minWeightMagnitude, ...(reference ? [reference] : []));
+    reference = sent.find((tx) => tx.currentIndex === 0)!.hash;
+  }
 }
 
 /** Drives the station's meter: 10 Wh per reading, 10 s apart on the parties' clock, while the session charges. */

@@ -65,6 +65,8 @@ export interface ChannelTerms {
 export interface TimeOptions {
   /** Current time in ms (defaults to Date.now()); the protocol uses whole seconds. */
   now?: number;
+  /** Largest accepted difference between a proposal's timestamp and our clock, s (default MAX_CLOCK_SKEW_S). */
+  maxClockSkewS?: number;
 }
 
 export interface CosignOptions extends TimeOptions {
@@ -450,9 +452,8 @@ function checkSeq(state: ChannelState, seq: number): void {
 
 function checkTimestamp(state: ChannelState, timestamp: number, options?: TimeOptions): void {
   if (timestamp < state.timestamp) fail('TIMESTAMP_INVALID', 'the timestamp is older than the latest state');
-  if (Math.abs(timestamp - nowSeconds(options)) > MAX_CLOCK_SKEW_S) {
-    fail('TIMESTAMP_INVALID', `the timestamp is more than ${MAX_CLOCK_SKEW_S} s away from our clock`);
-  }
+  const skew = options?.maxClockSkewS ?? MAX_CLOCK_SKEW_S;
+  if (Math.abs(timestamp - nowSeconds(options)) > skew) fail('TIMESTAMP_INVALID', `the timestamp is more than ${skew} s away from our clock`);
 }
 
 function nodeByAddress(state: ChannelState, address: string): number | undefined {

@@ -11,11 +11,4 @@ export {
 } from './ds18b20';
 export { SimulatedMeter, SimulatedMeterOptions } from './simulated';
 export { EnergyUnit, MeterInputError, MeterInputErrorCode, MsgInputMeter, MsgInputMeterOptions } from './msg-input';
-export {
-  IncreaseCheck,
-  OwnMeterCheck,
-  OwnMeterTolerance,
-  checkAgainstOwnMeter,
-  checkIncrease,
-  maxPlausibleWh,
-} from './plausibility';
+export { maxPlausibleWh } from './plausibility';

@@ -70,7 +70,7 @@ export interface Stop {
   reason: StopReason;
 }
 
-export type StopReason = 'target-reached' | 'vehicle-full' | 'unplugged' | 'local-stop' | 'remote-stop' | 'capacity' | 'peer-silent' | 'rollover' | 'old-state';
+export type StopReason = 'target-reached' | 'vehicle-full' | 'unplugged' | 'local-stop' | 'remote-stop' | 'capacity' | 'peer-silent' | 'rollover' | 'old-state' | 'funding-timeout';
 
 export interface Settled {
   bundles: string[];
@@ -197,7 +197,7 @@ export const BODY_SCHEMAS: { [T in MessageType]: Schema } = {
   }),
   cosignature: object({ type: { const: 'cosignature' }, channelId: flashChannelId, seq: count, bundleHashes, signatures, digests }),
   completion: object({ type: { const: 'completion' }, channelId: flashChannelId, seq: count, bundleHashes, signatures }),
-  stop: object({ reason: { enum: ['target-reached', 'vehicle-full', 'unplugged', 'local-stop', 'remote-stop', 'capacity', 'peer-silent', 'rollover', 'old-state'] } }),
+  stop: object({ reason: { enum: ['target-reached', 'vehicle-full', 'unplugged', 'local-stop', 'remote-stop', 'capacity', 'peer-silent', 'rollover', 'old-state', 'funding-timeout'] } }),
   settled: object({ bundles: bundleHashes, tails: bundleHashes }),
   error: object({ code: text(64), message: text(500) }),
   resend: object({ fromSeq: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } }),

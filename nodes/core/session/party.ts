@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { depositAddress, settlementBundles, type ChannelState } from '../flash';
+import { depositAddress, MAX_CLOCK_SKEW_S, settlementBundles, type ChannelState } from '../flash';
 import {
   AnyEnvelope,
   Bodies,
@@ -48,6 +48,11 @@ export interface PartyOptions {
   heartbeatMs?: number;
   /** At most this many messages per second on each of our topics (default 50, bursts of twice that). */
   messagesPerSecond?: number;
+  /**
+   * The largest difference between the peer's clock and ours that we accept, s (default 600): a proposal
+   * timestamped further away is refused, and a heartbeat that shows more raises a `clock` event.
+   */
+  clockToleranceS?: number;
   /**
    * Called at each step a crash could fall between: after every journal write (before the messages that depend on
    * it leave), and after our own bundles reached the Tangle (before the journal records it). Fault-injection tests
@@ -108,7 +113,7 @@ export function emptySnapshot(role: Role): SessionSnapshot {
     lastReadAt: 0,
     claimedIncrements: 0,
     paidIncrements: 0,
-    depositTails: [],
+    ownMeter: null,
     ownDeposit: { state: 'none', tail: '' },
     settlement: null,
   };
@@ -136,13 +141,17 @@ export abstract class Party extends EventEmitter {
   protected readonly now: () => number;
   protected readonly pollMs: number;
   protected readonly peerTimeoutMs: number;
+  protected readonly clockToleranceS: number;
+  /** Whether the peer's last heartbeat showed its clock beyond our tolerance. */
+  private clockOff = false;
   private queue: Promise<unknown> = Promise.resolve();
   protected closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private probe: NodeJS.Timeout | null = null;
   /** When the peer last proved it is there (a new message or a fresh heartbeat), by the wall clock. */
   private lastHeard = Date.now();
-  private lastPingTs = 0;
+  /** The newest heartbeat timestamp of the current session's peer: each session's peer has its own clock. */
+  private lastPing = { sessionId: '', ts: 0 };
   private lastPingSent = 0;
   /** The session that ended last, whose late messages are ignored rather than refused. */
   private ended: { sessionId: string; peerKey: string } | null = null;
@@ -155,6 +164,7 @@ export abstract class Party extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 1000;
     this.peerTimeoutMs = options.peerTimeoutMs ?? 0;
+    this.clockToleranceS = options.clockToleranceS ?? MAX_CLOCK_SKEW_S;
     const perSecond = options.messagesPerSecond ?? 50;
     this.topicRate = new RateLimiter('messages', perSecond, perSecond * 2);
   }
@@ -319,11 +329,26 @@ export abstract class Party extends EventEmitter {
 
   private onHeartbeat(ts: number, fromSeq: number): 'handled' {
     // Heartbeats are not sequenced; a strictly increasing timestamp keeps a recorded one from being replayed.
-    if (ts <= this.lastPingTs) throw new ProtocolError('REPLAY', `heartbeat with timestamp ${ts} is not newer than ${this.lastPingTs}: replayed`);
-    this.lastPingTs = ts;
+    const last = this.lastPing.sessionId === this.snapshot.sessionId ? this.lastPing.ts : 0;
+    if (ts <= last) throw new ProtocolError('REPLAY', `heartbeat with timestamp ${ts} is not newer than ${last}: replayed`);
+    this.lastPing = { sessionId: this.snapshot.sessionId, ts };
     this.lastHeard = Date.now();
+    this.compareClocks(ts);
     this.resend(fromSeq);
     return 'handled';
+  }
+
+  /**
+   * A heartbeat is signed the moment it is sent, so its timestamp shows the peer's clock. Beyond our tolerance
+   * every payment would be refused: the `clock` event ({sessionId, skewS, ok}) names the problem (and its end).
+   */
+  private compareClocks(ts: number): void {
+    const skewS = Math.round((ts - this.now()) / 1000);
+    const off = Math.abs(skewS) > this.clockToleranceS;
+    if (off === this.clockOff) return;
+    this.clockOff = off;
+    if (off) this.emit('warning', `the ${this.peerRole}'s clock differs from ours by ${skewS} s, more than the ${this.clockToleranceS} s accepted: payments will be refused; check NTP (or an RTC) on both devices`);
+    this.emit('clock', { sessionId: this.snapshot.sessionId, skewS, ok: !off });
   }
 
   private async refuse(stage: Stage, envelope: AnyEnvelope, err: Error): Promise<void> {
@@ -376,7 +401,8 @@ export abstract class Party extends EventEmitter {
     const s = this.snapshot;
     switch (envelope.type) {
       case 'deposit':
-        return { snapshot: { ...s, depositTails: [...s.depositTails, envelope.body.tail] } };
+        // A notice only: each side checks the deposit address on the Tangle itself, so nothing is kept of it.
+        return { snapshot: s };
       case 'error':
         this.emit('warning', `${this.peerRole} reports ${envelope.body.code}: ${envelope.body.message}`);
         return { snapshot: s };
@@ -470,17 +496,22 @@ export abstract class Party extends EventEmitter {
    */
   protected async depositOnce(address: string, value: number): Promise<string | null> {
     const own = this.snapshot.ownDeposit;
+    const session = this.snapshot.sessionId;
     if (own.state === 'sent') return null;
     let tail = own.state === 'sending' ? await this.findOwnDeposit(address, value) : null;
     if (!tail) {
-      await this.exclusive(() => this.apply({ snapshot: { ...this.snapshot, ownDeposit: { state: 'sending', tail: '' } } }, 'deposit sending'));
+      await this.exclusive(() => {
+        // The peer may have given the session up meanwhile (a stop during funding): then nothing goes in.
+        if (this.snapshot.sessionId !== session || this.snapshot.phase !== 'funding' || this.snapshot.stopReason) throw new Error(`session ${session} ended before our deposit: nothing deposited`);
+        return this.apply({ snapshot: { ...this.snapshot, ownDeposit: { state: 'sending', tail: '' } } }, 'deposit sending');
+      });
       tail = (await this.options.wallet.send(address, value)).tail;
       this.reached('deposit attached');
     }
     await this.exclusive(() =>
       this.apply(
         {
-          snapshot: { ...this.snapshot, ownDeposit: { state: 'sent', tail }, depositTails: [...this.snapshot.depositTails, tail] },
+          snapshot: { ...this.snapshot, ownDeposit: { state: 'sent', tail } },
           send: [{ stage: 'open', type: 'deposit', body: { tail, value } }],
         },
         'deposit sent',

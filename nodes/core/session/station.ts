@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { depositAddress, offThreadEngine, remainingCapacity } from '../flash';
+import { depositAddress, offThreadEngine, remainingCapacity, type ChannelState } from '../flash';
 import type { MeterReading } from '../meter';
 import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
 import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party';
@@ -13,11 +13,18 @@ export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 
   /**
    * The most the station may lose if the vehicle attaches an older co-signed state (Flash has no revocation):
    * the tokens received in the channel so far. The station rolls the channel over (settles it; the vehicle opens
-   * a new one) before the next payment could pass it, and refuses any payment that would. 0 = no limit.
+   * a new one) before the next payment could pass it, and refuses any payment that would. 0 or absent: half the
+   * vehicle's deposit in each channel, never less than the credit plus two increments (see `riskCap`).
    */
   maxAtRisk?: number;
   /** How often to look on the Tangle for an older state of the open channel, ms; 0 = never (default 30 s). */
   watchMs?: number;
+  /**
+   * How long the station waits, once the opening state is co-signed, for the vehicle's deposit to be confirmed
+   * before it gives the session up, ms (default 120 s). The station deposits only after that, so a vehicle that
+   * never deposits costs it at most this long and no tokens.
+   */
+  fundingWaitMs?: number;
   /** At most this many `open` requests per minute are considered (each costs WOTS digests); default 6. */
   opensPerMinute?: number;
 }
@@ -56,10 +63,9 @@ export class StationParty extends Party {
     this.offer = this.freshOffer();
     const perMinute = policy.opensPerMinute ?? 6;
     this.opens = new RateLimiter('open requests', perMinute / 60, perMinute);
-    const price = incrementPrice(this.offer);
     const atRisk = policy.maxAtRisk ?? 0;
-    if (atRisk > 0 && atRisk < price * (this.creditIncrements() + 2)) {
-      throw new RangeError(`maxAtRisk ${atRisk} is too small: it must cover the credit plus two increments (${price * (this.creditIncrements() + 2)} tokens)`);
+    if (atRisk > 0 && atRisk < this.smallestCap()) {
+      throw new RangeError(`maxAtRisk ${atRisk} is too small: it must cover the credit plus two increments (${this.smallestCap()} tokens)`);
     }
   }
 
@@ -91,8 +97,19 @@ export class StationParty extends Party {
   protected async onPeerSilent(): Promise<void> {
     const s = this.snapshot;
     if (s.phase === 'funding' && (await this.canRefund(s))) return this.settleAlone(s, 'peer-silent');
+    if (s.phase === 'funding' && s.ownDeposit.state !== 'none') {
+      // We deposited after the vehicle's deposit was confirmed: once ours is too, the opening state pays both back.
+      this.background(async () => {
+        await this.waitFunded(this.channelOf(s));
+        await this.exclusive(async () => {
+          const now = this.snapshot;
+          if (now.sessionId === s.sessionId && (now.phase === 'funding' || now.phase === 'charging')) await this.settleAlone(now, 'peer-silent');
+        });
+      });
+      return;
+    }
     if (s.phase === 'funding') {
-      if (s.ownDeposit.state !== 'none') this.emit('warning', `session ${s.sessionId}: our deposit stays in ${depositAddress(this.channelOf(s))} until the vehicle returns`);
+      // Nothing of ours is in the channel: the vehicle deposits first (see fund).
       this.offer = this.freshOffer();
       return this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
     }
@@ -191,7 +208,7 @@ export class StationParty extends Party {
         if (s.phase !== 'charging' && s.phase !== 'closing') throw new ProtocolError('WRONG_SESSION', `no payment is expected in phase ${s.phase}`);
         const channel = this.channelOf(s);
         if (proposal.close) {
-          const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+          const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
           return { snapshot: { ...s, channel: state, phase: 'closing' }, send: [{ stage: 'settle', type: 'cosignature', body: message }] };
         }
         const price = incrementPrice(s.offer!);
@@ -204,11 +221,11 @@ export class StationParty extends Party {
           );
         }
         const received = channel.balances[1] - channel.deposits[1];
-        const cap = this.policy.maxAtRisk ?? 0;
-        if (cap > 0 && received + proposal.transfer.amount > cap) {
+        const cap = this.riskCap(channel);
+        if (received + proposal.transfer.amount > cap) {
           throw new ProtocolError('INVALID_FIELD', `payment of ${proposal.transfer.amount} would put ${received + proposal.transfer.amount} tokens at risk, more than maxAtRisk ${cap}: close the channel`);
         }
-        const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+        const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
         return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
       }
       case 'completion': {
@@ -289,7 +306,7 @@ export class StationParty extends Party {
     if (channel.chain.length > 0 || proposal.close || proposal.transfer.amount !== 0) {
       throw new ProtocolError('INVALID_FIELD', 'before the deposits only the opening state (a payment of zero) is co-signed');
     }
-    const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now() });
+    const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
     return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
   }
 
@@ -304,21 +321,60 @@ export class StationParty extends Party {
     return null;
   }
 
-  /** Deposits our share (once, also across a crash), waits for the Tangle to hold both deposits, starts charging. */
+  /**
+   * Funds the channel in an order no one can grief: the vehicle deposits first, and only once the Tangle confirms
+   * its deposit do we deposit ours (once, also across a crash). A vehicle that never deposits costs us at most
+   * `fundingWaitMs` and no tokens; once both deposits are in, the co-signed opening state pays each back.
+   */
   protected async fund(): Promise<void> {
+    const session = this.snapshot.sessionId;
     const channel = this.channelOf(this.snapshot);
     const address = depositAddress(channel);
+    if (this.snapshot.ownDeposit.state === 'none') {
+      const vehicleDeposited = await this.waitVehicleDeposit(session, channel);
+      if (vehicleDeposited === null) return;
+      if (!vehicleDeposited) return this.exclusive(() => this.giveUpFunding(session));
+    }
     if (channel.deposits[1] > 0) await this.depositOnce(address, channel.deposits[1]);
     await this.waitFunded(channel);
     await this.exclusive(async () => {
       const s = this.snapshot;
-      if (s.phase !== 'funding') return;
+      if (s.phase !== 'funding' || s.sessionId !== session) return;
       await this.apply({
         snapshot: { ...s, phase: 'charging', readyAt: this.now() },
         send: [{ stage: 'open', type: 'ready', body: {} }],
         events: [['opened', { sessionId: s.sessionId, vehicleId: s.peerId, depositAddress: address, deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] } }]],
       });
+      // The watch starts with the channel: the opening state is an older state as soon as the first payment lands.
+      if (this.watcher) void this.watch();
     });
+  }
+
+  /**
+   * Polls the deposit address until it holds the vehicle's deposit (true), the funding wait runs out (false), or
+   * the session ended meanwhile (null: the vehicle fell silent and the session was dropped).
+   */
+  private async waitVehicleDeposit(session: string, channel: ChannelState): Promise<boolean | null> {
+    const deadline = Date.now() + (this.policy.fundingWaitMs ?? 120_000);
+    while (!this.closed && this.snapshot.sessionId === session && this.snapshot.phase === 'funding') {
+      const { balances } = await this.options.wallet.api.getBalances([depositAddress(channel)]);
+      if (Number(balances[0]) >= channel.deposits[0]) return true;
+      if (Date.now() >= deadline) return false;
+      await this.sleep();
+    }
+    return null;
+  }
+
+  /** The vehicle's deposit did not come in time: nothing of ours is in the channel, so the session is dropped. */
+  private async giveUpFunding(session: string): Promise<void> {
+    const s = this.snapshot;
+    if (s.sessionId !== session || s.phase !== 'funding' || s.ownDeposit.state !== 'none') return;
+    const seconds = Math.round((this.policy.fundingWaitMs ?? 120_000) / 1000);
+    this.emit('warning', `session ${session}: the vehicle's deposit was not confirmed within ${seconds} s; session dropped, nothing deposited`);
+    // Told first, so that a vehicle still there deposits nothing more into a channel we left.
+    await this.apply({ snapshot: { ...s, stopReason: 'funding-timeout', stoppedAt: this.now() }, send: [{ stage: 'settle', type: 'stop', body: { reason: 'funding-timeout' } }], events: [['stopping', { sessionId: session, reason: 'funding-timeout' }]] }, 'funding timeout');
+    this.offer = this.freshOffer();
+    await this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()] }, 'offer');
   }
 
   /**
@@ -354,11 +410,23 @@ export class StationParty extends Party {
   }
 
   private mustRollOver(s: SessionSnapshot): boolean {
-    const cap = this.policy.maxAtRisk ?? 0;
-    if (cap <= 0 || s.stopReason) return false;
+    if (s.stopReason) return false;
     const channel = this.channelOf(s);
     const received = channel.balances[1] - channel.deposits[1];
-    return received + incrementPrice(s.offer!) * (this.creditIncrements() + 1) > cap;
+    return received + incrementPrice(s.offer!) * (this.creditIncrements() + 1) > this.riskCap(channel);
+  }
+
+  /**
+   * The most this channel may put at risk: `maxAtRisk` when set, otherwise half the vehicle's deposit. Never less
+   * than the credit plus two increments, the least that lets one payment through before the rollover.
+   */
+  riskCap(channel: Pick<ChannelState, 'deposits'>): number {
+    const configured = this.policy.maxAtRisk ?? 0;
+    return configured > 0 ? configured : Math.max(this.smallestCap(), Math.floor(channel.deposits[0] / 2));
+  }
+
+  private smallestCap(): number {
+    return incrementPrice(this.offer) * (this.creditIncrements() + 2);
   }
 
   private creditIncrements(): number {

@@ -44,7 +44,12 @@ export interface SessionSnapshot {
   claimedIncrements: number;
   /** Increments paid in a co-signed state. */
   paidIncrements: number;
-  depositTails: string[];
+  /**
+   * The vehicle's own meter, when one is wired: its register at the first reading while charging, and the latest
+   * one persisted (with the first reading, and with every claim it checks). Null until then, and on a station.
+   * Absent in journals written before it existed.
+   */
+  ownMeter?: { atReadyWh: number; lastWh: number } | null;
   /** Our own deposit: 'sending' is persisted before the wallet sends it, the tail once it is sent. */
   ownDeposit: { state: 'none' | 'sending' | 'sent'; tail: string };
   settlement: { bundles: string[]; tails: string[] } | null;

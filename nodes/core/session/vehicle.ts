@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { depthForPayments, depositAddress, mustSettle, offThreadEngine, remainingCapacity } from '../flash';
+import { depthForPayments, depositAddress, mustSettle, offThreadEngine, remainingCapacity, withdrawProposal } from '../flash';
 import { maxPlausibleWh, type MeterReading } from '../meter';
 import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, ProtocolError, Stage, StopReason } from '../protocol';
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
 import type { TrustStore } from './identity';
 import { emptySnapshot, OldStateError, Party, PartyOptions, Send, Step } from './party';
 import type { SessionSnapshot } from './types';
+
+/** A proposal older than this, by our clock, that the station refuses as too far from its clock is stale. */
+const STALE_PROPOSAL_MS = 60_000;
 
 /** The offer without its nonce: the terms themselves, which must not change during a session. */
 function termsOf(offer: Offer | null): string {
@@ -48,8 +51,8 @@ export interface VehiclePolicy {
 export class VehicleParty extends Party {
   readonly role = 'vehicle' as const;
   private latestOffer: Offer | null = null;
-  /** The vehicle's own meter, when one is wired: energy it measured since the session became ready. */
-  private ownRegister: { atReady: number | null; last: number } = { atReady: null, last: 0 };
+  /** The newest reading of the vehicle's own meter, at once; the session persists it with each claim it checks. */
+  private ownLatestWh: number | null = null;
   /** A fresh settlement address for the next channel, derived ahead because it costs a WOTS digest. */
   private settlementAddress: string | null = null;
 
@@ -127,10 +130,18 @@ export class VehicleParty extends Party {
     });
   }
 
-  /** A reading of the vehicle's own meter (BMS, a meter on its side): claims beyond it are refused. */
-  ownMeterReading(reading: MeterReading): void {
-    this.ownRegister.last = reading.registerWh;
-    if (this.snapshot.phase === 'charging' && this.ownRegister.atReady === null) this.ownRegister.atReady = reading.registerWh;
+  /**
+   * A reading of the vehicle's own meter (BMS, a meter on its side): claims beyond it are refused. The first
+   * reading of a session is its starting point and goes to the journal at once, so that after a restart the
+   * vehicle still measures from there (and never pays a claim its meter did not see).
+   */
+  ownMeterReading(reading: MeterReading): Promise<void> {
+    this.ownLatestWh = Math.max(this.ownLatestWh ?? reading.registerWh, reading.registerWh);
+    return this.exclusive(async () => {
+      const s = this.snapshot;
+      if (s.phase !== 'charging' || s.ownMeter) return;
+      await this.apply({ snapshot: { ...s, ownMeter: { atReadyWh: reading.registerWh, lastWh: reading.registerWh } } }, 'own meter start');
+    });
   }
 
   protected opensSession(): boolean {
@@ -165,7 +176,6 @@ export class VehicleParty extends Party {
         const { balances } = await this.options.wallet.api.getBalances([address]);
         const total = channel.deposits[0] + channel.deposits[1];
         if (Number(balances[0]) < total) throw new ProtocolError('INVALID_FIELD', `"ready" but the deposit address holds ${balances[0]} of ${total}`);
-        this.ownRegister.atReady = null;
         return {
           snapshot: { ...s, phase: 'charging', readyAt: this.now() },
           events: [['opened', { sessionId: s.sessionId, stationId: s.peerId, depositAddress: address, deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] } }]],
@@ -185,6 +195,7 @@ export class VehicleParty extends Party {
         return this.proceed(next, send, [['paid', paymentEvent(next, s.offer!, pending?.transfer.amount ?? 0, remainingCapacity(state))]]);
       }
       case 'stop': {
+        if (s.phase === 'funding') return this.onFundingStopped(s, envelope.body.reason);
         if (s.stopReason) return { snapshot: s };
         const next: SessionSnapshot = { ...s, stopReason: envelope.body.reason, stoppedAt: this.now() };
         return this.proceed(next, [], [['stopping', { sessionId: s.sessionId, reason: envelope.body.reason }]]);
@@ -197,9 +208,36 @@ export class VehicleParty extends Party {
         // The station's word is only a hint: confirmSettlement asks the Tangle about our own final bundles.
         return { snapshot: s, after: () => this.confirmSettlement() };
       }
+      case 'error':
+        if (envelope.body.code === 'TIMESTAMP_INVALID' && this.isStale(s)) return this.proposeAgain(s);
+        return this.handleCommon(stage, envelope);
       default:
         return this.handleCommon(stage, envelope);
     }
+  }
+
+  /**
+   * Whether our pending proposal has aged past the point where a refusal of it as "too far from the station's
+   * clock" is about its age (an outage held it back) rather than about the two clocks.
+   */
+  private isStale(s: SessionSnapshot): boolean {
+    const pending = s.channel?.pending;
+    return pending?.role === 'proposer' && this.now() - pending.timestamp * 1000 > STALE_PROPOSAL_MS;
+  }
+
+  /**
+   * The station refused our pending proposal as stale. A refused proposal was never co-signed (the station answers
+   * a repeat of one it co-signed with that co-signature) and reveals no signature: we withdraw it and propose the
+   * same state again with a fresh timestamp, and the channel moves on.
+   */
+  private async proposeAgain(s: SessionSnapshot): Promise<Step> {
+    const pending = s.channel!.pending!;
+    const channel = withdrawProposal(s.channel!);
+    this.emit('warning', `session ${s.sessionId}: the station refused our proposal of state ${pending.seq} as stale; proposed again`);
+    const { state, message } = pending.close
+      ? await offThreadEngine.proposeClose(channel, this.options.wallet, { now: this.now() })
+      : await offThreadEngine.proposeTransfer(channel, this.options.wallet, { amount: pending.transfer.amount }, { now: this.now() });
+    return { snapshot: { ...s, channel: state }, send: [{ stage: pending.close ? 'settle' : 'pay', type: 'proposal', body: message }] };
   }
 
   private async onOffer(envelope: Envelope<'offer'>): Promise<Step> {
@@ -280,13 +318,15 @@ export class VehicleParty extends Party {
     if (deliveredWh > plausibleWh) {
       throw new ProtocolError('INVALID_FIELD', `over-claim: ${deliveredWh} Wh in ${Math.round((this.now() - s.readyAt) / 1000)} s is more than ${maxPowerW} W can deliver`);
     }
-    if (this.ownRegister.atReady !== null) {
-      const measuredWh = this.ownRegister.last - this.ownRegister.atReady;
+    // After a restart the journaled register stands in until the meter's next reading.
+    const ownMeter = s.ownMeter ? { ...s.ownMeter, lastWh: Math.max(s.ownMeter.lastWh, this.ownLatestWh ?? 0) } : null;
+    if (ownMeter) {
+      const measuredWh = ownMeter.lastWh - ownMeter.atReadyWh;
       if (deliveredWh > measuredWh + this.policy.meterToleranceWh + offer.incrementWh) {
         throw new ProtocolError('INVALID_FIELD', `over-claim: ${deliveredWh} Wh claimed, our meter measured ${measuredWh} Wh`);
       }
     }
-    const next: SessionSnapshot = { ...s, claimedIncrements: claim.increments, startRegisterWh: claim.startRegisterWh, lastRegisterWh: claim.registerWh, lastReadAt: claim.readAt };
+    const next: SessionSnapshot = { ...s, ownMeter, claimedIncrements: claim.increments, startRegisterWh: claim.startRegisterWh, lastRegisterWh: claim.registerWh, lastReadAt: claim.readAt };
     return this.proceed(next, [], []);
   }
 
@@ -321,10 +361,27 @@ export class VehicleParty extends Party {
     return { snapshot: next, send, events };
   }
 
+  /** We deposit first: the station deposits only once the Tangle confirms ours (see StationParty.fund). */
   protected async fund(): Promise<void> {
     const channel = this.channelOf(this.snapshot);
-    await this.depositOnce(depositAddress(channel), channel.deposits[0]);
     await this.prepare();
+    await this.depositOnce(depositAddress(channel), channel.deposits[0]);
+  }
+
+  /** The station gave the session up before charging (our deposit came too late, or not at all): we drop it too. */
+  private onFundingStopped(s: SessionSnapshot, reason: StopReason): Step {
+    const drop = () =>
+      this.exclusive(async () => {
+        const now = this.snapshot;
+        if (now.sessionId !== s.sessionId || now.phase !== 'funding') return;
+        if (now.ownDeposit.state !== 'none') {
+          this.emit('warning', `session ${s.sessionId}: the station gave up (${reason}); a deposit of ours that went out stays in ${depositAddress(this.channelOf(now))} unless the station resumes the session`);
+        }
+        await this.apply({ snapshot: emptySnapshot('vehicle') }, 'funding stopped');
+        await this.prepare();
+      });
+    // The stop takes its place in the sequence first; the session is dropped right after.
+    return { snapshot: { ...s, stopReason: reason, stoppedAt: this.now() }, events: [['stopping', { sessionId: s.sessionId, reason }]], after: drop };
   }
 
   /**

@@ -24,29 +24,67 @@ export class DirectoryLock {
   static async acquire(dir: string): Promise<DirectoryLock> {
     const key = path.resolve(dir);
     const file = path.join(key, 'lock');
-    const me: Owner = { pid: process.pid, boot: bootId() };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await fs.promises.writeFile(file, JSON.stringify(me), { flag: 'wx', mode: 0o600 });
+        await fs.promises.writeFile(file, JSON.stringify(currentOwner()), { flag: 'wx', mode: 0o600 });
         heldHere.add(key);
         return new DirectoryLock(key, file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const owner = readOwner(await fs.promises.readFile(file, 'utf8').catch(() => ''));
-      if (owner && owner.boot === me.boot) {
-        if (owner.pid === me.pid && heldHere.has(key)) throw new StoreError(`${dir} is already in use by this process`);
-        if (owner.pid !== me.pid && isRunning(owner.pid)) throw new StoreError(`${dir} is already in use by process ${owner.pid}`);
-      }
+      refuseIfHeld(key, dir, readOwner(await fs.promises.readFile(file, 'utf8').catch(() => '')));
       await fs.promises.rm(file, { force: true });
     }
     throw new StoreError(`cannot lock ${dir}: another process keeps taking the lock`);
+  }
+
+  /**
+   * The same lock on a file of its own name, taken synchronously: a wallet's key counter is locked while its
+   * (synchronous) constructor runs.
+   */
+  static acquireSync(file: string): DirectoryLock {
+    const key = path.resolve(file);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(key, JSON.stringify(currentOwner()), { flag: 'wx', mode: 0o600 });
+        heldHere.add(key);
+        return new DirectoryLock(key, key);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let text = '';
+      try {
+        text = fs.readFileSync(key, 'utf8');
+      } catch {
+        // gone meanwhile: try again
+      }
+      refuseIfHeld(key, file, readOwner(text));
+      fs.rmSync(key, { force: true });
+    }
+    throw new StoreError(`cannot lock ${file}: another process keeps taking the lock`);
+  }
+
+  releaseSync(): void {
+    heldHere.delete(this.dir);
+    fs.rmSync(this.file, { force: true });
   }
 
   async release(): Promise<void> {
     heldHere.delete(this.dir);
     await fs.promises.rm(this.file, { force: true });
   }
+}
+
+function currentOwner(): Owner {
+  return { pid: process.pid, boot: bootId() };
+}
+
+/** Throws when the lock's owner still holds it; otherwise the lock is stale (its owner is gone) and may go. */
+function refuseIfHeld(key: string, what: string, owner: Owner | null): void {
+  const me = currentOwner();
+  if (!owner || owner.boot !== me.boot) return;
+  if (owner.pid === me.pid && heldHere.has(key)) throw new StoreError(`${what} is already in use by this process`);
+  if (owner.pid !== me.pid && isRunning(owner.pid)) throw new StoreError(`${what} is already in use by process ${owner.pid}`);
 }
 
 function readOwner(text: string): Owner | null {

@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomicSync } from '../store';
-
-/** What a key index was used for. Every index is used for exactly one thing, once. */
-export type KeyPurpose = 'address' | 'multisig';
+import { DirectoryLock, StoreError, writeFileAtomicSync } from '../store';
 
 export interface WalletAddress {
   index: number;
@@ -36,34 +33,76 @@ export class WalletStoreError extends Error {
   override readonly name = 'WalletStoreError';
 }
 
+/** The stores of this process, by file: every wallet on one seed and folder shares one, for the process's life. */
+const stores = new Map<string, WalletStore>();
+
 /**
  * The public, persistent half of a wallet: its key-index counter and its single-signature addresses. No seed is
  * stored here. Every change is written (atomically, fsynced) before the method returns, so an index handed out is
  * never handed out again, also after a crash or a power cut. Writes are synchronous because they are small and
  * rare (one per address or per channel branch), and because the channel engine asks for indices synchronously.
+ *
+ * One counter per seed, whoever counts. Every wallet on the same file in this process (two `iota-wallet` nodes on
+ * one seed, a redeployed node and its predecessor still finishing a payment) gets the same store: one counter,
+ * one address list, one turn for sends. Across processes a lock file (`wallet-<fingerprint>.json.lock`) decides:
+ * the store takes it before its first change and reads the file again then, and lets it go when its last wallet
+ * closes. Another process that wants to change the file meanwhile is refused with an error naming the holder; a
+ * lock whose holder is gone (killed, a power cut, a reboot) is taken over.
  */
 export class WalletStore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private lock: DirectoryLock | null = null;
+  /** Wallets open on this store; the lock goes when the last one closes. */
+  private users = 0;
+
   private constructor(
     readonly file: string,
     private data: WalletFile,
   ) {}
 
-  /** Opens the store for one seed (named by its fingerprint) in `dir`, creating it if missing. */
+  /**
+   * Opens the store for one seed (named by its fingerprint) in `dir`, creating it if missing, for one more wallet
+   * (`release` it when that wallet closes). A store already open in this process is shared, and read again.
+   */
   static open(dir: string, fingerprint: string): WalletStore {
-    const file = path.join(dir, `wallet-${fingerprint}.json`);
-    if (!fs.existsSync(file)) {
+    const file = path.resolve(dir, `wallet-${fingerprint}.json`);
+    let store = stores.get(file);
+    if (store) {
+      store.reload();
+    } else if (fs.existsSync(file)) {
+      store = new WalletStore(file, readFile(file));
+    } else {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const store = new WalletStore(file, { kind: FILE_KIND, version: 1, nextIndex: 0, addresses: [] });
-      store.save();
-      return store;
+      store = new WalletStore(file, { kind: FILE_KIND, version: 1, nextIndex: 0, addresses: [] });
+      store.change((data) => data);
     }
-    let data: unknown;
-    try {
-      data = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new WalletStoreError(`wallet file ${file} is not readable JSON (${(err as Error).message}); restore it from a backup`);
-    }
-    return new WalletStore(file, checkFile(file, data));
+    stores.set(file, store);
+    store.users++;
+    return store;
+  }
+
+  /** One wallet less on this store; with none left, another process may take the file over. */
+  release(): void {
+    this.users = Math.max(0, this.users - 1);
+    if (this.users > 0 || !this.lock) return;
+    this.lock.releaseSync();
+    this.lock = null;
+  }
+
+  /**
+   * Runs `work` when no other work of a wallet on this store runs: two sends, from one wallet node or from two on
+   * the same seed, never pick the same input (a one-time key must sign once).
+   */
+  inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Reads the file again; the counter never goes back, even if the file was restored from an older backup. */
+  private reload(): void {
+    const data = readFile(this.file);
+    this.data = { ...data, nextIndex: Math.max(data.nextIndex, this.data.nextIndex) };
   }
 
   get nextIndex(): number {
@@ -77,16 +116,15 @@ export class WalletStore {
   /** Hands out `count` fresh key indices, persisted before they are returned. */
   allocate(count: number): number[] {
     if (!Number.isSafeInteger(count) || count < 1) throw new RangeError('count must be a positive integer');
-    const first = this.data.nextIndex;
-    this.data = { ...this.data, nextIndex: first + count };
-    this.save();
+    const first = this.change((data) => ({ ...data, nextIndex: data.nextIndex + count })).nextIndex - count;
     return Array.from({ length: count }, (_, i) => first + i);
   }
 
   addAddress(index: number, address: string): void {
-    if (index >= this.data.nextIndex) throw new RangeError(`key index ${index} was never allocated`);
-    this.data = { ...this.data, addresses: [...this.data.addresses, { index, address, spent: false }] };
-    this.save();
+    this.change((data) => {
+      if (index >= data.nextIndex) throw new RangeError(`key index ${index} was never allocated`);
+      return { ...data, addresses: [...data.addresses, { index, address, spent: false }] };
+    });
   }
 
   pending(): readonly PendingSend[] {
@@ -96,23 +134,50 @@ export class WalletStore {
   /** Marks the inputs of a signed transfer spent and keeps the transfer until it is known to be on the Tangle. */
   markSpent(addresses: readonly string[], send: PendingSend): void {
     const spent = new Set(addresses);
-    this.data = {
-      ...this.data,
-      addresses: this.data.addresses.map((a) => (spent.has(a.address) ? { ...a, spent: true } : a)),
-      pending: [...this.pending(), send],
-    };
-    this.save();
+    this.change((data) => ({
+      ...data,
+      addresses: data.addresses.map((a) => (spent.has(a.address) ? { ...a, spent: true } : a)),
+      pending: [...(data.pending ?? []), send],
+    }));
   }
 
   /** Forgets a pending transfer: it is on the Tangle, or can never be. */
   settled(send: PendingSend): void {
-    this.data = { ...this.data, pending: this.pending().filter((p) => p.trytes[0] !== send.trytes[0]) };
-    this.save();
+    this.change((data) => ({ ...data, pending: (data.pending ?? []).filter((p) => p.trytes[0] !== send.trytes[0]) }));
   }
 
-  private save(): void {
+  /**
+   * Changes the file, holding its lock: taken (and the file read again, another process may have written it)
+   * before the first change, kept until the last wallet on this store closes.
+   */
+  private change(update: (data: WalletFile) => WalletFile): WalletFile {
+    if (!this.lock) {
+      this.lock = lockAgainstOtherProcesses(this.file);
+      if (fs.existsSync(this.file)) this.reload();
+    }
+    this.data = update(this.data);
     writeFileAtomicSync(this.file, JSON.stringify(this.data, null, 2));
+    return this.data;
   }
+}
+
+function lockAgainstOtherProcesses(file: string): DirectoryLock {
+  try {
+    return DirectoryLock.acquireSync(`${file}.lock`);
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    throw new WalletStoreError(`${err.message}: another Node-RED process uses the same wallet, and two counters on one seed would sign with the same one-time key; stop the other process or give each its own seed`);
+  }
+}
+
+function readFile(file: string): WalletFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new WalletStoreError(`wallet file ${file} is not readable JSON (${(err as Error).message}); restore it from a backup`);
+  }
+  return checkFile(file, data);
 }
 
 function checkFile(file: string, data: unknown): WalletFile {

@@ -45,7 +45,7 @@ export class Wallet implements KeyHolder {
   readonly fingerprint: string;
   private readonly store: WalletStore;
   private readonly tangle: TangleConnection;
-  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(options: WalletOptions) {
     if (!isValidSeed(options.seed)) throw new WalletError('the seed must be exactly 81 characters A-Z and 9');
@@ -180,11 +180,22 @@ export class Wallet implements KeyHolder {
     return address;
   }
 
-  /** Keeps two sends from picking the same inputs. */
+  /**
+   * Refuses new sends and addresses, and resolves once the work in flight (of any wallet on this seed) is done, so
+   * that a redeployed node's successor starts after it. Key indices are still handed out, from the shared counter,
+   * to a channel step that is finishing.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.store.inTurn(async () => undefined);
+    this.store.release();
+  }
+
+  /** Keeps two sends (of this wallet or of another on the same seed) from picking the same inputs. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
+    if (this.closed) return Promise.reject(new WalletError('the wallet is closed (its node was redeployed or stopped)'));
+    return this.store.inTurn(work);
   }
 
   /** Any failure below the wallet leaves it with the seed redacted. */

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, makeEnvelope, newKeyPair, ProtocolError, signEnvelope } from '../../../nodes/core/protocol';
-import { settlementBundles } from '../../../nodes/core/flash';
 import { emptySnapshot, JournalError, SessionJournal, SessionSnapshot, StationParty } from '../../../nodes/core/session';
 import type { TangleConnection, Wallet } from '../../../nodes/core/wallet';
-import { charge, devTangle, money, Pair, tempDir, until } from '../../support/parties';
+import { attachState, charge, devTangle, money, Pair, tempDir, until } from '../../support/parties';
 
 /** The books: each wallet holds its 100 tokens, less or plus exactly what the record says was paid. */
 async function assertBooks(wallets: { station: Wallet; vehicle: Wallet }, paid: number): Promise<void> {
@@ -160,12 +159,7 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     const older = structuredClone(pair.vehicle.session.channel!);
     await charge(pair, clock, 1);
     await until(() => pair.station.session.paidIncrements === 2);
-    const { depth, minWeightMagnitude } = pair.wallets.vehicle.tangleSettings;
-    let reference: string | undefined;
-    for (const trytes of settlementBundles(older)) {
-      const sent = await tangle.api.sendTrytes(trytes, depth, minWeightMagnitude, ...(reference ? [reference] : []));
-      reference = sent.find((tx) => tx.currentIndex === 0)!.hash;
-    }
+    await attachState(tangle, older);
     await until(() => pair.settled.station.length > 1);
     const oldState = pair.events.find(([role, event]) => role === 'station' && event === 'old-state');
     assert.ok(oldState, 'the station reported the old state');
