@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
 import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, sessionFlow } from '../support/session-flow';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
 describe("nodes: the vehicle's own meter, wired into its pay-increment", function () {
   const context = brokerAndRuntime();
 
   it('pays no claim beyond what its own meter measured, and settles with exact books once the meters agree', async function () {
-    await loadFlow(NODES, sessionFlow(context.broker.port), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
+    await loadFlow(NODES, sessionFlow(context.broker.port, { vehicle: ONE_SESSION }), { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
     const station = collect('events-s');
     const vehicle = collect('events-v');
+    await startOneSession(vehicle);
     await until(() => vehicle.some((m) => m.topic === 'opened'), 'the channel to open');
     const ownMeter = helper.getNode('pay-v');
     const stationMeter = helper.getNode('pay-s');
