@@ -36,7 +36,7 @@ export = function (RED: NodeAPI) {
     const store = RecordStore.open(file);
     stores.set(this.id, store);
     store.then(
-      (s) => this.status({ fill: 'grey', shape: 'ring', text: RED._('session-records.status.ready', { sessions: s.sessions().length }) }),
+      (s) => this.status({ fill: 'grey', shape: 'ring', text: RED._('session-records.status.ready', { sessions: s.sessionCount() }) }),
       (err) => {
         this.status({ fill: 'red', shape: 'ring', text: RED._('session-records.status.error') });
         this.error(RED._('session-records.errors.open', { file, message: messageOf(err) }));

@@ -75,7 +75,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
           if (spec.events.includes(event)) node.send([null, { topic: event, payload } as NodeMessage]);
           const status = spec.status(event, payload, party);
           if (status) node.status(status);
-          if (spec.stage === 'open' && (payload === 'idle' || payload === 'charging')) reportBalance();
+          if (spec.stage === 'open' && event === 'phase' && (payload === 'idle' || payload === 'charging')) reportBalance();
         };
         party.on(event, listener);
         listeners.push([event, listener]);

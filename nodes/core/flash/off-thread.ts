@@ -14,8 +14,8 @@ import type { KeyHolder } from './types';
  * exactly those of the synchronous engine.
  *
  * Key indices: the engine draws them from the key holder while it runs, and the worker cannot call back. So each
- * call takes a reserve of fresh indices from the key holder (enough for a whole branch) and the worker hands out
- * only those. What a call leaves unused is kept for the next call on the main thread; what it took counts as used,
+ * call takes a reserve of fresh indices (enough for a whole branch; the key holder hands them out a block at a time)
+ * and the worker hands out only those. What a call leaves unused is kept for the next call on the main thread; what it took counts as used,
  * even when it failed. A reserve lost in a crash is only skipped: an index is never handed out twice.
  */
 

@@ -130,6 +130,11 @@ export class RecordStore {
     ]) as unknown as SessionRow[];
   }
 
+  /** How many sessions are recorded. */
+  sessionCount(): number {
+    return Number((this.db.get('SELECT count(*) AS n FROM sessions') as { n: number }).n);
+  }
+
   session(sessionId: string): SessionRow | null {
     return this.db.get('SELECT * FROM sessions WHERE session_id = ?', [sessionId]) as unknown as SessionRow | null;
   }

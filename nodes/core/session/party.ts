@@ -466,10 +466,15 @@ export abstract class Party extends EventEmitter {
     return new Promise((resolve) => setTimeout(resolve, this.pollMs));
   }
 
+  /** What the channel's deposit address holds, confirmed. */
+  protected async depositHeld(channel: ChannelState): Promise<number> {
+    const { balances } = await this.options.wallet.api.getBalances([depositAddress(channel)]);
+    return Number(balances[0]);
+  }
+
   /** Whether the channel's deposit address holds both deposits. */
   protected async fullyFunded(channel: ChannelState): Promise<boolean> {
-    const { balances } = await this.options.wallet.api.getBalances([depositAddress(channel)]);
-    return Number(balances[0]) >= channel.deposits[0] + channel.deposits[1];
+    return (await this.depositHeld(channel)) >= channel.deposits[0] + channel.deposits[1];
   }
 
   /** Polls until the channel's deposit address holds both deposits. */

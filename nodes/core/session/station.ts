@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { depositAddress, offThreadEngine, remainingCapacity, type ChannelState } from '../flash';
+import { depositAddress, offThreadEngine, remainingCapacity, type ChannelState, type Proposal } from '../flash';
 import type { MeterReading } from '../meter';
 import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
 import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party';
@@ -7,6 +7,9 @@ import { sessionRecord, paymentEvent, incrementPrice, deliveredWh } from './acco
 import type { SessionSnapshot } from './types';
 
 /** The station's terms, as its offer publishes them, and the limits it keeps to itself. */
+/** How long the station waits for the vehicle's deposit to be confirmed, unless its policy says otherwise. */
+const DEFAULT_FUNDING_WAIT_MS = 120_000;
+
 export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 'nonce'> {
   /** The deepest channel tree the station sets up: each level costs a WOTS digest per party at open. */
   maxDepth: number;
@@ -208,7 +211,7 @@ export class StationParty extends Party {
         if (s.phase !== 'charging' && s.phase !== 'closing') throw new ProtocolError('WRONG_SESSION', `no payment is expected in phase ${s.phase}`);
         const channel = this.channelOf(s);
         if (proposal.close) {
-          const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
+          const { state, message } = await this.cosign(channel, proposal);
           return { snapshot: { ...s, channel: state, phase: 'closing' }, send: [{ stage: 'settle', type: 'cosignature', body: message }] };
         }
         const price = incrementPrice(s.offer!);
@@ -225,7 +228,7 @@ export class StationParty extends Party {
         if (received + proposal.transfer.amount > cap) {
           throw new ProtocolError('INVALID_FIELD', `payment of ${proposal.transfer.amount} would put ${received + proposal.transfer.amount} tokens at risk, more than maxAtRisk ${cap}: close the channel`);
         }
-        const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
+        const { state, message } = await this.cosign(channel, proposal);
         return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
       }
       case 'completion': {
@@ -306,7 +309,7 @@ export class StationParty extends Party {
     if (channel.chain.length > 0 || proposal.close || proposal.transfer.amount !== 0) {
       throw new ProtocolError('INVALID_FIELD', 'before the deposits only the opening state (a payment of zero) is co-signed');
     }
-    const { state, message } = await offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
+    const { state, message } = await this.cosign(channel, proposal);
     return { snapshot: { ...s, channel: state }, send: [{ stage: 'pay', type: 'cosignature', body: message }] };
   }
 
@@ -355,10 +358,9 @@ export class StationParty extends Party {
    * the session ended meanwhile (null: the vehicle fell silent and the session was dropped).
    */
   private async waitVehicleDeposit(session: string, channel: ChannelState): Promise<boolean | null> {
-    const deadline = Date.now() + (this.policy.fundingWaitMs ?? 120_000);
+    const deadline = Date.now() + this.fundingWaitMs();
     while (!this.closed && this.snapshot.sessionId === session && this.snapshot.phase === 'funding') {
-      const { balances } = await this.options.wallet.api.getBalances([depositAddress(channel)]);
-      if (Number(balances[0]) >= channel.deposits[0]) return true;
+      if ((await this.depositHeld(channel)) >= channel.deposits[0]) return true;
       if (Date.now() >= deadline) return false;
       await this.sleep();
     }
@@ -369,7 +371,7 @@ export class StationParty extends Party {
   private async giveUpFunding(session: string): Promise<void> {
     const s = this.snapshot;
     if (s.sessionId !== session || s.phase !== 'funding' || s.ownDeposit.state !== 'none') return;
-    const seconds = Math.round((this.policy.fundingWaitMs ?? 120_000) / 1000);
+    const seconds = Math.round(this.fundingWaitMs() / 1000);
     this.emit('warning', `session ${session}: the vehicle's deposit was not confirmed within ${seconds} s; session dropped, nothing deposited`);
     // Told first, so that a vehicle still there deposits nothing more into a channel we left.
     await this.apply({ snapshot: { ...s, stopReason: 'funding-timeout', stoppedAt: this.now() }, send: [{ stage: 'settle', type: 'stop', body: { reason: 'funding-timeout' } }], events: [['stopping', { sessionId: session, reason: 'funding-timeout' }]] }, 'funding timeout');
@@ -409,6 +411,11 @@ export class StationParty extends Party {
     });
   }
 
+  /** Co-signs a proposal that the session's own checks passed; the engine checks the rest, with our clock's tolerance. */
+  private cosign(channel: ChannelState, proposal: Proposal) {
+    return offThreadEngine.cosignProposal(channel, this.options.wallet, proposal, { now: this.now(), maxClockSkewS: this.clockToleranceS });
+  }
+
   private mustRollOver(s: SessionSnapshot): boolean {
     if (s.stopReason) return false;
     const channel = this.channelOf(s);
@@ -423,6 +430,10 @@ export class StationParty extends Party {
   riskCap(channel: Pick<ChannelState, 'deposits'>): number {
     const configured = this.policy.maxAtRisk ?? 0;
     return configured > 0 ? configured : Math.max(this.smallestCap(), Math.floor(channel.deposits[0] / 2));
+  }
+
+  private fundingWaitMs(): number {
+    return this.policy.fundingWaitMs ?? DEFAULT_FUNDING_WAIT_MS;
   }
 
   private smallestCap(): number {

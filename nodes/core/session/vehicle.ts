@@ -173,9 +173,9 @@ export class VehicleParty extends Party {
         const channel = this.channelOf(s);
         const address = depositAddress(channel);
         // Trust, but verify: charging starts only once our own look at the Tangle shows the whole deposit.
-        const { balances } = await this.options.wallet.api.getBalances([address]);
+        const held = await this.depositHeld(channel);
         const total = channel.deposits[0] + channel.deposits[1];
-        if (Number(balances[0]) < total) throw new ProtocolError('INVALID_FIELD', `"ready" but the deposit address holds ${balances[0]} of ${total}`);
+        if (held < total) throw new ProtocolError('INVALID_FIELD', `"ready" but the deposit address holds ${held} of ${total}`);
         return {
           snapshot: { ...s, phase: 'charging', readyAt: this.now() },
           events: [['opened', { sessionId: s.sessionId, stationId: s.peerId, depositAddress: address, deposits: { vehicle: channel.deposits[0], station: channel.deposits[1] } }]],

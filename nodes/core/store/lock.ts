@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StoreError } from './errors';
 
-/** Directories this process holds locks on: a lock file naming our pid but absent here is from an earlier boot. */
+/** Lock files this process holds: a lock file naming our pid but absent here is from an earlier boot. */
 const heldHere = new Set<string>();
 
 interface Owner {
@@ -12,43 +12,27 @@ interface Owner {
 }
 
 /**
- * An exclusive lock on a data directory, held by one process: a `lock` file naming the owner. A lock left behind
- * by a process that no longer runs (killed, power loss, reboot) is taken over.
+ * An exclusive lock held by one process: a lock file naming the owner. A lock left behind by a process that no
+ * longer runs (killed, power loss, reboot) is taken over. Taking and releasing it are a few small synchronous file
+ * operations, so the same lock serves a data directory opened asynchronously and a wallet's key counter, which is
+ * locked inside a synchronous method.
  */
 export class DirectoryLock {
-  private constructor(
-    private readonly dir: string,
-    private readonly file: string,
-  ) {}
+  private constructor(private readonly file: string) {}
 
+  /** Locks a data directory (a `lock` file in it). */
   static async acquire(dir: string): Promise<DirectoryLock> {
-    const key = path.resolve(dir);
-    const file = path.join(key, 'lock');
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await fs.promises.writeFile(file, JSON.stringify(currentOwner()), { flag: 'wx', mode: 0o600 });
-        heldHere.add(key);
-        return new DirectoryLock(key, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      refuseIfHeld(key, dir, readOwner(await fs.promises.readFile(file, 'utf8').catch(() => '')));
-      await fs.promises.rm(file, { force: true });
-    }
-    throw new StoreError(`cannot lock ${dir}: another process keeps taking the lock`);
+    return DirectoryLock.acquireSync(path.join(dir, 'lock'), dir);
   }
 
-  /**
-   * The same lock on a file of its own name, taken synchronously: a wallet's key counter is locked while its
-   * (synchronous) constructor runs.
-   */
-  static acquireSync(file: string): DirectoryLock {
+  /** Locks with the lock file `file`; `what` names the locked thing in errors. */
+  static acquireSync(file: string, what = file): DirectoryLock {
     const key = path.resolve(file);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         fs.writeFileSync(key, JSON.stringify(currentOwner()), { flag: 'wx', mode: 0o600 });
         heldHere.add(key);
-        return new DirectoryLock(key, key);
+        return new DirectoryLock(key);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
@@ -58,20 +42,19 @@ export class DirectoryLock {
       } catch {
         // gone meanwhile: try again
       }
-      refuseIfHeld(key, file, readOwner(text));
+      refuseIfHeld(key, what, readOwner(text));
       fs.rmSync(key, { force: true });
     }
-    throw new StoreError(`cannot lock ${file}: another process keeps taking the lock`);
+    throw new StoreError(`cannot lock ${what}: another process keeps taking the lock`);
   }
 
   releaseSync(): void {
-    heldHere.delete(this.dir);
+    heldHere.delete(this.file);
     fs.rmSync(this.file, { force: true });
   }
 
   async release(): Promise<void> {
-    heldHere.delete(this.dir);
-    await fs.promises.rm(this.file, { force: true });
+    this.releaseSync();
   }
 }
 

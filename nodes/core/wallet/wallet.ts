@@ -1,5 +1,5 @@
-import { asTransactionObject } from '@iota/transaction-converter';
 import type { KeyHolder } from '../flash';
+import { parseBundle } from '../flash/bundles';
 import { address as addressOf } from '../iota/wots';
 import { bundlePreparer } from './prepare';
 import { isValidSeed, redactSeed, seedFingerprint } from './seed';
@@ -153,7 +153,7 @@ export class Wallet implements KeyHolder {
    * there (its inputs no longer hold what it spends).
    */
   private async finish(pending: PendingSend): Promise<SentBundle | null> {
-    const txs = pending.trytes.map((t) => asTransactionObject(t));
+    const txs = parseBundle(pending.trytes);
     const bundle = txs[0].bundle;
     const attached = await this.guard(this.api.findTransactions({ bundles: [bundle] }));
     let tail = attached.length > 0 ? (await this.guard(this.api.getTransactionObjects(attached))).find((tx) => tx.currentIndex === 0)?.hash : undefined;

@@ -138,6 +138,7 @@ describe('records: store', function () {
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
       const increments = sessions * rounds;
       assert.equal(store.sessions().reduce((sum, s) => sum + store.increments(s.session_id).length, 0), increments + 200);
+      assert.equal(store.sessionCount(), store.sessions().length);
       latencies.sort((a, b) => a - b);
       const perThousand = ((store.sizeBytes() - sizeBefore) / increments) * 1000;
       console.log(
