@@ -33,7 +33,9 @@ export async function run(): Promise<Figures> {
   try {
     const flow = [
       ...sessionFlow(broker.port, {
-        station: { incrementWh: String(INCREMENT_WH), creditWh: String(INCREMENT_WH) },
+        // One channel for every sample: the old-state cap (half the vehicle's deposit by default) is raised to the
+        // whole deposit, so that the bench times payments rather than a rollover halfway through.
+        station: { incrementWh: String(INCREMENT_WH), creditWh: String(INCREMENT_WH), maxAtRisk: String(deposit) },
         vehicle: { deposit: String(deposit), targetWh: String(deposit * INCREMENT_WH) },
       }).map((node) => (node.type === 'iota-wallet' ? { ...node, security: String(SECURITY), devFunding: String(deposit + 100) } : node)),
       { id: 'meter-s', z: 'tab', type: 'meter-in', source: 'msg', unit: 'Wh', wires: [['pay-s']] },

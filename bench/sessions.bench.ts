@@ -20,7 +20,11 @@ const INCREMENT_WH = 10;
 /** The station's credit: one increment may be delivered unpaid. */
 const CREDIT_WH = INCREMENT_WH;
 const SECURITY = 2;
-/** The vehicle deposit pays every increment of the window (one token each), with room to spare. */
+/**
+ * The vehicle deposit pays every increment of the window (one token each), with room to spare; it is also the
+ * old-state cap, so that every session keeps one channel for the whole window (the default cap, half the deposit,
+ * would roll it over halfway).
+ */
 const DEPOSIT = SECONDS + 20;
 /** How long to wait after the last reading for the payments still under way. */
 const DRAIN_MS = 30_000;
@@ -59,7 +63,7 @@ export async function run(): Promise<Figures> {
       await wallet.topUpFromFaucet(100);
       const station = new StationParty(
         { id: `ST${i}`, stationId: `ST${i}`, prefix: PREFIX, wallet, journal: new SessionJournal<SessionSnapshot>(path.join(dir, 'station.json')), pollMs: 200 },
-        { pricePerKWh: 100, incrementWh: INCREMENT_WH, maxPowerW: 100_000, creditWh: CREDIT_WH, stationDeposit: 20, security: SECURITY, maxDepth: 8 },
+        { pricePerKWh: 100, incrementWh: INCREMENT_WH, maxPowerW: 100_000, creditWh: CREDIT_WH, stationDeposit: 20, security: SECURITY, maxDepth: 8, maxAtRisk: DEPOSIT },
         newKeyPair(),
       );
       await link.add(station, `ST${i}`);
