@@ -1,6 +1,6 @@
 import { addEntry } from '@iota/bundle';
-import { fromValue, trits, trytes } from '@iota/converter';
-import { FRAGMENT_LENGTH, increment, MAX_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
+import { fromValue } from '@iota/converter';
+import { FRAGMENT_LENGTH, MAX_TRYTE_VALUE, MIN_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH } from '@iota/signing';
 import {
   BUNDLE_OFFSET,
   OBSOLETE_TAG_LENGTH,
@@ -10,8 +10,9 @@ import {
   TRANSACTION_LENGTH,
 } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
-import { bytesToTrits, HASH_BYTES, HASH_TRITS, tritsToBytes } from '../iota/kerl';
+import { addPowerOfThree, bytesToTrits, HASH_BYTES, HASH_TRITS, tritsToBytes } from '../iota/kerl';
 import { keccak384 } from '../iota/keccak';
+import { toTrits as trits, toTrytes as trytes } from '../iota/trytes';
 import type { Party, SecurityLevel } from './types';
 
 /**
@@ -60,13 +61,17 @@ export function buildBundle(
 
 /** Each transaction's essence contributes two Kerl chunks; the first's second chunk holds its obsoleteTag. */
 const ESSENCE_CHUNKS = TRANSACTION_ESSENCE_LENGTH / HASH_TRITS;
+/** Where the first obsoleteTag starts within that chunk, in trits. */
+const TAG_PLACE = OBSOLETE_TAG_OFFSET - TRANSACTION_ESSENCE_OFFSET - HASH_TRITS;
 
 /**
- * `@iota/bundle finalizeBundle`, bit for bit: the Kerl hash of the essences, with the first obsoleteTag
- * incremented until no normalized fragment below `protectedFragments` holds a 13; the hash goes into every
- * transaction's bundle field. Each try converts only the chunk that the increment changed.
+ * `@iota/bundle finalizeBundle`, bit for bit (the suite compares them): the Kerl hash of the essences, with the
+ * first obsoleteTag incremented until no normalized fragment below `protectedFragments` holds a 13; the hash goes
+ * into every transaction's bundle field. It takes about 120 tries, so a try does the least it can: one Keccak call,
+ * the hash to trits, and the check without building the normalized hash; the increment adds 3^k to the chunk's
+ * bytes instead of converting it again.
  */
-function finalizeBundle(bundle: Int8Array, protectedFragments: number): Int8Array {
+export function finalizeBundle(bundle: Int8Array, protectedFragments: number): Int8Array {
   const out = bundle.slice();
   const count = out.length / TRANSACTION_LENGTH;
   const essences = new Uint8Array(count * ESSENCE_CHUNKS * HASH_BYTES);
@@ -80,13 +85,52 @@ function finalizeBundle(bundle: Int8Array, protectedFragments: number): Int8Arra
   for (;;) {
     keccak384(essences, 0, essences.length, digest, 0);
     bytesToTrits(digest, 0, hash, 0);
-    const signed = normalizedBundle(hash).subarray(0, protectedFragments * NORMALIZED_FRAGMENT_LENGTH);
-    if (!signed.includes(MAX_TRYTE_VALUE)) break;
-    out.set(increment(out.subarray(OBSOLETE_TAG_OFFSET, OBSOLETE_TAG_OFFSET + OBSOLETE_TAG_LENGTH)), OBSOLETE_TAG_OFFSET);
-    tritsToBytes(out, TRANSACTION_ESSENCE_OFFSET + HASH_TRITS, essences, HASH_BYTES);
+    if (!normalizesToThirteen(hash, protectedFragments)) break;
+    // A tag that wraps around (from all 1s to all -1s) changes its chunk by more than 3^k.
+    if (incrementTag(out)) tritsToBytes(out, TRANSACTION_ESSENCE_OFFSET + HASH_TRITS, essences, HASH_BYTES);
+    else addPowerOfThree(essences, HASH_BYTES, TAG_PLACE);
   }
   for (let offset = BUNDLE_OFFSET; offset < out.length; offset += TRANSACTION_LENGTH) out.set(hash, offset);
   return out;
+}
+
+/** The first obsoleteTag plus one, in place, wrapping as `@iota/signing increment` does; true when it wrapped. */
+function incrementTag(bundle: Int8Array): boolean {
+  for (let i = OBSOLETE_TAG_OFFSET; i < OBSOLETE_TAG_OFFSET + OBSOLETE_TAG_LENGTH; i++) {
+    if (bundle[i] < 1) {
+      bundle[i]++;
+      return false;
+    }
+    bundle[i] = -1;
+  }
+  return true;
+}
+
+/**
+ * Whether `@iota/signing normalizedBundle(hash)` holds a 13 in its first `fragments` fragments, computed without
+ * building it. Normalizing a fragment whose trytes sum to s > 0 lowers its trytes from the first on, each down to
+ * -13 at most, until the sum is 0 (s < 0 raises them up to 13 likewise); the trytes past that keep their values.
+ */
+export function normalizesToThirteen(hash: Int8Array, fragments: number): boolean {
+  for (let f = 0; f < fragments; f++) {
+    const first = f * NORMALIZED_FRAGMENT_LENGTH;
+    let sum = 0;
+    for (let j = first; j < first + NORMALIZED_FRAGMENT_LENGTH; j++) sum += hash[3 * j] + 3 * hash[3 * j + 1] + 9 * hash[3 * j + 2];
+    for (let j = first; j < first + NORMALIZED_FRAGMENT_LENGTH; j++) {
+      let tryte = hash[3 * j] + 3 * hash[3 * j + 1] + 9 * hash[3 * j + 2];
+      if (sum > 0) {
+        const down = Math.min(sum, tryte - MIN_TRYTE_VALUE);
+        tryte -= down;
+        sum -= down;
+      } else if (sum < 0) {
+        const up = Math.min(-sum, MAX_TRYTE_VALUE - tryte);
+        tryte += up;
+        sum += up;
+      }
+      if (tryte === MAX_TRYTE_VALUE) return true;
+    }
+  }
+  return false;
 }
 
 function splitTrytes(bundle: Int8Array): string[] {

@@ -1,4 +1,4 @@
-import { trits, trytes } from '@iota/converter';
+import { toTrits as trits, toTrytes as trytes } from '../iota/trytes';
 import { FRAGMENT_LENGTH, HASH_LENGTH, MAX_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
 import { bytesToTrits, kerlHash } from '../iota/kerl';
 import { chunksToTrytes, fragmentDigest, keyDigests, privateKey, signatureFragment, subseed, trytesToChunks } from '../iota/wots';

@@ -1,4 +1,4 @@
-import { trits, trytes } from '@iota/converter';
+import { toTrits as trits, toTrytes as trytes } from './trytes';
 import type { Transaction } from '@iota/core';
 import { normalizedBundle } from '@iota/signing';
 import { asTransactionTrytes } from '@iota/transaction-converter';

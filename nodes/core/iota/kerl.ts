@@ -170,6 +170,24 @@ export function normalize(bytes: Uint8Array, offset: number): void {
   }
 }
 
+const POWERS_OF_THREE = new Map<number, Uint8Array>();
+
+/**
+ * In place: the 48-byte integer at `offset` plus 3^place, modulo 2^384. For a chunk whose trit `place` goes up by
+ * one with no carry out of the chunk's field, these are the bytes that tritsToBytes would give, for a fraction of
+ * its cost.
+ */
+export function addPowerOfThree(bytes: Uint8Array, offset: number, place: number): void {
+  let power = POWERS_OF_THREE.get(place);
+  if (!power) POWERS_OF_THREE.set(place, (power = bytesOf(3n ** BigInt(place))));
+  let carry = 0;
+  for (let i = HASH_BYTES - 1; i >= 0; i--) {
+    const sum = bytes[offset + i] + power[i] + carry;
+    carry = sum >> 8;
+    bytes[offset + i] = sum;
+  }
+}
+
 /** One Kerl hash of `length` bytes (whole chunks) from `offset`, normalized, into `out` at `outOffset`. */
 export function kerlBytes(input: Uint8Array, offset: number, length: number, out: Uint8Array, outOffset: number): void {
   keccak384(input, offset, length, out, outOffset);

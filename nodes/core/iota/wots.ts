@@ -1,7 +1,8 @@
-import { fromValue, trits as toTrits, trytes as toTrytes } from '@iota/converter';
+import { fromValue } from '@iota/converter';
 import { add, normalizedBundle } from '@iota/signing';
 import { bytesToTrits, HASH_BYTES, HASH_TRITS, kerlBytes, kerlHash, normalize, tritsToBytes } from './kerl';
 import { keccak384 } from './keccak';
+import { toTrits, toTrytes } from './trytes';
 
 /**
  * Winternitz one-time signatures as IOTA signs (`@iota/signing` 1.0.0-beta.30), with the hash chains in bytes.

@@ -1,10 +1,10 @@
-import { trits as toTrits, trytes as toTrytes } from '@iota/converter';
 import { bundleHashOf } from '../iota/bundle-validator';
 import { asTransactionObject } from '@iota/transaction-converter';
 import type { Transaction } from '@iota/core';
 import { RequestError } from './errors';
 import type { BundleVerifier } from './verifier';
 import { transactionHashTrits } from '../pow/search';
+import { toTrits, toTrytes } from '../iota/trytes';
 
 /** The legacy IOTA supply, (3^33 - 1) / 2: no value, balance or sum of mints may exceed it. */
 export const SUPPLY = (3 ** 33 - 1) / 2;

@@ -1,5 +1,6 @@
 import type { AttachToTangle } from '@iota/core';
-import { trits as toTrits, trytes as toTrytes, value as tritsToValue } from '@iota/converter';
+import { fromValue, value as tritsToValue } from '@iota/converter';
+import { toTrits, toTrytes } from '../iota/trytes';
 import {
   ATTACHMENT_TIMESTAMP_LENGTH,
   ATTACHMENT_TIMESTAMP_LOWER_BOUND_OFFSET,
@@ -84,7 +85,7 @@ function currentIndexOf(tx: Int8Array): number {
 
 function timestampTrits(ms: number): Int8Array {
   const out = new Int8Array(ATTACHMENT_TIMESTAMP_LENGTH);
-  out.set(toTrits(ms));
+  out.set(fromValue(ms));
   return out;
 }
 

@@ -5,7 +5,7 @@
  * otherwise stall Node-RED at every deposit.
  */
 import { createPrepareTransfers } from '@iota/core';
-import { trytes as toTrytes } from '@iota/converter';
+import { toTrytes } from '../iota/trytes';
 import { bundleSignature } from '../iota/wots';
 import { serveRequests } from '../worker/serial-worker';
 import type { PrepareRequest } from './prepare';
