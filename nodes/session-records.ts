@@ -1,7 +1,8 @@
 import path from 'node:path';
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { chargeDetailRecord, chargeDetailRecords, Place, RecordError, RecordStore, toCsv } from './core/records';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { ChargeDetailRecord, chargeDetailRecord, chargeDetailRecords, Place, reconcile, Reconciliation, RecordError, RecordStore, toCsv } from './core/records';
 import type { PaymentEvent, SessionRecord } from './core/session';
+import type { IotaTangleNode } from './types';
 import { dataDir, messageOf } from './support/runtime';
 
 interface SessionRecordsDef extends NodeDef {
@@ -9,6 +10,9 @@ interface SessionRecordsDef extends NodeDef {
   file: string;
   evseUid: string;
   connectorId: string;
+  /** An `iota-tangle` config node: when set, each settled session is reconciled with the Tangle. */
+  tangle?: string;
+  wires?: string[][];
 }
 
 interface OpenedEvent {
@@ -24,7 +28,9 @@ const stores = new Map<string, Promise<RecordStore>>();
 
 /**
  * `session-records`: writes the charging nodes' events (`opened`, `paid`, `settled` from their second outputs)
- * to the records database, and passes each message on with the session's record once it is on disk.
+ * to the records database, and passes each message on with the session's record once it is on disk (a settled
+ * one with its reconciliation, when a Tangle is configured). Its second output sends the billing summary after
+ * each recorded event, and on `msg.topic` `billing`.
  */
 export = function (RED: NodeAPI) {
   function SessionRecords(this: Node, def: SessionRecordsDef) {
@@ -35,6 +41,10 @@ export = function (RED: NodeAPI) {
     const file = (def.file ?? '').trim() === '' ? path.join(dataDir(RED, '', 'records'), place.role, 'records.sqlite') : dataDir(RED, def.file, 'records');
     const store = RecordStore.open(file);
     stores.set(this.id, store);
+    const tangleNode = def.tangle ? (RED.nodes.getNode(def.tangle) as IotaTangleNode | null) : null;
+    // The summary is a few queries over the whole database: made only when someone listens.
+    const billingWired = (def.wires?.[1]?.length ?? 0) > 0;
+    const billing = (s: RecordStore): NodeMessage => ({ topic: 'billing', payload: s.billing() });
     store.then(
       (s) => this.status({ fill: 'grey', shape: 'ring', text: RED._('session-records.status.ready', { sessions: s.sessionCount() }) }),
       (err) => {
@@ -43,16 +53,18 @@ export = function (RED: NodeAPI) {
       },
     );
 
-    this.on('input', (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
+    this.on('input', (msg: NodeMessageInFlow, send: (msgs: (NodeMessage | null)[]) => void, done: (err?: Error) => void) => {
       const at = Date.now();
       store
         .then(async (s) => {
+          if (msg.topic === 'billing') return send([null, billing(s)]);
           const sessionId = await write(s, msg, place, at);
           if (sessionId === null) return;
           const session = s.session(sessionId)!;
           const record = chargeDetailRecord(session, s.increments(sessionId), s.settlements(sessionId));
           this.status({ fill: record.status === 'charging' ? 'green' : 'grey', shape: 'dot', text: RED._('session-records.status.written', { wh: record.energy_wh, cost: record.total_cost.excl_vat }) });
-          send({ ...msg, record });
+          const reconciliation = msg.topic === 'settled' && tangleNode ? await reconcileWithTangle(record, tangleNode) : undefined;
+          send([{ ...msg, record, ...(reconciliation ? { reconciliation } : {}) }, billingWired ? billing(s) : null]);
         })
         .then(
           () => done(),
@@ -62,6 +74,17 @@ export = function (RED: NodeAPI) {
           },
         );
     });
+
+    /** Checks a settled session against the Tangle, token by token; every difference is a warning. */
+    const reconcileWithTangle = async (record: ChargeDetailRecord, tangleNode: IotaTangleNode): Promise<Reconciliation> => {
+      const result = await reconcile([record], (await tangleNode.connection).api);
+      for (const d of result.differences) {
+        this.warn(RED._('session-records.errors.difference', { session: d.sessionId, what: d.what, records: JSON.stringify(d.records), tangle: JSON.stringify(d.tangle) }));
+      }
+      const ok = result.differences.length === 0;
+      this.status({ fill: ok ? 'green' : 'red', shape: ok ? 'dot' : 'ring', text: RED._(`session-records.status.${ok ? 'reconciled' : 'differs'}`, { tokens: result.tokensOnTangle, n: result.differences.length }) });
+      return result;
+    };
 
     this.on('close', (_removed: boolean, done: () => void) => {
       stores.delete(this.id);

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS increments (
   at INTEGER NOT NULL,
   PRIMARY KEY (session_id, seq)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS increments_by_time ON increments (at);
 CREATE TABLE IF NOT EXISTS settlements (
   session_id TEXT NOT NULL,
   position INTEGER NOT NULL,

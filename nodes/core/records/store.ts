@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'node-sqlite3-wasm';
 import type { PaymentEvent, SessionRecord } from '../session/types';
 import type { DirectoryLock } from '../store';
+import { BillingSummary, billingSummary } from './billing';
 import { openDatabase } from './database';
 import { RecordError, checkEvent, checkRecord } from './validate';
 import type { IncrementRow, SessionRow, SettlementRow } from './rows';
@@ -145,6 +146,11 @@ export class RecordStore {
 
   settlements(sessionId: string): SettlementRow[] {
     return this.db.all('SELECT * FROM settlements WHERE session_id = ? ORDER BY position', [sessionId]) as unknown as SettlementRow[];
+  }
+
+  /** The live billing view: latest sessions, energy and tokens per hour and day, early ends, open channels. */
+  billing(now = Date.now()): BillingSummary {
+    return billingSummary(this.db, now);
   }
 
   /** Size of the database and its write-ahead log, bytes. */
