@@ -1,5 +1,6 @@
 /** A charging session between a station and a vehicle: protocol, channel, deposits, payments and settlement. */
-export { Party, PartyOptions, Outgoing, emptySnapshot, OldStateError } from './party';
+export { Party, PartyOptions, Outgoing, emptySnapshot } from './party';
+export { OldStateError } from './tangle';
 export { loadOrCreateIdentity, TrustStore } from './identity';
 export { StationParty, StationPolicy, EnergyEvent, offerFor } from './station';
 export { VehicleParty, VehiclePolicy } from './vehicle';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { depositAddress, MAX_CLOCK_SKEW_S, settlementBundles, type ChannelState } from '../flash';
+import { MAX_CLOCK_SKEW_S, type ChannelState } from '../flash';
 import {
   AnyEnvelope,
   Bodies,
@@ -23,7 +23,9 @@ import {
   verifyEnvelope,
 } from '../protocol';
 import type { Wallet } from '../wallet';
+import { Heartbeat } from './heartbeat';
 import { SessionJournal } from './journal';
+import { ChannelTangle } from './tangle';
 import type { Phase, SessionSnapshot } from './types';
 
 export interface PartyOptions {
@@ -86,8 +88,6 @@ export interface Step {
 }
 
 const OUTBOX_SIZE = 16;
-/** How often a restarted party sends a heartbeat until its peer answers, ms. */
-const PROBE_MS = 1000;
 
 export function emptySnapshot(role: Role): SessionSnapshot {
   return {
@@ -119,14 +119,6 @@ export function emptySnapshot(role: Role): SessionSnapshot {
   };
 }
 
-/** A spend from one of the channel's addresses by a bundle that is not our latest state. */
-export class OldStateError extends Error {
-  override readonly name = 'OldStateError';
-  constructor(readonly bundles: string[]) {
-    super(`an older channel state was attached to the Tangle (bundle ${bundles[0]?.slice(0, 12)}…)`);
-  }
-}
-
 /**
  * What a station and a vehicle have in common: one session at a time, inputs handled strictly one after the
  * other, every received message checked completely (size, schema, signature, sender, session, sequence) before
@@ -139,34 +131,23 @@ export abstract class Party extends EventEmitter {
   abstract readonly role: Role;
   protected snapshot!: SessionSnapshot;
   protected readonly now: () => number;
-  protected readonly pollMs: number;
-  protected readonly peerTimeoutMs: number;
   protected readonly clockToleranceS: number;
-  /** Whether the peer's last heartbeat showed its clock beyond our tolerance. */
-  private clockOff = false;
   private queue: Promise<unknown> = Promise.resolve();
   protected closed = false;
-  private heartbeat: NodeJS.Timeout | null = null;
-  private probe: NodeJS.Timeout | null = null;
-  /** When the peer last proved it is there (a new message or a fresh heartbeat), by the wall clock. */
-  private lastHeard = Date.now();
-  /** The newest heartbeat timestamp of the current session's peer: each session's peer has its own clock. */
-  private lastPing = { sessionId: '', ts: 0 };
-  private lastPingSent = 0;
   /** The session that ended last, whose late messages are ignored rather than refused. */
   private ended: { sessionId: string; peerKey: string } | null = null;
-  /** The session we gave up on after the peer fell silent: handled once. */
-  private abandoned = '';
   private readonly topicRate: RateLimiter;
+  /** Made by `start`, once the role is known. */
+  private heartbeat!: Heartbeat;
+  protected readonly tangle: ChannelTangle;
 
   constructor(protected readonly options: PartyOptions) {
     super();
     this.now = options.now ?? Date.now;
-    this.pollMs = options.pollMs ?? 1000;
-    this.peerTimeoutMs = options.peerTimeoutMs ?? 0;
     this.clockToleranceS = options.clockToleranceS ?? MAX_CLOCK_SKEW_S;
     const perSecond = options.messagesPerSecond ?? 50;
     this.topicRate = new RateLimiter('messages', perSecond, perSecond * 2);
+    this.tangle = new ChannelTangle(options.wallet, options.pollMs ?? 1000, () => this.closed, (label) => this.reached(label));
   }
 
   get peerRole(): Role {
@@ -195,14 +176,28 @@ export abstract class Party extends EventEmitter {
   async start(): Promise<void> {
     const saved = await this.options.journal.load();
     this.snapshot = saved ?? emptySnapshot(this.role);
-    const interval = this.peerTimeoutMs > 0 ? Math.max(50, Math.floor(this.peerTimeoutMs / 3)) : (this.options.heartbeatMs ?? 15_000);
-    this.heartbeat = setInterval(() => this.tick(), interval);
-    this.heartbeat.unref();
-    if (saved && saved.phase !== 'idle') {
+    this.heartbeat = new Heartbeat(
+      {
+        role: this.role,
+        peerRole: this.peerRole,
+        prefix: this.options.prefix,
+        stationId: this.options.stationId,
+        now: () => this.now(),
+        current: () => this.snapshot,
+        signingKeys: (s) => (this.role === 'station' || s.sessionKeys !== null ? this.signingKeys(s) : null),
+        send: (message) => this.emit('send', message),
+        resend: (fromSeq) => this.resend(fromSeq),
+        silent: () => this.exclusive(() => this.onPeerSilent()).catch((err) => this.emit('warning', (err as Error).message)),
+        emit: (event, payload) => this.emit(event, payload),
+      },
+      { peerTimeoutMs: this.options.peerTimeoutMs ?? 0, heartbeatMs: this.options.heartbeatMs ?? 15_000, clockToleranceS: this.clockToleranceS },
+    );
+    const resumed = saved !== null && saved.phase !== 'idle';
+    this.heartbeat.start(resumed);
+    if (resumed) {
       this.resumedFrom = { sessionId: saved.sessionId, phase: saved.phase };
       this.emit('resumed', this.resumedFrom);
       this.resend(1);
-      this.probeUntilHeard(Math.min(PROBE_MS, interval));
       await this.resume();
     }
   }
@@ -213,29 +208,9 @@ export abstract class Party extends EventEmitter {
    */
   close(): Promise<void> {
     this.closed = true;
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.probe) clearInterval(this.probe);
+    this.heartbeat?.stop();
     // A file that fails to close loses nothing: every append was synced.
     return this.queue.then(() => this.options.journal.close()).catch(() => undefined);
-  }
-
-  /**
-   * After a restart, what we send at once may be lost: an `mqtt out` node drops messages until its broker
-   * connection is up. So until the peer is heard from, a heartbeat goes out every `everyMs` (asking for what we
-   * missed); the first message from the peer proves the link, and the outbox goes out once more.
-   */
-  private probeUntilHeard(everyMs: number): void {
-    const since = Date.now();
-    this.probe = setInterval(() => {
-      if (this.closed || this.snapshot.phase === 'idle' || this.lastHeard > since) {
-        clearInterval(this.probe!);
-        this.probe = null;
-        if (!this.closed && this.lastHeard > since) this.resend(1);
-        return;
-      }
-      this.ping();
-    }, everyMs);
-    this.probe.unref();
   }
 
   /**
@@ -268,7 +243,10 @@ export abstract class Party extends EventEmitter {
       }
       // Authenticate before the sequencer sees the message: a forgery must not use up a sequence number.
       verifyEnvelope(envelope, await this.keyFor(envelope));
-      if (envelope.type === 'resend') return this.onHeartbeat(envelope.ts, envelope.body.fromSeq);
+      if (envelope.type === 'resend') {
+        this.heartbeat.received(envelope.ts, envelope.body.fromSeq);
+        return 'handled';
+      }
       // The open of the session under way, sent again after the peer restarted: already handled.
       if (opensSession && this.snapshot.phase !== 'idle' && envelope.session === this.snapshot.sessionId && this.snapshot.inbound.recent[String(envelope.seq)] === digestOf(envelope)) return 'duplicate';
       const sequenced = !opensSession && envelope.type !== 'offer';
@@ -276,7 +254,7 @@ export abstract class Party extends EventEmitter {
         try {
           if (classify(this.snapshot.inbound, envelope.seq, envelope).kind === 'duplicate') return 'duplicate';
         } catch (err) {
-          if (err instanceof ProtocolError && err.code === 'SEQ_GAP') this.ping(stage);
+          if (err instanceof ProtocolError && err.code === 'SEQ_GAP') this.heartbeat.ping(stage);
           throw err;
         }
       }
@@ -292,7 +270,7 @@ export abstract class Party extends EventEmitter {
       if (envelope.type !== 'offer') {
         const inbound = opensSession ? initialSequencer() : step.snapshot.inbound;
         step.snapshot = { ...step.snapshot, inbound: commit(inbound, envelope.seq, envelope) };
-        this.lastHeard = Date.now();
+        this.heartbeat.heard();
       }
       await this.apply(step, `received ${envelope.type}`);
       return 'handled';
@@ -327,30 +305,6 @@ export abstract class Party extends EventEmitter {
   /** Gives up on a peer that has been silent past the peer timeout: settles what is co-signed. */
   protected abstract onPeerSilent(): Promise<void>;
 
-  private onHeartbeat(ts: number, fromSeq: number): 'handled' {
-    // Heartbeats are not sequenced; a strictly increasing timestamp keeps a recorded one from being replayed.
-    const last = this.lastPing.sessionId === this.snapshot.sessionId ? this.lastPing.ts : 0;
-    if (ts <= last) throw new ProtocolError('REPLAY', `heartbeat with timestamp ${ts} is not newer than ${last}: replayed`);
-    this.lastPing = { sessionId: this.snapshot.sessionId, ts };
-    this.lastHeard = Date.now();
-    this.compareClocks(ts);
-    this.resend(fromSeq);
-    return 'handled';
-  }
-
-  /**
-   * A heartbeat is signed the moment it is sent, so its timestamp shows the peer's clock. Beyond our tolerance
-   * every payment would be refused: the `clock` event ({sessionId, skewS, ok}) names the problem (and its end).
-   */
-  private compareClocks(ts: number): void {
-    const skewS = Math.round((ts - this.now()) / 1000);
-    const off = Math.abs(skewS) > this.clockToleranceS;
-    if (off === this.clockOff) return;
-    this.clockOff = off;
-    if (off) this.emit('warning', `the ${this.peerRole}'s clock differs from ours by ${skewS} s, more than the ${this.clockToleranceS} s accepted: payments will be refused; check NTP (or an RTC) on both devices`);
-    this.emit('clock', { sessionId: this.snapshot.sessionId, skewS, ok: !off });
-  }
-
   private async refuse(stage: Stage, envelope: AnyEnvelope, err: Error): Promise<void> {
     const code = (err as { code?: string }).code ?? 'REFUSED';
     await this.apply(
@@ -360,34 +314,6 @@ export abstract class Party extends EventEmitter {
       },
       `refused ${envelope.type}`,
     );
-  }
-
-  /**
-   * The heartbeat: a signed `resend` request naming the first of the peer's messages we have not seen. It tells
-   * the peer we are here, and makes it send again what got lost (a broker restart, a dropped connection).
-   */
-  private ping(stage: Stage = 'settle'): void {
-    const s = this.snapshot;
-    if (s.phase === 'idle' || !this.canSign(s)) return;
-    this.lastPingSent = Math.max(this.now(), this.lastPingSent + 1);
-    const envelope = signEnvelope(makeEnvelope('resend', this.role, s.sessionId, 0, { fromSeq: s.inbound.lastSeq + 1 }, this.lastPingSent), this.signingKeys(s));
-    this.emit('send', { stage, topic: topicFor(this.options.prefix, this.options.stationId, stage, this.peerRole), payload: envelope as AnyEnvelope, retain: false });
-  }
-
-  private canSign(s: SessionSnapshot): boolean {
-    return this.role === 'station' || s.sessionKeys !== null;
-  }
-
-  private tick(): void {
-    const s = this.snapshot;
-    if (this.closed || !s || s.phase === 'idle') return;
-    if (this.peerTimeoutMs > 0 && Date.now() - this.lastHeard > this.peerTimeoutMs && this.abandoned !== s.sessionId) {
-      this.abandoned = s.sessionId;
-      this.emit('warning', `the ${this.peerRole} has been silent for more than ${Math.round(this.peerTimeoutMs / 1000)} s in session ${s.sessionId} (phase ${s.phase})`);
-      this.exclusive(() => this.onPeerSilent()).catch((err) => this.emit('warning', (err as Error).message));
-      return;
-    }
-    this.ping();
   }
 
   /** Does this message start a new session (and so carry no session we know yet)? */
@@ -433,7 +359,7 @@ export abstract class Party extends EventEmitter {
     }
     const phaseChanged = next.phase !== this.snapshot?.phase;
     if (next.phase === 'idle' && this.snapshot && this.snapshot.phase !== 'idle') this.ended = { sessionId: this.snapshot.sessionId, peerKey: this.snapshot.peerKey };
-    if (next.sessionId !== this.snapshot?.sessionId) this.lastHeard = Date.now();
+    if (next.sessionId !== this.snapshot?.sessionId) this.heartbeat.heard();
     await this.options.journal.save(next);
     this.snapshot = next;
     this.reached(`${label}${outgoing.length ? ` → ${outgoing.map((o) => o.payload.type).join(', ')}` : ''}`);
@@ -462,36 +388,12 @@ export abstract class Party extends EventEmitter {
     }
   }
 
-  protected sleep(): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, this.pollMs));
-  }
-
-  /** What the channel's deposit address holds, confirmed. */
-  protected async depositHeld(channel: ChannelState): Promise<number> {
-    const { balances } = await this.options.wallet.api.getBalances([depositAddress(channel)]);
-    return Number(balances[0]);
-  }
-
-  /** Whether the channel's deposit address holds both deposits. */
-  protected async fullyFunded(channel: ChannelState): Promise<boolean> {
-    return (await this.depositHeld(channel)) >= channel.deposits[0] + channel.deposits[1];
-  }
-
-  /** Polls until the channel's deposit address holds both deposits. */
-  protected async waitFunded(channel: ChannelState): Promise<void> {
-    while (!this.closed) {
-      if (await this.fullyFunded(channel)) return;
-      await this.sleep();
-    }
-    throw new Error('stopped while waiting for the deposits');
-  }
-
   /**
    * Whether the peer vanished during funding with our deposit recoverable: the opening state is co-signed and
    * both deposits are in, so attaching it pays each side its deposit back.
    */
   protected async canRefund(s: SessionSnapshot): Promise<boolean> {
-    return s.channel !== null && s.channel.chain.length > 0 && (await this.fullyFunded(s.channel));
+    return s.channel !== null && s.channel.chain.length > 0 && (await this.tangle.fullyFunded(s.channel));
   }
 
   /**
@@ -503,7 +405,7 @@ export abstract class Party extends EventEmitter {
     const own = this.snapshot.ownDeposit;
     const session = this.snapshot.sessionId;
     if (own.state === 'sent') return null;
-    let tail = own.state === 'sending' ? await this.findOwnDeposit(address, value) : null;
+    let tail = own.state === 'sending' ? await this.tangle.findOwnDeposit(address, value) : null;
     if (!tail) {
       await this.exclusive(() => {
         // The peer may have given the session up meanwhile (a stop during funding): then nothing goes in.
@@ -523,112 +425,6 @@ export abstract class Party extends EventEmitter {
       ),
     );
     return tail;
-  }
-
-  private async findOwnDeposit(address: string, value: number): Promise<string | null> {
-    const api = this.options.wallet.api;
-    const ours = new Set(this.options.wallet.addresses().map((a) => a.address));
-    const incoming = await api.getTransactionObjects(await api.findTransactions({ addresses: [address] }));
-    for (const bundle of new Set(incoming.filter((tx) => tx.value === value).map((tx) => tx.bundle))) {
-      const txs = await api.getTransactionObjects(await api.findTransactions({ bundles: [bundle] }));
-      if (txs.some((tx) => tx.value < 0 && ours.has(tx.address))) return txs.find((tx) => tx.currentIndex === 0)!.hash;
-    }
-    return null;
-  }
-
-  /**
-   * Attaches the channel's latest co-signed state (as settlementBundles orders it: root first) and returns the
-   * tails. A bundle already on the Tangle (attached by the peer, or by us before a crash) is not attached again.
-   */
-  protected async attachLatest(channel: ChannelState): Promise<string[]> {
-    const { depth, minWeightMagnitude } = this.options.wallet.tangleSettings;
-    const bundles = settlementBundles(channel);
-    const tails: string[] = [];
-    for (let i = 0; i < bundles.length; i++) {
-      const existing = await this.tailsOf(channel.chain[i].hash);
-      if (existing.length > 0) {
-        tails.push(existing[0]);
-        continue;
-      }
-      // Each bundle approves its parent's tail, so a node sees the chain in one cone, as the engine advises.
-      const reference = tails.at(-1);
-      try {
-        const sent = await this.options.wallet.api.sendTrytes(bundles[i], depth, minWeightMagnitude, ...(reference ? [reference] : []));
-        tails.push(sent.find((tx) => tx.currentIndex === 0)!.hash);
-      } catch (err) {
-        // The peer attached the same bundle a moment earlier (the ledger refuses it twice), or an older state won.
-        const attached = await this.tailsOf(channel.chain[i].hash);
-        if (attached.length > 0) {
-          tails.push(attached[0]);
-          continue;
-        }
-        const foreign = await this.foreignSpends(channel, true);
-        if (foreign.length > 0) throw new OldStateError(foreign);
-        throw err;
-      }
-    }
-    this.reached('settlement attached');
-    return tails;
-  }
-
-  /** Whether every bundle of the channel's latest state is on the Tangle, attached by either side. */
-  protected async isAttached(channel: ChannelState): Promise<boolean> {
-    for (const { hash } of channel.chain) if ((await this.tailsOf(hash)).length === 0) return false;
-    return true;
-  }
-
-  private async tailsOf(bundle: string): Promise<string[]> {
-    const api = this.options.wallet.api;
-    const hashes = await api.findTransactions({ bundles: [bundle] });
-    if (hashes.length === 0) return [];
-    return (await api.getTransactionObjects(hashes)).filter((tx) => tx.currentIndex === 0).map((tx) => tx.hash);
-  }
-
-  /**
-   * Whether every bundle of the latest state is confirmed, by bundle hash (any of its attachments counts: a
-   * reattachment of an accepted bundle is never confirmed itself). Throws OldStateError when another bundle
-   * spending one of the channel's addresses is confirmed instead.
-   */
-  protected async isSettled(channel: ChannelState): Promise<boolean> {
-    const api = this.options.wallet.api;
-    for (const { hash } of channel.chain) {
-      const hashes = await api.findTransactions({ bundles: [hash] });
-      if (hashes.length === 0 || !(await api.getInclusionStates(hashes)).some(Boolean)) {
-        const foreign = await this.foreignSpends(channel, true);
-        if (foreign.length > 0) throw new OldStateError(foreign);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Polls until the latest state is confirmed (see isSettled). */
-  protected async waitSettled(channel: ChannelState): Promise<void> {
-    while (!this.closed) {
-      if (await this.isSettled(channel)) return;
-      await this.sleep();
-    }
-    throw new Error('stopped while waiting for the Tangle');
-  }
-
-  /**
-   * Bundles on the Tangle that spend one of the channel's used addresses and are not part of its latest state
-   * (nor of the state being signed): an older state, attached by the peer.
-   */
-  protected async foreignSpends(channel: ChannelState, confirmedOnly = false): Promise<string[]> {
-    const api = this.options.wallet.api;
-    const addresses = Object.values(channel.nodes)
-      .filter((n) => n.signedBundles.length > 0 && n.address)
-      .map((n) => n.address!);
-    if (addresses.length === 0) return [];
-    const known = new Set([...channel.chain.map((b) => b.hash), ...(channel.pending ? [...channel.pending.bundles, ...channel.pending.reused].map((b) => b.hash) : [])]);
-    const hashes = await api.findTransactions({ addresses });
-    if (hashes.length === 0) return [];
-    const txs = await api.getTransactionObjects(hashes);
-    const spends = txs.filter((tx) => tx.value < 0 && !known.has(tx.bundle));
-    if (spends.length === 0) return [];
-    const states = confirmedOnly ? await api.getInclusionStates(spends.map((tx) => tx.hash)) : spends.map(() => true);
-    return [...new Set(spends.filter((_, i) => states[i]).map((tx) => tx.bundle))];
   }
 
   protected channelOf(snapshot: SessionSnapshot): ChannelState {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { depositAddress, offThreadEngine, remainingCapacity, type ChannelState, type Proposal } from '../flash';
 import type { MeterReading } from '../meter';
 import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
-import { Party, PartyOptions, Step, emptySnapshot, OldStateError } from './party';
+import { Party, PartyOptions, Step, emptySnapshot } from './party';
+import { OldStateError } from './tangle';
 import { sessionRecord, paymentEvent, incrementPrice, deliveredWh } from './accounting';
 import type { SessionSnapshot } from './types';
 
@@ -103,7 +104,7 @@ export class StationParty extends Party {
     if (s.phase === 'funding' && s.ownDeposit.state !== 'none') {
       // We deposited after the vehicle's deposit was confirmed: once ours is too, the opening state pays both back.
       this.background(async () => {
-        await this.waitFunded(this.channelOf(s));
+        await this.tangle.waitFunded(this.channelOf(s));
         await this.exclusive(async () => {
           const now = this.snapshot;
           if (now.sessionId === s.sessionId && (now.phase === 'funding' || now.phase === 'charging')) await this.settleAlone(now, 'peer-silent');
@@ -138,7 +139,7 @@ export class StationParty extends Party {
     if (this.watching || this.closed || !s || (s.phase !== 'charging' && s.phase !== 'closing') || !s.channel) return;
     this.watching = true;
     try {
-      const bundles = await this.foreignSpends(s.channel);
+      const bundles = await this.tangle.foreignSpends(s.channel);
       if (bundles.length === 0) return;
       await this.exclusive(async () => {
         const now = this.snapshot;
@@ -339,7 +340,7 @@ export class StationParty extends Party {
       if (!vehicleDeposited) return this.exclusive(() => this.giveUpFunding(session));
     }
     if (channel.deposits[1] > 0) await this.depositOnce(address, channel.deposits[1]);
-    await this.waitFunded(channel);
+    await this.tangle.waitFunded(channel);
     await this.exclusive(async () => {
       const s = this.snapshot;
       if (s.phase !== 'funding' || s.sessionId !== session) return;
@@ -360,9 +361,9 @@ export class StationParty extends Party {
   private async waitVehicleDeposit(session: string, channel: ChannelState): Promise<boolean | null> {
     const deadline = Date.now() + this.fundingWaitMs();
     while (!this.closed && this.snapshot.sessionId === session && this.snapshot.phase === 'funding') {
-      if ((await this.depositHeld(channel)) >= channel.deposits[0]) return true;
+      if ((await this.tangle.depositHeld(channel)) >= channel.deposits[0]) return true;
       if (Date.now() >= deadline) return false;
-      await this.sleep();
+      await this.tangle.sleep();
     }
     return null;
   }
@@ -389,8 +390,8 @@ export class StationParty extends Party {
     let tails: string[] = [];
     let oldState: string[] = [];
     try {
-      tails = await this.attachLatest(channel);
-      await this.waitSettled(channel);
+      tails = await this.tangle.attachLatest(channel);
+      await this.tangle.waitSettled(channel);
     } catch (err) {
       if (!(err instanceof OldStateError)) throw err;
       oldState = err.bundles;

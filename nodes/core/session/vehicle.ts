@@ -4,7 +4,8 @@ import { maxPlausibleWh, type MeterReading } from '../meter';
 import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, ProtocolError, Stage, StopReason } from '../protocol';
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
 import type { TrustStore } from './identity';
-import { emptySnapshot, OldStateError, Party, PartyOptions, Send, Step } from './party';
+import { emptySnapshot, Party, PartyOptions, Send, Step } from './party';
+import { OldStateError } from './tangle';
 import type { SessionSnapshot } from './types';
 
 /** A proposal older than this, by our clock, that the station refuses as too far from its clock is stale. */
@@ -173,7 +174,7 @@ export class VehicleParty extends Party {
         const channel = this.channelOf(s);
         const address = depositAddress(channel);
         // Trust, but verify: charging starts only once our own look at the Tangle shows the whole deposit.
-        const held = await this.depositHeld(channel);
+        const held = await this.tangle.depositHeld(channel);
         const total = channel.deposits[0] + channel.deposits[1];
         if (held < total) throw new ProtocolError('INVALID_FIELD', `"ready" but the deposit address holds ${held} of ${total}`);
         return {
@@ -394,8 +395,8 @@ export class VehicleParty extends Party {
     const grace = Date.now() + (this.policy.settleGraceMs ?? 60_000);
     const settling = () => this.snapshot.sessionId === session && this.snapshot.phase === 'settling' && !this.closed;
     while (settling() && Date.now() < grace) {
-      if (channel.chain.length > 0 && (await this.isAttached(channel))) return this.confirmSettlement();
-      await this.sleep();
+      if (channel.chain.length > 0 && (await this.tangle.isAttached(channel))) return this.confirmSettlement();
+      await this.tangle.sleep();
     }
     if (settling()) await this.settleAlone();
   }
@@ -403,7 +404,7 @@ export class VehicleParty extends Party {
   private async settleAlone(): Promise<void> {
     // Every channel past its opening holds a co-signed state: at least the opening state.
     try {
-      await this.attachLatest(this.channelOf(this.snapshot));
+      await this.tangle.attachLatest(this.channelOf(this.snapshot));
     } catch (err) {
       if (!(err instanceof OldStateError)) throw err;
     }
@@ -415,7 +416,7 @@ export class VehicleParty extends Party {
     const s = this.snapshot;
     let oldState: string[] = [];
     try {
-      await this.waitSettled(this.channelOf(s));
+      await this.tangle.waitSettled(this.channelOf(s));
     } catch (err) {
       if (!(err instanceof OldStateError)) throw err;
       oldState = err.bundles;
