@@ -179,7 +179,7 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
       try {
         const bus = fakeW1Bus(tempDir('m2m-e2e-w1-'), 30);
         const bench = { brokerPort: broker.port, tanglePort: await freePort(), w1Directory: bus.w1Directory, recordsFile: path.join(tempDir('m2m-e2e-records-'), 'records.jsonl') };
-        await nodeRed.deploy(forTestBench(example(DASHBOARD_EXAMPLE).flow, bench));
+        await nodeRed.deploy(forTestBench(example(DASHBOARD_EXAMPLE), bench));
 
         const dashboard = await context.newPage();
         await dashboard.goto(`${nodeRed.url}/dashboard`);

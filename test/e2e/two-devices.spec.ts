@@ -37,8 +37,8 @@ describe('e2e: the station and vehicle examples in two Node-RED processes, throu
     const bus = fakeW1Bus(tempDir('m2m-e2e-w1-'), ROOM_C);
     const records = tempDir('m2m-e2e-records-');
     const bench: Omit<TestBench, 'recordsFile'> = { brokerPort: broker.port, tanglePort: await freePort(), w1Directory: bus.w1Directory };
-    const stationFlow = forTestBench(example(STATION_EXAMPLE).flow, { ...bench, recordsFile: path.join(records, 'station.jsonl') });
-    const vehicleFlow = forTestBench(example(VEHICLE_EXAMPLE).flow, { ...bench, recordsFile: path.join(records, 'vehicle.jsonl') });
+    const stationFlow = forTestBench(example(STATION_EXAMPLE), { ...bench, recordsFile: path.join(records, 'station.jsonl') });
+    const vehicleFlow = forTestBench(example(VEHICLE_EXAMPLE), { ...bench, recordsFile: path.join(records, 'vehicle.jsonl') });
     // The station first: it serves the Tangle the vehicle's wallet uses.
     await station.deploy(stationFlow);
     await station.waitForLog(/Tangle ready \(serve\)/);

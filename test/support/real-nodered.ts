@@ -316,7 +316,6 @@ export function exampleFiles(): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
 }
 
-export function readExample(file: string): object[] | undefined {
-  const full = path.join(repoRoot, 'examples', file);
-  return fs.existsSync(full) ? JSON.parse(fs.readFileSync(full, 'utf8')) : undefined;
+export function readExample(file: string): object[] {
+  return JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8'));
 }
