@@ -5,3 +5,4 @@ export { SimulatedEvse, SimulatedEvseOptions, SimulatedVehicle } from './simulat
 export { MqttCommand, MqttCommandEvse, MqttCommandEvseOptions, MqttEvseProtocol } from './mqtt-command';
 export { Watchdog, WatchdogOptions } from './watchdog';
 export { CreditDecision, CreditGate, CreditPolicy, completedIncrements, decideCredit } from './credit-gate';
+export { ChargedSession, ChargerCommandError, ChargerCommandErrorCode, SessionCharger, SessionChargerOptions } from './session-charger';

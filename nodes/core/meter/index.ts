@@ -12,3 +12,5 @@ export {
 export { SimulatedMeter, SimulatedMeterOptions } from './simulated';
 export { EnergyUnit, MeterInputError, MeterInputErrorCode, MsgInputMeter, MsgInputMeterOptions } from './msg-input';
 export { maxPlausibleWh } from './plausibility';
+export { MeterSupply, NotSimulatedError, PolledMeter, PolledMeterOptions, ds18b20Supply, pollIntervalMs, simulatedSupply } from './polled';
+export { RegisterFile } from './register-file';

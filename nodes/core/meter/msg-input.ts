@@ -83,6 +83,13 @@ export class MsgInputMeter {
     return this.lastReading;
   }
 
+  /** A message's payload: a register value, or `{ registerWh, timestamp }`. */
+  acceptPayload(payload: unknown): MeterReading {
+    if (payload === null || typeof payload !== 'object') return this.accept(payload);
+    const fields = payload as Record<string, unknown>;
+    return this.accept(fields.registerWh, fields.timestamp);
+  }
+
   /** The last accepted reading. */
   get last(): MeterReading | undefined {
     return this.lastReading;

@@ -76,4 +76,12 @@ describe('core/meter msg-input meter', () => {
   it('rejects an unknown unit', () => {
     assert.throws(() => new MsgInputMeter({ unit: 'MWh' as 'Wh' }), RangeError);
   });
+
+  it('takes a message payload: a register value, or { registerWh, timestamp }', () => {
+    const meter = new MsgInputMeter({ unit: 'kWh', now: () => 5 });
+    assert.deepEqual(meter.acceptPayload('1.5'), { registerWh: 1500, timestamp: 5, source: 'msg' });
+    assert.deepEqual(meter.acceptPayload({ registerWh: 2, timestamp: 7 }), { registerWh: 2000, timestamp: 7, source: 'msg' });
+    assert.throws(() => meter.acceptPayload({ energy: 3 }), /expected a number/);
+    assert.throws(() => meter.acceptPayload(null), /expected a number/);
+  });
 });

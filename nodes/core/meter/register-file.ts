@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MeterReading } from '../core/meter';
-import { ensurePrivateDir, writeFileAtomic } from '../core/store';
+import type { MeterReading } from './reading';
+import { ensurePrivateDir, writeFileAtomic } from '../store';
 
 /**
  * The last register of a polled meter, kept on disk so that it survives a restart: a session that goes on after a
