@@ -10,7 +10,7 @@ import {
   TRANSACTION_LENGTH,
 } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
-import { addPowerOfThree, bytesToTrits, HASH_BYTES, HASH_TRITS, tritsToBytes } from '../iota/kerl';
+import { addPowerOfThree, bytesToTrits, digestTrytes, HASH_BYTES, HASH_TRITS, tritsToBytes } from '../iota/kerl';
 import { keccak384 } from '../iota/keccak';
 import { toTrits as trits, toTrytes as trytes } from '../iota/trytes';
 import type { Party, SecurityLevel } from './types';
@@ -67,9 +67,9 @@ const TAG_PLACE = OBSOLETE_TAG_OFFSET - TRANSACTION_ESSENCE_OFFSET - HASH_TRITS;
 /**
  * `@iota/bundle finalizeBundle`, bit for bit (the suite compares them): the Kerl hash of the essences, with the
  * first obsoleteTag incremented until no normalized fragment below `protectedFragments` holds a 13; the hash goes
- * into every transaction's bundle field. It takes about 120 tries, so a try does the least it can: one Keccak call,
- * the hash to trits, and the check without building the normalized hash; the increment adds 3^k to the chunk's
- * bytes instead of converting it again.
+ * into every transaction's bundle field. It takes about 120 tries, so a try does the least it can: one Keccak call
+ * and the check, reading the digest's trytes only as far as the first fragment that fails (most fail in the
+ * first); the increment adds 3^k to the chunk's bytes instead of converting it again.
  */
 export function finalizeBundle(bundle: Int8Array, protectedFragments: number): Int8Array {
   const out = bundle.slice();
@@ -81,15 +81,16 @@ export function finalizeBundle(bundle: Int8Array, protectedFragments: number): I
     }
   }
   const digest = new Uint8Array(HASH_BYTES);
-  const hash = new Int8Array(HASH_TRITS);
   for (;;) {
     keccak384(essences, 0, essences.length, digest, 0);
-    bytesToTrits(digest, 0, hash, 0);
-    if (!normalizesToThirteen(hash, protectedFragments)) break;
+    digestTrytes.start(digest);
+    if (!normalizesToThirteen((n) => digestTrytes.upTo(n), protectedFragments)) break;
     // A tag that wraps around (from all 1s to all -1s) changes its chunk by more than 3^k.
     if (incrementTag(out)) tritsToBytes(out, TRANSACTION_ESSENCE_OFFSET + HASH_TRITS, essences, HASH_BYTES);
     else addPowerOfThree(essences, HASH_BYTES, TAG_PLACE);
   }
+  const hash = new Int8Array(HASH_TRITS);
+  bytesToTrits(digest, 0, hash, 0);
   for (let offset = BUNDLE_OFFSET; offset < out.length; offset += TRANSACTION_LENGTH) out.set(hash, offset);
   return out;
 }
@@ -107,17 +108,20 @@ function incrementTag(bundle: Int8Array): boolean {
 }
 
 /**
- * Whether `@iota/signing normalizedBundle(hash)` holds a 13 in its first `fragments` fragments, computed without
- * building it. Normalizing a fragment whose trytes sum to s > 0 lowers its trytes from the first on, each down to
- * -13 at most, until the sum is 0 (s < 0 raises them up to 13 likewise); the trytes past that keep their values.
+ * Whether `@iota/signing normalizedBundle` holds a 13 in its first `fragments` fragments, computed without building
+ * it. `trytesUpTo(n)` gives the hash's tryte values, at least the first n. Normalizing a fragment whose trytes sum
+ * to s > 0 lowers its trytes from the first on, each down to -13 at most, until the sum is 0 (s < 0 raises them up
+ * to 13 likewise); the trytes past that keep their values.
  */
-export function normalizesToThirteen(hash: Int8Array, fragments: number): boolean {
+export function normalizesToThirteen(trytesUpTo: (count: number) => ArrayLike<number>, fragments: number): boolean {
   for (let f = 0; f < fragments; f++) {
     const first = f * NORMALIZED_FRAGMENT_LENGTH;
+    const end = first + NORMALIZED_FRAGMENT_LENGTH;
+    const trytes = trytesUpTo(end);
     let sum = 0;
-    for (let j = first; j < first + NORMALIZED_FRAGMENT_LENGTH; j++) sum += hash[3 * j] + 3 * hash[3 * j + 1] + 9 * hash[3 * j + 2];
-    for (let j = first; j < first + NORMALIZED_FRAGMENT_LENGTH; j++) {
-      let tryte = hash[3 * j] + 3 * hash[3 * j + 1] + 9 * hash[3 * j + 2];
+    for (let j = first; j < end; j++) sum += trytes[j];
+    for (let j = first; j < end; j++) {
+      let tryte = trytes[j];
       if (sum > 0) {
         const down = Math.min(sum, tryte - MIN_TRYTE_VALUE);
         tryte -= down;

@@ -24,6 +24,11 @@ const GROUP_TRITS = 9;
 const GROUP = 3 ** GROUP_TRITS;
 /** 242 = 26 x 9 + 8: the most significant group holds 8 trits. */
 const GROUPS = Math.ceil(242 / GROUP_TRITS);
+/**
+ * Two groups at a time where it is safe: a limb x 3^18 plus a carry stays below 2^53, so the conversions take
+ * half as many passes over the limbs.
+ */
+const PAIR = GROUP * GROUP;
 
 function limbsOf(value: bigint): Float64Array {
   const limbs = new Float64Array(LIMBS);
@@ -38,6 +43,14 @@ const HALF = limbsOf((3n ** 242n - 1n) / 2n);
 const GROUP_DIGITS = new Int8Array(GROUP * GROUP_TRITS);
 for (let n = 0; n < GROUP; n++) {
   for (let k = 0, rest = n; k < GROUP_TRITS; k++, rest = Math.floor(rest / 3)) GROUP_DIGITS[GROUP_TRITS * n + k] = (rest % 3) - 1;
+}
+/** TRYTES_OF_GROUP[3 n + k] is the value of tryte k (trits 3k .. 3k + 2) of group n, in the same digits. */
+const TRYTES_OF_GROUP = new Int8Array(GROUP * 3);
+for (let n = 0; n < GROUP; n++) {
+  for (let k = 0; k < 3; k++) {
+    const at = GROUP_TRITS * n + 3 * k;
+    TRYTES_OF_GROUP[3 * n + k] = GROUP_DIGITS[at] + 3 * GROUP_DIGITS[at + 1] + 9 * GROUP_DIGITS[at + 2];
+  }
 }
 
 const work = new Float64Array(LIMBS);
@@ -97,14 +110,14 @@ function toOffsetForm(): void {
 /** Kerl's trits-to-bytes: trits[offset .. offset + 241] as 48 bytes of `out` from `outOffset`. */
 export function tritsToBytes(trits: ArrayLike<number>, offset: number, out: Uint8Array, outOffset: number): void {
   work.fill(0);
-  // Horner's rule from the most significant group down: work = work x 3^9 + group, on the trits plus 1.
-  for (let g = GROUPS - 1; g >= 0; g--) {
-    const from = offset + g * GROUP_TRITS;
-    let group = 0;
-    for (let k = Math.min(GROUP_TRITS, 242 - g * GROUP_TRITS) - 1; k >= 0; k--) group = 3 * group + trits[from + k] + 1;
-    let carry = group;
+  // Horner's rule from the most significant pair of groups down: work = work x 3^18 + pair, on the trits plus 1.
+  for (let g = GROUPS - 1; g >= 0; g -= 2) {
+    // 27 groups: pairs (26, 25) .. (2, 1), then group 0 alone.
+    const alone = g === 0;
+    let carry = alone ? groupValue(trits, offset, 0) : GROUP * groupValue(trits, offset, g) + groupValue(trits, offset, g - 1);
+    const factor = alone ? GROUP : PAIR;
     for (let i = 0; i < LIMBS; i++) {
-      const product = work[i] * GROUP + carry;
+      const product = work[i] * factor + carry;
       carry = Math.floor(product / LIMB);
       work[i] = product - carry * LIMB;
     }
@@ -113,27 +126,92 @@ export function tritsToBytes(trits: ArrayLike<number>, offset: number, out: Uint
   writeBytes(out, outOffset);
 }
 
-/** Kerl's bytes-to-trits: 48 bytes as 243 trits of `out` from `outOffset`, the last one 0. */
-export function bytesToTrits(bytes: Uint8Array, offset: number, out: Int8Array, outOffset: number): void {
+/** Group g of a chunk's trits, each plus 1, as a base-3 number. */
+function groupValue(trits: ArrayLike<number>, offset: number, g: number): number {
+  const from = offset + g * GROUP_TRITS;
+  let group = 0;
+  for (let k = Math.min(GROUP_TRITS, 242 - g * GROUP_TRITS) - 1; k >= 0; k--) group = 3 * group + trits[from + k] + 1;
+  return group;
+}
+
+/**
+ * Divides `work` by 3^18 in place and returns the remainder: the next two groups, least significant first. The
+ * quotient of a dividend below 2^53 by 3^18 may round up by one in floating point, hence the correction.
+ */
+function dividePair(): number {
+  while (top > 0 && work[top] === 0) top--;
+  let remainder = 0;
+  for (let i = top; i >= 0; i--) {
+    const dividend = remainder * LIMB + work[i];
+    let quotient = Math.floor(dividend / PAIR);
+    remainder = dividend - quotient * PAIR;
+    if (remainder < 0) {
+      quotient--;
+      remainder += PAIR;
+    }
+    work[i] = quotient;
+  }
+  return remainder;
+}
+
+/** The most significant limb of `work` that may be non-zero, while dividing. */
+let top = LIMBS - 1;
+
+function startDividing(bytes: Uint8Array, offset: number): void {
   readBytes(bytes, offset);
   toOffsetForm();
-  // Repeated division by 3^9, least significant group first.
-  let top = LIMBS - 1;
-  for (let g = 0; g < GROUPS; g++) {
-    while (top > 0 && work[top] === 0) top--;
-    let remainder = 0;
-    for (let i = top; i >= 0; i--) {
-      const dividend = remainder * LIMB + work[i];
-      const quotient = Math.floor(dividend / GROUP);
-      work[i] = quotient;
-      remainder = dividend - quotient * GROUP;
-    }
-    const count = Math.min(GROUP_TRITS, 242 - g * GROUP_TRITS);
-    const to = outOffset + g * GROUP_TRITS;
-    for (let k = 0; k < count; k++) out[to + k] = GROUP_DIGITS[GROUP_TRITS * remainder + k];
+  top = LIMBS - 1;
+}
+
+/** Kerl's bytes-to-trits: 48 bytes as 243 trits of `out` from `outOffset`, the last one 0. */
+export function bytesToTrits(bytes: Uint8Array, offset: number, out: Int8Array, outOffset: number): void {
+  startDividing(bytes, offset);
+  for (let g = 0; g < GROUPS; g += 2) {
+    const pair = dividePair();
+    const high = Math.floor(pair / GROUP);
+    writeGroup(pair - high * GROUP, g, out, outOffset);
+    if (g + 1 < GROUPS) writeGroup(high, g + 1, out, outOffset);
   }
   out[outOffset + 242] = 0;
 }
+
+function writeGroup(group: number, g: number, out: Int8Array, outOffset: number): void {
+  const count = Math.min(GROUP_TRITS, 242 - g * GROUP_TRITS);
+  const to = outOffset + g * GROUP_TRITS;
+  for (let k = 0; k < count; k++) out[to + k] = GROUP_DIGITS[GROUP_TRITS * group + k];
+}
+
+/** Tryte values (-13 .. 13) a hash holds: 81, the last one's top trit (trit 242) 0. */
+export const HASH_TRYTE_VALUES = HASH_TRITS / 3;
+/** The trytes that one division by 3^18 yields. */
+const TRYTES_PER_PAIR = (2 * GROUP_TRITS) / 3;
+
+/**
+ * The tryte values of a 48-byte digest, read lazily from the least significant: `digestTrytes.start(bytes)`, then
+ * `upTo(n)` makes sure that `values[0 .. n)` are there and returns them. What bytesToTrits would give, summed three
+ * trits a tryte, for a fraction of its cost when only the first fragments are looked at (a bundle's obsoleteTag
+ * search rejects most hashes in the first 27 trytes).
+ */
+export const digestTrytes = {
+  values: new Int8Array(HASH_TRYTE_VALUES + TRYTES_PER_PAIR),
+  ready: 0,
+  start(bytes: Uint8Array, offset = 0): void {
+    startDividing(bytes, offset);
+    this.ready = 0;
+  },
+  upTo(count: number): Int8Array {
+    while (this.ready < count) {
+      const pair = dividePair();
+      const high = Math.floor(pair / GROUP);
+      this.values.set(TRYTES_OF_GROUP.subarray(3 * (pair - high * GROUP), 3 * (pair - high * GROUP) + 3), this.ready);
+      this.values.set(TRYTES_OF_GROUP.subarray(3 * high, 3 * high + 3), this.ready + 3);
+      this.ready += TRYTES_PER_PAIR;
+      // Trit 242 is the top trit of the last tryte: always 0, where the table reads digit 0 as -1.
+      if (this.ready > HASH_TRYTE_VALUES) this.values[HASH_TRYTE_VALUES - 1] += 9;
+    }
+    return this.values;
+  },
+};
 
 /** Big-endian two's complement bytes of a 384-bit integer. */
 function bytesOf(value: bigint): Uint8Array {

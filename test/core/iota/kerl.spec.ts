@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { trits, trytes } from '@iota/converter';
 import ReferenceKerl from '@iota/kerl';
+import { wordsToTrits } from '@iota/kerl/out/kerl/src/word-converter';
 import { keccak384 as referenceKeccak384 } from 'js-sha3';
 import { keccak384, keccak384Js, keccakBackend } from '../../../nodes/core/iota/keccak';
-import { bytesToTrits, HASH_BYTES, Kerl, normalize, tritsToBytes } from '../../../nodes/core/iota/kerl';
+import { bytesToTrits, digestTrytes, HASH_BYTES, Kerl, normalize, tritsToBytes } from '../../../nodes/core/iota/kerl';
 import { RANDOM_SEED, randomInt, randomTrits } from './random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
@@ -34,6 +35,25 @@ function edgeChunks(): Int8Array[] {
   const oneAboveSmallest = chunk(-1, 0);
   oneAboveSmallest[0] = 0;
   return [chunk(1, 0), chunk(-1, 0), chunk(0), chunk(1), chunk(-1), chunk(0, 1), chunk(0, -1), oneAboveSmallest];
+}
+
+/** 48-byte values at the edges, with their neighbours: 0, the extremes of 384 bits, and +-H, where bytesToTrits starts to wrap. */
+function edgeByteValues(): Uint8Array[] {
+  const bytesOf = (value: bigint) => Uint8Array.from({ length: HASH_BYTES }, (_, i) => Number((BigInt.asUintN(384, value) >> BigInt(8 * (HASH_BYTES - 1 - i))) & 0xffn));
+  const half = (3n ** 242n - 1n) / 2n;
+  const points = [0n, 2n ** 383n - 1n, -(2n ** 383n), half, -half, 3n ** 18n, 2n ** 24n * 3n ** 18n];
+  return points.flatMap((p) => [p - 1n, p, p + 1n]).map(bytesOf);
+}
+
+/** -1 and -H - 1: @iota/kerl's converter throws ('noborrow') on these two; the round trip below still checks ours. */
+function libraryThrowsOn(bytes: Uint8Array): boolean {
+  const value = BigInt.asIntN(384, BigInt(`0x${Buffer.from(bytes).toString('hex')}`));
+  return value === -1n || value === -(3n ** 242n - 1n) / 2n - 1n;
+}
+
+/** Big-endian 32-bit words, as crypto-js holds the bytes. */
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  return Uint32Array.from({ length: HASH_BYTES / 4 }, (_, i) => Buffer.from(bytes).readUInt32BE(4 * i));
 }
 
 describe('iota: Kerl on bytes', () => {
@@ -109,6 +129,35 @@ describe('iota: Kerl on bytes', () => {
       const expected = chunk.slice();
       expected[242] = 0;
       assert.deepEqual(back, expected, `${trytes(chunk)} ${seedNote}`);
+    }
+  });
+
+  it("turns bytes into trits as @iota/kerl's word converter does, and back into the normalized bytes, on 20,000 random values and the edges", () => {
+    const cases = [...edgeByteValues(), ...Array.from({ length: 20_000 }, () => Uint8Array.from({ length: HASH_BYTES }, () => randomInt(256)))];
+    for (const bytes of cases) {
+      const trits = new Int8Array(243);
+      bytesToTrits(bytes, 0, trits, 0);
+      if (!libraryThrowsOn(bytes)) assert.deepEqual(trits, wordsToTrits(wordsOf(bytes)), `bytes ${Buffer.from(bytes).toString('hex')} ${seedNote}`);
+      const back = new Uint8Array(HASH_BYTES);
+      tritsToBytes(trits, 0, back, 0);
+      const normalized = bytes.slice();
+      normalize(normalized, 0);
+      assert.deepEqual(back, normalized, `trits ${trytes(trits)} ${seedNote}`);
+    }
+  });
+
+  it("reads a digest's tryte values lazily, as bytesToTrits gives them, whether read at once or a fragment at a time", () => {
+    const cases = [...edgeByteValues(), ...Array.from({ length: 2000 }, () => Uint8Array.from({ length: HASH_BYTES }, () => randomInt(256)))];
+    for (const bytes of cases) {
+      const trits = new Int8Array(243);
+      bytesToTrits(bytes, 0, trits, 0);
+      const expected = Int8Array.from({ length: 81 }, (_, j) => trits[3 * j] + 3 * trits[3 * j + 1] + 9 * trits[3 * j + 2]);
+      digestTrytes.start(bytes);
+      assert.deepEqual(digestTrytes.upTo(81).slice(0, 81), expected, `at once: ${Buffer.from(bytes).toString('hex')} ${seedNote}`);
+      digestTrytes.start(bytes);
+      for (const count of [27, 54, 81]) {
+        assert.deepEqual(digestTrytes.upTo(count).slice(0, count), expected.slice(0, count), `to ${count}: ${Buffer.from(bytes).toString('hex')} ${seedNote}`);
+      }
     }
   });
 
