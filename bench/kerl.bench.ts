@@ -7,7 +7,7 @@ import { isBundle } from '../nodes/core/iota/bundle-validator';
 import { keccak384, keccak384Js, keccakBackend } from '../nodes/core/iota/keccak';
 import { Kerl } from '../nodes/core/iota/kerl';
 import { keyDigests, privateKey, subseed } from '../nodes/core/iota/wots';
-import { acceptChannel, completeSetup, handleMessage, type KeyHolder, openChannel, proposeTransfer } from '../nodes/core/flash';
+import { acceptChannel, completeProposal, completeSetup, cosignProposal, type KeyHolder, openChannel, proposeTransfer } from '../nodes/core/flash';
 import { parseBundle } from '../nodes/core/flash/bundles';
 import { msSince, SAMPLES, timingOf, type Timing } from './timing';
 import { valueAddress } from './flash.bench';
@@ -29,8 +29,8 @@ function signedChannelBundle(security: 1 | 2): string[] {
   const offer = openChannel({ channelId: 'bench', depth: 0, security, deposits: [10, 10] }, valueAddress('S'), opener);
   const accept = acceptChannel(offer.message, valueAddress('T'), accepter);
   const proposal = proposeTransfer(completeSetup(offer.state, accept.message), opener, { amount: 1 });
-  const cosigned = handleMessage(accept.state, accepter, proposal.message);
-  return handleMessage(proposal.state, opener, cosigned.reply!).state.chain[0].trytes;
+  const cosigned = cosignProposal(accept.state, accepter, proposal.message);
+  return completeProposal(proposal.state, opener, cosigned.message).state.chain[0].trytes;
 }
 
 /** Median µs per operation over SAMPLES samples of `ops` operations each. */

@@ -78,14 +78,6 @@ export class CreditGate {
     return decision;
   }
 
-  /** The same, with payments counted in increments. */
-  updateIncrements(deliveredWh: number, paidIncrements: number): CreditDecision {
-    if (!Number.isSafeInteger(paidIncrements) || paidIncrements < 0) {
-      throw new RangeError(`paidIncrements must be a whole number >= 0, got ${String(paidIncrements)}`);
-    }
-    return this.update(deliveredWh, paidIncrements * this.policy.incrementWh);
-  }
-
   /** The last decision, or undefined before the first update. */
   get last(): CreditDecision | undefined {
     return this.lastDecision;

@@ -17,12 +17,11 @@ import {
   multisigAddress,
   signFragments,
 } from './signing';
-import { leftmostBranch, MAX_USES, mustSettle, planNext, remainingCapacity, ROOT, upcomingBranch, usesOf } from './tree';
+import { leftmostBranch, MAX_USES, planNext, remainingCapacity, ROOT, upcomingBranch, usesOf } from './tree';
 import type {
   ChannelState,
   Completion,
   Cosignature,
-  FlashMessage,
   KeyHolder,
   NodeDigest,
   Party,
@@ -689,86 +688,4 @@ export function depositAddress(state: ChannelState): string {
  */
 export function settlementBundles(state: ChannelState): string[][] {
   return state.chain.map((b) => attachOrder(b.trytes));
-}
-
-export interface ChannelSummary {
-  channelId: string;
-  self: Party;
-  /** Null until the setup is complete. */
-  depositAddress: string | null;
-  /** What we and the peer must deposit into the deposit address. */
-  deposit: { self: number; peer: number };
-  balance: { self: number; peer: number };
-  seq: number;
-  remainingCapacity: number;
-  mustSettle: boolean;
-  closed: boolean;
-  /** Which side of a state under negotiation we are on, if any. */
-  pending: PendingState['role'] | null;
-}
-
-/** A plain overview for status displays and decisions (settle now?), from our side's point of view. */
-export function summarize(state: ChannelState): ChannelSummary {
-  const peer = other(state.self);
-  return {
-    channelId: state.channelId,
-    self: state.self,
-    depositAddress: isReady(state) ? state.nodes[ROOT].address : null,
-    deposit: { self: state.deposits[state.self], peer: state.deposits[peer] },
-    balance: { self: state.balances[state.self], peer: state.balances[peer] },
-    seq: state.seq,
-    remainingCapacity: remainingCapacity(state),
-    mustSettle: mustSettle(state),
-    closed: state.closed,
-    pending: state.pending?.role ?? null,
-  };
-}
-
-/** Checks that a value read back from storage is a version 1 channel state before the engine uses it. */
-export function restoreState(value: unknown): ChannelState {
-  const s = value as ChannelState;
-  const plausible =
-    typeof s === 'object' &&
-    s !== null &&
-    s.version === 1 &&
-    typeof s.channelId === 'string' &&
-    (s.self === 0 || s.self === 1) &&
-    [1, 2, 3].includes(s.security) &&
-    Number.isInteger(s.depth) &&
-    Array.isArray(s.deposits) &&
-    Array.isArray(s.balances) &&
-    s.balances.every(Number.isSafeInteger) &&
-    s.balances[0] + s.balances[1] === s.deposits[0] + s.deposits[1] &&
-    typeof s.nodes === 'object' &&
-    Array.isArray(s.chain) &&
-    typeof s.closed === 'boolean';
-  if (!plausible) fail('INVALID_ARGUMENT', 'not a version 1 Flash channel state');
-  return s;
-}
-
-/**
- * One entry point for the messages of a running channel: a proposal is co-signed, a co-signature completed, a
- * completion applied. Returns the new state and the reply to send (null when there is none). Setup messages go
- * through openChannel / acceptChannel / completeSetup instead.
- */
-export function handleMessage(
-  state: ChannelState,
-  keys: KeyHolder,
-  message: FlashMessage,
-  options?: CosignOptions,
-): { state: ChannelState; reply: FlashMessage | null } {
-  switch (message?.type) {
-    case 'proposal': {
-      const { state: next, message: reply } = cosignProposal(state, keys, message, options);
-      return { state: next, reply };
-    }
-    case 'cosignature': {
-      const { state: next, message: reply } = completeProposal(state, keys, message);
-      return { state: next, reply };
-    }
-    case 'completion':
-      return { state: applyCompletion(state, message), reply: null };
-    default:
-      return fail('UNEXPECTED_MESSAGE', `a running channel does not handle ${String(message?.type)} messages`);
-  }
 }

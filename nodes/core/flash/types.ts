@@ -155,5 +155,3 @@ export interface Completion {
   bundleHashes: string[];
   signatures: string[][];
 }
-
-export type FlashMessage = SetupOffer | SetupAccept | Proposal | Cosignature | Completion;

@@ -48,18 +48,18 @@ describe('core/evse credit gate', () => {
     assert.throws(() => decideCredit(1, 0, { incrementWh: 0 }), RangeError);
     assert.throws(() => decideCredit(1, 0, { incrementWh: 10, creditWh: -1 }), RangeError);
     assert.throws(() => decideCredit(2 ** 53, 0, { incrementWh: 10 }), RangeError);
-    assert.throws(() => new CreditGate(new RecordingTarget(), { incrementWh: 10 }).updateIncrements(5, 0.5), RangeError);
+    assert.throws(() => new CreditGate(new RecordingTarget(), { incrementWh: 10 }).update(5, 0.5), RangeError);
     assert.equal(completedIncrements(39, 10), 3);
   });
 
-  it('pauses and resumes under its own reason only, counting payments in Wh or increments', () => {
+  it('pauses and resumes under its own reason only', () => {
     const target = new RecordingTarget();
     target.pause('watchdog');
     const gate = new CreditGate(target, { incrementWh: 10 });
     assert.equal(gate.update(21, 10).action, 'pause');
     assert.deepEqual([...target.reasons], ['watchdog', 'credit']);
     assert.equal(gate.unpaidWh, 11);
-    assert.equal(gate.updateIncrements(21, 2).action, 'resume');
+    assert.equal(gate.update(21, 20).action, 'resume');
     assert.deepEqual([...target.reasons], ['watchdog'], 'the watchdog pause stays');
     assert.equal(gate.unpaidWh, 1);
   });
@@ -89,10 +89,10 @@ describe('core/evse credit gate', () => {
           promised++;
           clock.setTimeout(() => {
             paidIncrements++;
-            gate.updateIncrements(meter.readNow().registerWh, paidIncrements);
+            gate.update(meter.readNow().registerWh, paidIncrements * incrementWh);
           }, paymentDelayMs);
         }
-        const decision = gate.updateIncrements(registerWh, paidIncrements);
+        const decision = gate.update(registerWh, paidIncrements * incrementWh);
         maxUnpaidWh = Math.max(maxUnpaidWh, decision.unpaidWh);
         if (!evse.status().charging) pausedReadings++;
       }

@@ -7,11 +7,12 @@ import { TRANSACTION_LENGTH } from '@iota/transaction';
 import { asTransactionObject, asTransactionTrytes } from '@iota/transaction-converter';
 import {
   acceptChannel,
+  applyCompletion,
   type ChannelState,
+  completeProposal,
   completeSetup,
+  cosignProposal,
   FlashError,
-  type FlashMessage,
-  handleMessage,
   type KeyHolder,
   openChannel,
   type Party,
@@ -67,7 +68,7 @@ export class Pair {
   }
 
   /**
-   * One full round proposed by `proposer`: proposal, co-signature, completion, each through `handleMessage` as the
+   * One full round proposed by `proposer`: proposal, co-signature, completion, each through the engine's function for it as the
    * node layer would. The cosigner approves paying only when `approve` is set. Returns the proposal sent.
    */
   round(
@@ -78,13 +79,11 @@ export class Pair {
     const cosigner: Party = proposer === 0 ? 1 : 0;
     const proposal = propose(this.states[proposer], this.keys[proposer]);
     this.states[proposer] = proposal.state;
-    const cosigned = handleMessage(this.states[cosigner], this.keys[cosigner], viaJson(proposal.message), { approve: () => approve });
+    const cosigned = cosignProposal(this.states[cosigner], this.keys[cosigner], viaJson(proposal.message), { approve: () => approve });
     this.states[cosigner] = cosigned.state;
-    const completed = handleMessage(this.states[proposer], this.keys[proposer], viaJson(cosigned.reply as FlashMessage));
+    const completed = completeProposal(this.states[proposer], this.keys[proposer], viaJson(cosigned.message));
     this.states[proposer] = completed.state;
-    const applied = handleMessage(this.states[cosigner], this.keys[cosigner], viaJson(completed.reply as FlashMessage));
-    assert.equal(applied.reply, null);
-    this.states[cosigner] = applied.state;
+    this.states[cosigner] = applyCompletion(this.states[cosigner], viaJson(completed.message));
     return proposal.message;
   }
 
