@@ -5,6 +5,8 @@ import { runStageNode } from './support/stage-node';
 
 interface PayIncrementDef extends NodeDef {
   party: string;
+  /** Also send the channel's view after every step (`channel`), for a teaching dashboard. */
+  teach?: boolean;
 }
 
 function readingOf(msg: NodeMessageInFlow): MeterReading | null {
@@ -24,7 +26,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     runStageNode(RED, this, def.party, {
       stage: 'pay',
-      events: ['claim', 'paid', 'energy'],
+      events: def.teach === true ? ['claim', 'paid', 'energy', 'channel'] : ['claim', 'paid', 'energy'],
       async command(party, msg) {
         const reading = readingOf(msg);
         if (!reading) throw new Error(RED._('pay-increment.errors.not-a-reading'));

@@ -26,6 +26,7 @@ import type { Wallet } from '../wallet';
 import { Heartbeat } from './heartbeat';
 import { SessionJournal } from './journal';
 import { ChannelTangle } from './tangle';
+import { ChannelNarrator } from './teaching';
 import type { Phase, SessionSnapshot } from './types';
 
 export interface PartyOptions {
@@ -134,6 +135,8 @@ export abstract class Party extends EventEmitter {
   protected readonly clockToleranceS: number;
   private queue: Promise<unknown> = Promise.resolve();
   protected closed = false;
+  /** The channel's view for teaching, after each step (the `channel` event). */
+  private readonly narrator = new ChannelNarrator();
   /** The session that ended last, whose late messages are ignored rather than refused. */
   private ended: { sessionId: string; peerKey: string } | null = null;
   private readonly topicRate: RateLimiter;
@@ -361,11 +364,13 @@ export abstract class Party extends EventEmitter {
     if (next.phase === 'idle' && this.snapshot && this.snapshot.phase !== 'idle') this.ended = { sessionId: this.snapshot.sessionId, peerKey: this.snapshot.peerKey };
     if (next.sessionId !== this.snapshot?.sessionId) this.heartbeat.heard();
     await this.options.journal.save(next);
+    const previous = this.snapshot as SessionSnapshot | undefined;
     this.snapshot = next;
     this.reached(`${label}${outgoing.length ? ` → ${outgoing.map((o) => o.payload.type).join(', ')}` : ''}`);
     for (const message of outgoing) this.emit('send', message);
     if (phaseChanged) this.emit('phase', next.phase);
     for (const [event, payload] of step.events ?? []) this.emit(event, payload);
+    for (const view of this.narrator.views(previous, next, Date.now())) this.emit('channel', view);
     if (step.after) this.background(step.after);
   }
 
