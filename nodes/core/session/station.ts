@@ -3,6 +3,7 @@ import { depositAddress, offThreadEngine, remainingCapacity, type ChannelState, 
 import type { MeterReading } from '../meter';
 import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
 import { Party, PartyOptions, Step, emptySnapshot } from './party';
+import { checkStationPolicy } from './policy';
 import { OldStateError } from './tangle';
 import { sessionRecord, paymentEvent, incrementPrice, deliveredWh } from './accounting';
 import type { SessionSnapshot } from './types';
@@ -64,6 +65,7 @@ export class StationParty extends Party {
     private readonly identity: KeyPair,
   ) {
     super(options);
+    checkStationPolicy(policy);
     this.offer = this.freshOffer();
     const perMinute = policy.opensPerMinute ?? 6;
     this.opens = new RateLimiter('open requests', perMinute / 60, perMinute);

@@ -5,6 +5,7 @@ import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, Pro
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
 import type { TrustStore } from './identity';
 import { emptySnapshot, Party, PartyOptions, Send, Step } from './party';
+import { checkVehiclePolicy } from './policy';
 import { OldStateError } from './tangle';
 import type { SessionSnapshot } from './types';
 
@@ -63,6 +64,7 @@ export class VehicleParty extends Party {
     private readonly trust: TrustStore,
   ) {
     super(options);
+    checkVehiclePolicy(policy);
   }
 
   /** Loads the journal, resumes a session left open, and derives the settlement address for the next session. */
