@@ -22,12 +22,23 @@ interface WalletFile {
   version: 1;
   /** The lowest key index never handed out. Only ever grows. */
   nextIndex: number;
+  /** The addresses the wallet asks the Tangle about: unspent, or spent and not yet seen empty. */
   addresses: WalletAddress[];
+  /**
+   * Spent addresses seen empty (the spend confirmed): never asked about again, and kept, the last RETIRED_KEPT of
+   * them, only so that a bundle they signed is still recognised as ours (absent in files written before it existed).
+   */
+  retired?: WalletAddress[];
   /** Sends signed but not known to be on the Tangle (absent in files written before it existed). */
   pending?: PendingSend[];
 }
 
 const FILE_KIND = 'm2m-ev-wallet';
+/**
+ * Retired addresses kept: enough to recognise our own deposit after a crash (a party asks once it restarts, before
+ * its wallet has sent many more bundles), few enough that the file stays small whatever the number of sessions.
+ */
+export const RETIRED_KEPT = 16;
 
 export class WalletStoreError extends Error {
   override readonly name = 'WalletStoreError';
@@ -109,8 +120,25 @@ export class WalletStore {
     return this.data.nextIndex;
   }
 
+  /** The addresses to ask the Tangle about: unspent, or spent and not yet seen empty. */
   addresses(): readonly WalletAddress[] {
     return this.data.addresses;
+  }
+
+  /** The last RETIRED_KEPT spent addresses seen empty, oldest first. */
+  retired(): readonly WalletAddress[] {
+    return this.data.retired ?? [];
+  }
+
+  /** Stops asking about spent addresses seen empty: they move to the retired ones, of which the last few are kept. */
+  retire(addresses: readonly string[]): void {
+    const gone = new Set(addresses);
+    if (!this.data.addresses.some((a) => a.spent && gone.has(a.address))) return;
+    this.change((data) => ({
+      ...data,
+      addresses: data.addresses.filter((a) => !(a.spent && gone.has(a.address))),
+      retired: [...(data.retired ?? []), ...data.addresses.filter((a) => a.spent && gone.has(a.address))].slice(-RETIRED_KEPT),
+    }));
   }
 
   /** Hands out `count` fresh key indices, persisted before they are returned. */
@@ -186,11 +214,9 @@ function checkFile(file: string, data: unknown): WalletFile {
     throw new WalletStoreError(`${file} is not an m2m-ev wallet file`);
   }
   if (candidate.version !== 1) throw new WalletStoreError(`${file} has unsupported version ${String(candidate.version)}`);
-  const addressesOk =
-    Array.isArray(candidate.addresses) &&
-    candidate.addresses.every(
-      (a) => Number.isSafeInteger(a?.index) && typeof a?.address === 'string' && typeof a?.spent === 'boolean',
-    );
+  const isAddressList = (list: unknown): boolean =>
+    Array.isArray(list) && list.every((a: Partial<WalletAddress> | null) => Number.isSafeInteger(a?.index) && typeof a?.address === 'string' && typeof a?.spent === 'boolean');
+  const addressesOk = isAddressList(candidate.addresses) && (candidate.retired === undefined || isAddressList(candidate.retired));
   const pendingOk =
     candidate.pending === undefined ||
     (Array.isArray(candidate.pending) &&

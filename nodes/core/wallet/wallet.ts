@@ -28,6 +28,9 @@ export interface SentBundle {
   tail: string;
 }
 
+/** Funded addresses a send leaves alone besides those it needs; it gathers any more into its change. */
+const SPARE_ADDRESSES = 2;
+
 export class WalletError extends Error {
   override readonly name = 'WalletError';
 }
@@ -75,8 +78,12 @@ export class Wallet implements KeyHolder {
     return this.store.allocate(count);
   }
 
+  /**
+   * Every address of this wallet that it still knows, to recognise its own bundles: the ones it asks the Tangle
+   * about, and the last few spent ones seen empty (older ones are forgotten: they hold nothing and never sign again).
+   */
   addresses(): readonly WalletAddress[] {
-    return this.store.addresses();
+    return [...this.store.retired(), ...this.store.addresses()];
   }
 
   /** A new address of this wallet (at a never-used key index), e.g. for a channel's settlement. */
@@ -102,11 +109,17 @@ export class Wallet implements KeyHolder {
     return missing;
   }
 
+  /**
+   * What the wallet holds, confirmed. A spent address seen empty here (its spend is confirmed) is retired: it is
+   * never asked about again, so the query stays as short as the addresses that can still hold funds.
+   */
   async balance(): Promise<Balance> {
-    const addresses = this.store.addresses().map((a) => a.address);
-    if (addresses.length === 0) return { total: 0, addresses: [] };
-    const { balances } = await this.guard(this.api.getBalances(addresses));
-    const rows = addresses.map((address, i) => ({ address, balance: Number(balances[i]) }));
+    const live = this.store.addresses();
+    if (live.length === 0) return { total: 0, addresses: [] };
+    const { balances } = await this.guard(this.api.getBalances(live.map((a) => a.address)));
+    const rows = live.map((a, i) => ({ address: a.address, balance: Number(balances[i]) }));
+    // Spent before the question was asked, so an empty answer means the spend is confirmed.
+    if (!this.closed) this.store.retire(live.filter((a, i) => a.spent && rows[i].balance === 0).map((a) => a.address));
     return { total: rows.reduce((sum, r) => sum + r.balance, 0), addresses: rows };
   }
 
@@ -129,14 +142,16 @@ export class Wallet implements KeyHolder {
       if (retried) return retried;
       const { addresses } = await this.balance();
       const byAddress = new Map(this.store.addresses().map((a) => [a.address, a]));
-      const inputs: { address: string; keyIndex: number; security: number; balance: number }[] = [];
-      let gathered = 0;
-      for (const row of addresses) {
+      const funded = addresses.flatMap((row) => {
         const own = byAddress.get(row.address);
-        if (gathered >= value || !own || own.spent || row.balance <= 0) continue;
-        inputs.push({ address: row.address, keyIndex: own.index, security: this.security, balance: row.balance });
-        gathered += row.balance;
-      }
+        return own && !own.spent && row.balance > 0 ? [{ address: row.address, keyIndex: own.index, security: this.security, balance: row.balance }] : [];
+      });
+      let needed = 0;
+      for (let sum = 0; sum < value && needed < funded.length; needed++) sum += funded[needed].balance;
+      // Beyond a few spare addresses (which another send may use before this one is confirmed), the send gathers
+      // the rest into its change: funds received session after session never scatter over ever more addresses.
+      const inputs = funded.slice(0, Math.max(needed, funded.length - SPARE_ADDRESSES));
+      const gathered = inputs.reduce((sum, input) => sum + input.balance, 0);
       if (gathered < value) throw new WalletError(`insufficient funds: ${value} requested, ${gathered} available`);
       const change = gathered > value ? this.addressAtFreshIndex() : undefined;
       const trytes = await this.guard(bundlePreparer.run({ seed: this.#seed, transfers: [{ address, value }], inputs, remainderAddress: change }));

@@ -16,6 +16,7 @@ import {
   WalletStore,
   WalletStoreError,
 } from '../../../nodes/core/wallet';
+import { RETIRED_KEPT } from '../../../nodes/core/wallet/wallet-store';
 
 const MWM = 7;
 
@@ -110,7 +111,8 @@ describe('wallet: funds on the embedded Tangle', function () {
     assert.equal(balance.total, 700);
     const spent = wallet.addresses().filter((a) => a.spent);
     assert.equal(spent.length, 1);
-    assert.equal(balance.addresses.find((a) => a.address === spent[0].address)?.balance, 0);
+    assert.equal(balance.addresses.find((a) => a.address === spent[0].address)?.balance, 0, 'asked once more: its spend is confirmed now');
+    assert.ok(!(await wallet.balance()).addresses.some((a) => a.address === spent[0].address), 'and then never again');
 
     // The change pays the next transfer; the spent address is never an input again.
     await wallet.send(recipient, 650);
@@ -202,5 +204,51 @@ describe('wallet: a send cut off after its inputs were marked spent', function (
     await reopened.send(recipient, 30);
     assert.equal(await received(), 60);
     assert.equal((await reopened.balance()).total, 40);
+  });
+});
+
+describe('wallet: bounded growth over many sessions', function () {
+  let tangle: TangleConnection;
+  before(async function () {
+    tangle = await connectTangle(settings({}));
+  });
+  after(async () => tangle.close());
+
+  it('asks the Tangle only about addresses that can hold funds, and its file stays the same size, session after session', async function () {
+    const seed = generateSeed();
+    const dataDir = tempDir();
+    const wallet = new Wallet({ seed, security: 1, dataDir, tangle });
+    let asked = 0;
+    const perSession: number[] = [];
+    const getBalances = tangle.api.getBalances;
+    tangle.api.getBalances = ((addresses: readonly string[], ...rest: unknown[]) => {
+      asked = addresses.length;
+      return (getBalances as (...args: unknown[]) => unknown)(addresses, ...rest);
+    }) as typeof getBalances;
+    const fileSizes: number[] = [];
+    try {
+      await wallet.topUpFromFaucet(100);
+      const deposit = generateAddress(generateSeed(), 0, 1);
+      // A session, as the wallet sees it: a deposit (spending an input, change to a new address), a settlement
+      // address, and the settlement paying it; then the balance a node shows.
+      for (let session = 0; session < RETIRED_KEPT + 4; session++) {
+        await wallet.send(deposit, 2);
+        const settlement = await wallet.newAddress();
+        await tangle.faucet(settlement, 2);
+        assert.equal((await wallet.balance()).total, 100);
+        perSession.push(asked);
+        fileSizes.push(fs.statSync(WalletStore.open(dataDir, wallet.fingerprint).file).size);
+      }
+    } finally {
+      tangle.api.getBalances = getBalances;
+    }
+    // The few addresses holding funds, and the inputs just spent (asked once more, to see their spend confirmed):
+    // as many after the last session as after the fifth. Before, every address of every session.
+    assert.ok(Math.max(...perSession) <= 6 && perSession.at(-1) === perSession[4], `addresses asked about after each session: ${perSession.join(' ')}`);
+    assert.equal(wallet.addresses().filter((a) => a.spent).length, RETIRED_KEPT, 'only the last spent ones are kept, to recognise our own bundles');
+    assert.equal(fileSizes.at(-1), fileSizes.at(-2), 'the wallet file stops growing once the retired addresses are at their cap');
+    const file = JSON.parse(fs.readFileSync(WalletStore.open(dataDir, wallet.fingerprint).file, 'utf8')) as { addresses: unknown[]; retired: unknown[] };
+    assert.deepEqual([file.retired.length, file.addresses.length], [RETIRED_KEPT, wallet.addresses().length - RETIRED_KEPT]);
+    assert.ok(file.addresses.length <= 4, `${file.addresses.length} addresses to ask about`);
   });
 });
