@@ -1,7 +1,7 @@
 import { BELOW_MINIMUM_CURRENT, Evse, EvseStatus } from '../evse/types';
 import type { ConnectorShare, SiteBudget } from './budget';
 
-/** What the coupling needs of a connector's session (a StationParty is one). */
+/** What the coupling needs of a connector's session (a StationParty is one, once started). */
 export interface ConnectorSession {
   /** The session as it stands; one restored from the journal may already be charging. */
   readonly session: { phase: string; stopReason?: unknown };
