@@ -41,6 +41,11 @@ export interface OpenedLog<T> {
 export class AppendLog<T> {
   private queue: Promise<void> = Promise.resolve();
   private broken: Error | null = null;
+  /**
+   * Where appends are encoded, reused: a fresh buffer of some tens of kilobytes a payment is external memory that
+   * the garbage collector must account for, and allocating it cost more than encoding the record.
+   */
+  private scratch: Buffer = Buffer.alloc(0);
 
   private constructor(
     readonly file: string,
@@ -107,7 +112,9 @@ export class AppendLog<T> {
 
   private async write(records: readonly T[]): Promise<void> {
     if (this.broken) throw new StoreError(`${this.file} cannot be written any more: ${this.broken.message}`);
-    const buffer = Buffer.concat(records.map((r) => encodeRecord(r)));
+    const encoded = encodeRecords(records, this.scratch);
+    this.scratch = encoded.buffer;
+    const buffer = encoded.buffer.subarray(0, encoded.length);
     try {
       await this.handle.write(buffer, 0, buffer.length, this.size);
       await this.handle.datasync();
@@ -124,17 +131,25 @@ export class AppendLog<T> {
 
 /** Writes a new log file atomically: magic, header, records. Returns its length. */
 async function writeLog(file: string, options: AppendLogOptions, records: readonly unknown[]): Promise<number> {
-  const data = Buffer.concat([MAGIC, encodeRecord({ kind: options.kind, version: options.version }), ...records.map((r) => encodeRecord(r))]);
+  const encoded = encodeRecords([{ kind: options.kind, version: options.version }, ...records], Buffer.alloc(0));
+  const data = Buffer.concat([MAGIC, encoded.buffer.subarray(0, encoded.length)]);
   await writeFileAtomic(file, data);
   return data.length;
 }
 
-function encodeRecord(record: unknown): Buffer {
-  const payload = Buffer.from(JSON.stringify(record), 'utf8');
-  const head = Buffer.alloc(RECORD_HEAD);
-  head.writeUInt32BE(payload.length, 0);
-  checksum(payload).copy(head, 4);
-  return Buffer.concat([head, payload]);
+/** The records, one after the other, at the start of `into`, or of a larger buffer when they do not fit. */
+function encodeRecords(records: readonly unknown[], into: Buffer): { buffer: Buffer; length: number } {
+  const payloads = records.map((record) => JSON.stringify(record));
+  const length = payloads.reduce((sum, payload) => sum + RECORD_HEAD + Buffer.byteLength(payload, 'utf8'), 0);
+  const buffer = length <= into.length ? into : Buffer.allocUnsafe(Math.max(length, 2 * into.length));
+  let at = 0;
+  for (const payload of payloads) {
+    const bytes = buffer.write(payload, at + RECORD_HEAD, 'utf8');
+    buffer.writeUInt32BE(bytes, at);
+    checksum(buffer.subarray(at + RECORD_HEAD, at + RECORD_HEAD + bytes)).copy(buffer, at + 4);
+    at += RECORD_HEAD + bytes;
+  }
+  return { buffer, length: at };
 }
 
 function checksum(payload: Buffer): Buffer {
