@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as channel from './channel';
 import { MAX_DEPTH } from './channel';
 import { FlashError, type FlashErrorCode } from './errors';
-import type { KeyHolder } from './types';
+import type { ChannelState, KeyHolder, SignedBundle } from './types';
 
 /**
  * The channel engine off the event loop. A payment costs some milliseconds of hashing on a fast machine and many
@@ -102,13 +102,17 @@ export class OffThreadEngine {
     const reserved = keys ? this.reserve(keys) : [];
     const id = this.nextId++;
     const worker = this.leastBusy();
-    return new Promise<T>((resolve, reject) => {
+    const given = isChannelState(rest[0]) ? rest[0] : null;
+    if (given) rest[0] = withoutChainTrytes(given);
+    const result = await new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, reserved, keys, worker });
       this.busy.set(worker, (this.busy.get(worker) ?? 0) + 1);
       if (this.busy.get(worker) === 1) worker.ref();
       const request: EngineRequest = { id, name, args: rest, keysAt, seed: keys?.seed ?? '', reserved };
       worker.postMessage(request);
     });
+    if (given) restoreChainTrytes(result, given);
+    return result;
   }
 
   /** Takes at least RESERVE fresh indices for one call: the spares of earlier calls first, then a new block. */
@@ -158,6 +162,37 @@ export class OffThreadEngine {
     this.busy.set(worker, left);
     if (left === 0) worker.unref();
   }
+}
+
+/**
+ * The co-signed bundles of the chain (tens of kilobytes of trytes each) travel to the worker without their trytes:
+ * the engine only carries them over into the next state, never reads them. Copying them to the worker and back
+ * at every call cost more than many of the checks, and made the garbage collector busy.
+ */
+function withoutChainTrytes(state: ChannelState): ChannelState {
+  const strip = (bundles: SignedBundle[]) => bundles.map((b) => ({ ...b, trytes: [] }));
+  return { ...state, chain: strip(state.chain), pending: state.pending && { ...state.pending, reused: strip(state.pending.reused) } };
+}
+
+/** Puts the trytes back into the bundles of the result's state that came from `given` (the new ones have theirs). */
+function restoreChainTrytes(result: unknown, given: ChannelState): void {
+  const state = isChannelState(result) ? result : (result as { state?: unknown }).state;
+  if (!isChannelState(state)) return;
+  const known = new Map([...given.chain, ...(given.pending?.reused ?? [])].map((b) => [b.hash, b.trytes]));
+  const restore = (bundles: SignedBundle[]) => {
+    for (const bundle of bundles) {
+      if (bundle.trytes.length > 0) continue;
+      const trytes = known.get(bundle.hash);
+      if (!trytes) throw new Error(`the engine's worker returned bundle ${bundle.hash} of node ${bundle.node} without its trytes`);
+      bundle.trytes = trytes;
+    }
+  };
+  restore(state.chain);
+  if (state.pending) restore(state.pending.reused);
+}
+
+function isChannelState(value: unknown): value is ChannelState {
+  return typeof value === 'object' && value !== null && Array.isArray((value as ChannelState).chain) && 'pending' in value;
 }
 
 /** The process's engine: one set of workers shared by every session. */

@@ -17,16 +17,21 @@ describe('flash: the engine off the event loop (worker threads)', () => {
     return [await engine.completeSetup(offer.state, viaJson(accept.message)), accept.state];
   }
 
-  it('runs a payment with the same checks and results as the engine on the main thread', async () => {
+  it('runs payments with the same checks and results as the engine on the main thread, the chain\'s trytes kept across calls', async () => {
     const keys: [KeyHolder, KeyHolder] = [wallet(SEEDS[0]), wallet(SEEDS[1])];
-    const [a, b] = await openPair(keys, 'off-thread');
-    const proposal = await engine.proposeTransfer(a, keys[0], { amount: 7 });
-    const cosigned = await engine.cosignProposal(b, keys[1], viaJson(proposal.message));
-    const completed = await engine.completeProposal(proposal.state, keys[0], viaJson(cosigned.message));
-    const applied = await engine.applyCompletion(cosigned.state, viaJson(completed.message));
-    assert.deepEqual(completed.state.balances, [93, 107]);
-    assert.deepEqual(applied.chain, completed.state.chain);
-    for (const bundle of applied.chain) assert.ok(isBundle(parse(bundle.trytes)), `bundle of node ${bundle.node} validates`);
+    let [a, b] = await openPair(keys, 'off-thread');
+    // Five payments: leaves are reused and the tree grows, so later chains carry bundles of earlier states.
+    for (let i = 1; i <= 5; i++) {
+      const proposal = await engine.proposeTransfer(a, keys[0], { amount: 7 });
+      const cosigned = await engine.cosignProposal(b, keys[1], viaJson(proposal.message));
+      assert.deepEqual(cosigned.state.pending?.reused, b.chain.slice(0, cosigned.state.pending?.reused.length), `payment ${i}: the reused bundles, trytes and all`);
+      const completed = await engine.completeProposal(proposal.state, keys[0], viaJson(cosigned.message));
+      const applied = await engine.applyCompletion(cosigned.state, viaJson(completed.message));
+      assert.deepEqual(completed.state.balances, [100 - 7 * i, 100 + 7 * i]);
+      assert.deepEqual(applied.chain, completed.state.chain);
+      for (const bundle of applied.chain) assert.ok(isBundle(parse(bundle.trytes)), `payment ${i}: the bundle of node ${bundle.node} validates`);
+      [a, b] = [completed.state, applied];
+    }
   });
 
   it('rejects a forged co-signature with the FlashError code of the engine, and the state stays as it was', async () => {
