@@ -67,8 +67,8 @@ export class SessionJournal<T extends object> {
     } else {
       const change = delta(this.written, leaves);
       // A step that changed nothing (a heartbeat, say) leaves the file as it is.
-      if (change.set.length === 0 && change.unset.length === 0 && change.lists.length === 0) return;
-      await this.log.append([change]);
+      if (change === null) return;
+      await this.log.appendJson([change]);
       this.deltas++;
     }
     this.written = leaves;
@@ -144,7 +144,12 @@ function encode(value: unknown, was: unknown, wasJson: string | string[] | undef
   if (!Array.isArray(value)) return typeof wasJson === 'string' && sameJson(value, was) ? wasJson : JSON.stringify(value);
   const before = Array.isArray(was) && Array.isArray(wasJson) ? was : [];
   const known = new Map<unknown, string>(before.map((entry, i) => [entry, (wasJson as string[])[i]]));
-  return value.map((entry, i) => known.get(entry) ?? (i < before.length && sameJson(entry, before[i]) ? (wasJson as string[])[i] : JSON.stringify(entry)));
+  return value.map((entry, i) => known.get(entry) ?? (i < before.length && sameJson(entry, before[i]) ? (wasJson as string[])[i] : entryJson(entry)));
+}
+
+/** A list entry's JSON as JSON.stringify writes it inside a list: null for what it leaves out of an object. */
+function entryJson(entry: unknown): string {
+  return JSON.stringify(entry) ?? 'null';
 }
 
 /** Whether two JSON values are equal (as data: same keys and values, in any key order). */
@@ -156,22 +161,32 @@ function sameJson(a: unknown, b: unknown): boolean {
   return keys.every((key) => key in b && sameJson((a as Fields)[key], (b as Fields)[key]));
 }
 
-function delta(before: Map<string, Leaf>, after: Map<string, Leaf>): { set: [Path, unknown][]; unset: Path[]; lists: [Path, ListChange][] } {
-  const set: [Path, unknown][] = [];
-  const lists: [Path, ListChange][] = [];
-  const unset = [...before].filter(([id]) => !after.has(id)).map(([, leaf]) => leaf.path);
+/**
+ * The change record from `before` to `after`, as JSON, or null when nothing changed. It is put together from the
+ * leaves' JSON, which the comparison needed anyway: encoding the record again would encode every new bundle twice.
+ */
+function delta(before: Map<string, Leaf>, after: Map<string, Leaf>): string | null {
+  const set: string[] = [];
+  const lists: string[] = [];
+  const unset = [...before].filter(([id]) => !after.has(id)).map(([, leaf]) => JSON.stringify(leaf.path));
   for (const [id, leaf] of after) {
     const was = before.get(id)?.json;
     if (typeof leaf.json === 'string' || !Array.isArray(was)) {
-      if (leaf.json !== was) set.push([leaf.path, leaf.value]);
+      if (leaf.json !== was) set.push(`[${JSON.stringify(leaf.path)},${listJson(leaf.json)}]`);
       continue;
     }
     const { drop, keep } = longestRun(was, leaf.json);
     if (drop === 0 && keep === was.length && keep === leaf.json.length) continue;
-    if (keep === 0) set.push([leaf.path, leaf.value]);
-    else lists.push([leaf.path, { drop, keep, append: (leaf.value as unknown[]).slice(keep) }]);
+    if (keep === 0) set.push(`[${JSON.stringify(leaf.path)},${listJson(leaf.json)}]`);
+    else lists.push(`[${JSON.stringify(leaf.path)},{"drop":${drop},"keep":${keep},"append":${listJson(leaf.json.slice(keep))}}]`);
   }
-  return { set, unset, lists };
+  if (set.length === 0 && unset.length === 0 && lists.length === 0) return null;
+  return `{"set":[${set.join(',')}],"unset":[${unset.join(',')}],"lists":[${lists.join(',')}]}`;
+}
+
+/** A leaf's JSON: a value's, or a list's from its entries'. */
+function listJson(json: string | string[]): string {
+  return typeof json === 'string' ? json : `[${json.join(',')}]`;
 }
 
 /**

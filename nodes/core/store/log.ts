@@ -85,7 +85,12 @@ export class AppendLog<T> {
 
   /** Appends the records in one write and resolves after fsync. Appends run one after the other. */
   append(records: readonly T[]): Promise<void> {
-    const run = this.queue.then(() => this.write(records));
+    return this.appendJson(records.map((record) => JSON.stringify(record)));
+  }
+
+  /** `append` for records the caller has already encoded as JSON (each must parse to a T). */
+  appendJson(payloads: readonly string[]): Promise<void> {
+    const run = this.queue.then(() => this.write(payloads));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -110,9 +115,9 @@ export class AppendLog<T> {
     return run;
   }
 
-  private async write(records: readonly T[]): Promise<void> {
+  private async write(payloads: readonly string[]): Promise<void> {
     if (this.broken) throw new StoreError(`${this.file} cannot be written any more: ${this.broken.message}`);
-    const encoded = encodeRecords(records, this.scratch);
+    const encoded = encodeRecords(payloads, this.scratch);
     this.scratch = encoded.buffer;
     const buffer = encoded.buffer.subarray(0, encoded.length);
     try {
@@ -131,15 +136,14 @@ export class AppendLog<T> {
 
 /** Writes a new log file atomically: magic, header, records. Returns its length. */
 async function writeLog(file: string, options: AppendLogOptions, records: readonly unknown[]): Promise<number> {
-  const encoded = encodeRecords([{ kind: options.kind, version: options.version }, ...records], Buffer.alloc(0));
+  const encoded = encodeRecords([{ kind: options.kind, version: options.version }, ...records].map((record) => JSON.stringify(record)), Buffer.alloc(0));
   const data = Buffer.concat([MAGIC, encoded.buffer.subarray(0, encoded.length)]);
   await writeFileAtomic(file, data);
   return data.length;
 }
 
-/** The records, one after the other, at the start of `into`, or of a larger buffer when they do not fit. */
-function encodeRecords(records: readonly unknown[], into: Buffer): { buffer: Buffer; length: number } {
-  const payloads = records.map((record) => JSON.stringify(record));
+/** The records' JSON, one after the other, at the start of `into`, or of a larger buffer when they do not fit. */
+function encodeRecords(payloads: readonly string[], into: Buffer): { buffer: Buffer; length: number } {
   const length = payloads.reduce((sum, payload) => sum + RECORD_HEAD + Buffer.byteLength(payload, 'utf8'), 0);
   const buffer = length <= into.length ? into : Buffer.allocUnsafe(Math.max(length, 2 * into.length));
   let at = 0;
