@@ -53,7 +53,7 @@ function pay(channel: ReturnType<typeof setup>, amount = 1): number {
   const cosigned = cosignProposal(b, channel.keys[1], throughJson(proposal.message));
   const completed = completeProposal(proposal.state, channel.keys[0], throughJson(cosigned.message));
   channel.states = [completed.state, applyCompletion(cosigned.state, throughJson(completed.message))];
-  return proposal.message.bundles.length;
+  return proposal.state.pending!.bundles.length;
 }
 
 

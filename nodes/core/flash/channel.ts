@@ -1,5 +1,5 @@
 import { bundleHashOf } from '../iota/bundle-validator';
-import { isSeed, isTrytes, isValueAddress } from '../iota/trytes';
+import { HASH_TRYTES, isSeed, isTrytes, isValueAddress } from '../iota/trytes';
 import {
   addSignature,
   attachOrder,
@@ -391,7 +391,7 @@ function propose(state: ChannelState, keys: KeyHolder, transfer: Transfer, close
       transfer: pending.transfer,
       close,
       timestamp: pending.timestamp,
-      bundles: pending.bundles.map((b) => b.trytes),
+      bundleHashes: pending.bundles.map((b) => b.hash),
       digests: ownDigests(draft, ahead),
     },
   };
@@ -433,15 +433,27 @@ function checkProposalShape(state: ChannelState, p: Proposal): void {
   if (!Number.isSafeInteger(p.seq) || typeof p.close !== 'boolean' || !Number.isSafeInteger(p.timestamp) || !p.transfer) {
     fail('MALFORMED_MESSAGE', 'a proposal needs seq, close, timestamp and transfer');
   }
-  // Size limits only keep a hostile message from costing much hashing; the content checks name the real problem.
-  const wellFormed =
-    Array.isArray(p.bundles) &&
-    p.bundles.every(
-      (b) => Array.isArray(b) && b.length > 0 && b.length <= MAX_BUNDLE_TRANSACTIONS && b.every((t) => isTrytes(t, TRANSACTION_TRYTES)),
-    );
-  if (!wellFormed) fail('MALFORMED_MESSAGE', `bundles must be lists of at most ${MAX_BUNDLE_TRANSACTIONS} transactions of 2673 trytes`);
-  if (p.bundles.length > state.depth + 1) fail('PATH_MISMATCH', `a state has at most ${state.depth + 1} new bundles`);
+  if ((p.bundles === undefined) === (p.bundleHashes === undefined)) fail('MALFORMED_MESSAGE', 'a proposal carries either its bundles or their hashes');
+  if (p.bundleHashes !== undefined) {
+    if (!Array.isArray(p.bundleHashes) || !p.bundleHashes.every((h) => isTrytes(h, HASH_TRYTES))) {
+      fail('MALFORMED_MESSAGE', 'bundleHashes must be a list of 81-tryte hashes');
+    }
+  } else {
+    // Size limits only keep a hostile message from costing much hashing; the content checks name the real problem.
+    const wellFormed =
+      Array.isArray(p.bundles) &&
+      p.bundles.every(
+        (b) => Array.isArray(b) && b.length > 0 && b.length <= MAX_BUNDLE_TRANSACTIONS && b.every((t) => isTrytes(t, TRANSACTION_TRYTES)),
+      );
+    if (!wellFormed) fail('MALFORMED_MESSAGE', `bundles must be lists of at most ${MAX_BUNDLE_TRANSACTIONS} transactions of 2673 trytes`);
+  }
+  if (proposedHashes(p).length > state.depth + 1) fail('PATH_MISMATCH', `a state has at most ${state.depth + 1} new bundles`);
   checkDigests(p.digests, state.security);
+}
+
+/** How many new bundles a proposal names, in either form; for the full form, a count only (the hashes are checked later). */
+function proposedHashes(p: Proposal): readonly unknown[] {
+  return p.bundleHashes ?? (p.bundles as unknown[]);
 }
 
 function checkSeq(state: ChannelState, seq: number): void {
@@ -482,11 +494,23 @@ function checkProposedBundle(state: ChannelState, txTrytes: string[], i: number)
   }
 }
 
-function sameBundles(pending: PendingState, bundles: string[][]): boolean {
+/** Whether a proposal, in either form, names exactly the bundles of `pending`. */
+function sameBundles(pending: PendingState, p: Proposal): boolean {
+  if (p.bundleHashes) return pending.bundles.length === p.bundleHashes.length && pending.bundles.every((b, i) => b.hash === p.bundleHashes![i]);
+  const bundles = p.bundles as string[][];
   return (
     pending.bundles.length === bundles.length &&
     pending.bundles.every((b, i) => b.trytes.length === bundles[i].length && b.trytes.every((t, k) => t === bundles[i][k]))
   );
+}
+
+/** Names why a proposal of hashes is not our rebuild: the cosigner builds the bundles from the transfer itself. */
+function compareHashes(expected: PendingState, hashes: string[]): void {
+  if (expected.bundles.length !== hashes.length) {
+    fail('PATH_MISMATCH', `expected ${expected.bundles.length} new bundles (nodes ${expected.bundles.map((b) => b.node).join(', ')}), got ${hashes.length}`);
+  }
+  const differs = expected.bundles.findIndex((b, i) => b.hash !== hashes[i]);
+  fail('BUNDLE_MISMATCH', `bundle ${differs} (node ${expected.bundles[differs].node}) is not the bundle of this transfer that we rebuilt`);
 }
 
 /** Compares a proposed bundle with the one we rebuilt and names the first difference that matters. */
@@ -540,7 +564,7 @@ export function cosignProposal(
   if (state.closed) fail('CHANNEL_CLOSED', 'the channel is closed');
   let base = state;
   if (state.pending?.role === 'cosigner') {
-    if (state.pending.seq === proposal.seq && sameBundles(state.pending, proposal.bundles)) return { state, message: cosignatureMessage(state, state.pending) };
+    if (state.pending.seq === proposal.seq && sameBundles(state.pending, proposal)) return { state, message: cosignatureMessage(state, state.pending) };
     fail('UNEXPECTED_MESSAGE', `we co-signed another state ${state.pending.seq} and await its completion`);
   }
   if (state.pending?.role === 'proposer' && proposal.seq === state.pending.seq) {
@@ -559,14 +583,16 @@ export function cosignProposal(
 
   const draft = copyState(base);
   const expected = buildPending(draft, 'cosigner', transfer, proposal.close, proposal.timestamp);
-  // A proposal identical to our rebuild has our hash, our path and our outputs: nothing more to check. Any other
-  // is taken apart to name what differs.
-  if (!sameBundles(expected, proposal.bundles)) {
-    proposal.bundles.forEach((b, i) => checkProposedBundle(base, b, i));
-    if (expected.bundles.length !== proposal.bundles.length) {
-      fail('PATH_MISMATCH', `expected ${expected.bundles.length} new bundles (nodes ${expected.bundles.map((b) => b.node).join(', ')}), got ${proposal.bundles.length}`);
+  // We sign only our own rebuild of the transfer. A proposal that names it (its hashes, or its very bundles) is
+  // done; any other is refused, the full form taken apart to name what differs.
+  if (!sameBundles(expected, proposal)) {
+    if (proposal.bundleHashes) compareHashes(expected, proposal.bundleHashes);
+    const bundles = proposal.bundles as string[][];
+    bundles.forEach((b, i) => checkProposedBundle(base, b, i));
+    if (expected.bundles.length !== bundles.length) {
+      fail('PATH_MISMATCH', `expected ${expected.bundles.length} new bundles (nodes ${expected.bundles.map((b) => b.node).join(', ')}), got ${bundles.length}`);
     }
-    expected.bundles.forEach((b, i) => compareBundle(draft, b, proposal.bundles[i], i));
+    expected.bundles.forEach((b, i) => compareBundle(draft, b, bundles[i], i));
   }
 
   const ahead = branchAfter(draft, expected);

@@ -131,8 +131,13 @@ export interface Proposal {
   close: boolean;
   /** Issuance timestamp (s) written into every new bundle. */
   timestamp: number;
-  /** The new bundles, each as transaction trytes in currentIndex order. */
-  bundles: string[][];
+  /**
+   * The new bundles' hashes: the cosigner rebuilds the bundles from the transfer and the timestamp, and signs only
+   * its rebuild, so a proposal names them and need not carry them (a tenth of the bytes to sign, check and send).
+   */
+  bundleHashes?: string[];
+  /** Or, as proposals before the hashes did, the new bundles, each as transaction trytes in currentIndex order. */
+  bundles?: string[][];
   digests: NodeDigest[];
 }
 

@@ -192,9 +192,11 @@ export const BODY_SCHEMAS: { [T in MessageType]: Schema } = {
     transfer: object({ from: { enum: [0, 1] }, amount: tokens }),
     close: { type: 'boolean' },
     timestamp: count,
+    // The engine checks that exactly one of the two is there: the hashes, or (as earlier vehicles send) the bundles.
+    bundleHashes,
     bundles: { type: 'array', minItems: 1, maxItems: 22, items: { type: 'array', minItems: 1, maxItems: 12, items: { type: 'string', pattern: TRANSACTION } } },
     digests,
-  }),
+  }, ['type', 'channelId', 'seq', 'transfer', 'close', 'timestamp', 'digests']),
   cosignature: object({ type: { const: 'cosignature' }, channelId: flashChannelId, seq: count, bundleHashes, signatures, digests }),
   completion: object({ type: { const: 'completion' }, channelId: flashChannelId, seq: count, bundleHashes, signatures }),
   stop: object({ reason: { enum: ['target-reached', 'vehicle-full', 'unplugged', 'local-stop', 'remote-stop', 'capacity', 'peer-silent', 'rollover', 'old-state', 'funding-timeout'] } }),

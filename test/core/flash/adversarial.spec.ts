@@ -12,6 +12,8 @@ import { addSignature, buildBundle, parseBundle } from '../../../nodes/core/flas
 import { signFragments } from '../../../nodes/core/flash/signing';
 import { assertRejected, Pair, parse, reshape, valueAddress, viaJson, withInsecureHash } from './helpers';
 
+type FullProposal = Proposal & { bundles: string[][] };
+
 /**
  * A cheating or broken peer. Party 0 (A) proposes to party 1 (B), who must refuse anything but the exact next
  * state. Security 1: none of these rules depends on the security level.
@@ -21,18 +23,58 @@ describe('flash: adversarial proposals are refused and leave the state untouched
   const TOTAL = 1500;
   let pair: Pair;
 
-  /** An honest proposal from A paying B `amount`, and B's state to check it against. */
-  const honest = (amount = 10): { proposal: Proposal; b: ChannelState } => {
-    const proposal = proposeTransfer(pair.states[0], pair.keys[0], { amount }).message;
-    return { proposal: viaJson(proposal), b: pair.states[1] };
+  /**
+   * An honest proposal from A paying B `amount` in the full form, with its bundles instead of their hashes (as
+   * vehicles before the hashes sent it, and the form that gives a cheat the most to tamper with), and B's state.
+   */
+  const honest = (amount = 10): { proposal: FullProposal; b: ChannelState } => {
+    const { proposal, b, bundles } = honestByHashes(amount);
+    const { bundleHashes, ...rest } = proposal;
+    assert.equal(bundleHashes?.length, bundles.length, 'the engine proposes by hashes');
+    return { proposal: { ...rest, bundles }, b };
+  };
+  /** The proposal as the engine sends it, with the hashes of the new bundles; and those bundles. */
+  const honestByHashes = (amount = 10): { proposal: Proposal; b: ChannelState; bundles: string[][] } => {
+    const proposed = proposeTransfer(pair.states[0], pair.keys[0], { amount });
+    return { proposal: viaJson(proposed.message), b: pair.states[1], bundles: proposed.state.pending!.bundles.map((b) => b.trytes) };
   };
   const cosignBy = (proposal: Proposal) => (b: ChannelState) => cosignProposal(b, pair.keys[1], proposal);
   /** The leaf bundle of a proposal (the last one: it pays the settlement addresses). */
-  const withLeaf = (proposal: Proposal, leaf: string[]): Proposal => ({ ...proposal, bundles: [...proposal.bundles.slice(0, -1), leaf] });
+  const withLeaf = (proposal: FullProposal, leaf: string[]): Proposal => ({ ...proposal, bundles: [...proposal.bundles.slice(0, -1), leaf] });
   const lastOf = <T>(list: T[]) => list[list.length - 1];
 
   before(() => {
     pair = new Pair(2, 1, [1000, 500]);
+  });
+
+  describe('by hashes, as the engine proposes', () => {
+    it('refuses hashes that are not those of its own rebuild of the transfer', () => {
+      const { proposal, b } = honestByHashes();
+      const hashes = proposal.bundleHashes as string[];
+      assertRejected(b, cosignBy({ ...proposal, bundleHashes: [...hashes.slice(0, -1), 'A'.repeat(81)] }), 'BUNDLE_MISMATCH');
+      assertRejected(b, cosignBy({ ...proposal, transfer: { from: 0, amount: 11 } }), 'BUNDLE_MISMATCH');
+      assertRejected(b, cosignBy({ ...proposal, bundleHashes: hashes.slice(1) }), 'PATH_MISMATCH');
+    });
+
+    it('refuses a proposal with both forms, or neither', () => {
+      const { proposal, b } = honestByHashes();
+      const full = honest().proposal;
+      assertRejected(b, cosignBy({ ...proposal, bundles: full.bundles }), 'MALFORMED_MESSAGE');
+      assertRejected(b, cosignBy({ ...proposal, bundleHashes: undefined }), 'MALFORMED_MESSAGE');
+      assertRejected(b, cosignBy({ ...proposal, bundleHashes: ['not a hash'] }), 'MALFORMED_MESSAGE');
+    });
+
+    it('co-signs the same state as from the full form, and answers a repeat in either form with the same co-signature', () => {
+      const { proposal, b, bundles } = honestByHashes();
+      const { bundleHashes, ...rest } = proposal;
+      const full: Proposal = { ...rest, bundles };
+      const [fromHashes, fromBundles] = [cosignBy(proposal)(b), cosignBy(full)(b)];
+      // The states differ only in the key indices of the digests each call derived ahead.
+      assert.deepEqual(fromHashes.state.pending, fromBundles.state.pending);
+      assert.deepEqual(fromHashes.message.bundleHashes, bundleHashes);
+      assert.deepEqual(cosignProposal(fromHashes.state, pair.keys[1], proposal).message, fromHashes.message);
+      assert.deepEqual(cosignProposal(fromHashes.state, pair.keys[1], full).message, fromHashes.message);
+    });
   });
 
   it('refuses a path that skips a tree node (root straight to the leaf)', () => {
