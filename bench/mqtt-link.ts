@@ -1,6 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Outgoing, StationParty, VehicleParty } from '../nodes/core/session';
-import { stageOfTopic } from '../nodes/support/stage-node';
 
 export const PREFIX = 'm2m-ev/v1';
 
@@ -15,8 +14,8 @@ export class MqttLink {
 
   private constructor(private readonly client: MqttClient) {
     client.on('message', (topic, payload) => {
-      const stage = stageOfTopic(topic);
       const party = this.parties.get(this.keyOf(topic));
+      const stage = party?.stageOf(topic);
       if (!stage || !party) return;
       party.receive(stage, payload.toString()).catch((err: Error) => this.errors.push(`${topic}: ${err.message}`));
     });

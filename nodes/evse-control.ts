@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ChargerCommandError, EvseStatus, MqttCommand, MqttCommandEvse, SessionCharger, SimulatedEvse } from './core/evse';
 import { StationParty } from './core/session';
 import type { ChargingPartyNode } from './types';
-import { messageOf, numberSetting } from './support/runtime';
+import { isMqttTopic, messageOf, numberSetting } from './support/runtime';
 
 type Driver = 'simulated' | 'openevse' | 'smartevse';
 
@@ -106,7 +106,7 @@ export = function (RED: NodeAPI) {
     this.on('input', (msg: NodeMessageInFlow, _send, done) => {
       try {
         if (charger.isChargerTopic(msg.topic)) charger.chargerMessage(msg.topic, msg.payload);
-        else charger.command(msg.payload);
+        else if (!isMqttTopic(msg.topic)) charger.command(msg.payload);
         done();
       } catch (err) {
         if (err instanceof ChargerCommandError) done(new Error(RED._(`evse-control.errors.${err.code}`, { command: err.command })));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Role, Stage, topicFor } from '../nodes/core/protocol';
 
 /**
  * Static checks of the example flows (examples/*.json): each must import into a clean Node-RED that has only this
@@ -47,6 +48,19 @@ const CONFIG_REFERENCES: Record<string, string> = {
   ui: 'ui-base',
   theme: 'ui-theme',
 };
+
+const STAGE_TYPES = ['flash-channel-open', 'pay-increment', 'channel-settle'];
+
+/** Whether an MQTT subscription (with `+` and `#` wildcards) receives messages on `topic`. */
+function mqttMatches(filter: string, topic: string): boolean {
+  const want = filter.split('/');
+  const got = topic.split('/');
+  for (let i = 0; i < want.length; i++) {
+    if (want[i] === '#') return true;
+    if (i >= got.length || (want[i] !== '+' && want[i] !== got[i])) return false;
+  }
+  return want.length === got.length;
+}
 
 const files = fs.readdirSync(EXAMPLES).filter((name) => name.endsWith('.json'));
 const flows = new Map<string, FlowNode[]>(files.map((name) => [name, JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), 'utf8')) as FlowNode[]]));
@@ -100,10 +114,36 @@ describe('example flows', () => {
         assert.deepEqual(unknown, []);
       });
 
-      it('reads every MQTT message as JSON', () => {
+      it('reads every MQTT message as text, which the stage nodes check for size and depth before they parse it', () => {
         const mqttIns = flow.filter((node) => node.type === 'mqtt in');
         assert.ok(mqttIns.length > 0);
-        for (const node of mqttIns) assert.equal(node.datatype, 'json', node.id);
+        for (const node of mqttIns) assert.equal(node.datatype, 'utf8', node.id);
+      });
+
+      it('gives each device one mqtt in, with a wildcard for every topic addressed to it, and one mqtt out with an empty topic', () => {
+        const parties = flow.filter((node) => node.type === 'charging-party');
+        assert.ok(parties.length > 0);
+        for (const party of parties) {
+          const stageNodes = flow.filter((node) => STAGE_TYPES.includes(node.type) && node.party === party.id);
+          assert.equal(stageNodes.length, 3, `${party.id}: its three stage nodes`);
+          const stageIds = stageNodes.map((node) => node.id);
+          const wiredTo = (node: FlowNode) => ((node.wires as string[][] | undefined) ?? []).flat();
+          const inputs = flow.filter((node) => node.type === 'mqtt in' && wiredTo(node).some((id) => stageIds.includes(id)));
+          assert.equal(inputs.length, 1, `${party.id}: one mqtt in`);
+          assert.deepEqual([...wiredTo(inputs[0])].sort(), [...stageIds].sort(), 'it feeds all three stage nodes');
+          const topic = String(inputs[0].topic);
+          assert.match(topic, /[+#]/, 'a wildcard');
+          const role = party.role as Role;
+          const stages: Stage[] = role === 'vehicle' ? ['offer', 'open', 'pay', 'settle'] : ['open', 'pay', 'settle'];
+          for (const stage of stages) {
+            const addressed = topicFor(String(party.prefix), String(party.stationId), stage, role);
+            assert.ok(mqttMatches(topic, addressed), `${topic} covers ${addressed}`);
+          }
+          const outputs = new Set(stageNodes.flatMap((node) => (node.wires as string[][])[0]));
+          assert.equal(outputs.size, 1, `${party.id}: one mqtt out`);
+          const out = flow.find((node) => node.id === [...outputs][0])!;
+          assert.deepEqual([out.type, out.topic], ['mqtt out', '']);
+        }
       });
 
       it('contains no seed and no credentials', () => {

@@ -24,3 +24,12 @@ export function numberSetting(value: unknown, fallback: number): number {
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * A message whose topic has a `/` came from an `mqtt in` node: a node takes those addressed to it and ignores the
+ * rest, so that one wildcard `mqtt in` per device feeds all its nodes. Any other message is a command or a reading.
+ * The topic scheme: docs/PROTOCOL.md.
+ */
+export function isMqttTopic(topic: unknown): topic is string {
+  return typeof topic === 'string' && topic.includes('/');
+}

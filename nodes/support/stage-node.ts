@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from '
 import type { Stage } from '../core/protocol';
 import type { Phase, StationParty, VehicleParty } from '../core/session';
 import type { ChargingPartyNode } from '../types';
-import { messageOf } from './runtime';
+import { isMqttTopic, messageOf } from './runtime';
 
 export type AnyParty = StationParty | VehicleParty;
 
@@ -18,16 +18,6 @@ export interface StageNodeSpec {
   command(party: AnyParty, msg: NodeMessageInFlow): Promise<void>;
   /** The node status after a party event (its text already translated), or null to keep the current one. */
   status(event: string, payload: unknown, party: AnyParty): NodeStatus | null;
-}
-
-/** A protocol message is one that arrived from an `mqtt in` node on one of our topics; the topic names its stage. */
-const PROTOCOL_TOPIC = /\/(offer|(open|pay|settle)\/(station|vehicle))$/;
-
-export function stageOfTopic(topic: unknown): Stage | null {
-  if (typeof topic !== 'string') return null;
-  const match = PROTOCOL_TOPIC.exec(topic);
-  if (!match) return null;
-  return match[1] === 'offer' ? 'offer' : (match[2] as Stage);
 }
 
 /** Parties whose restored session was reported: a redeployed stage node does not report it again. */
@@ -94,11 +84,9 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
   node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
     partyNode.party
       .then(async (party) => {
-        const stage = stageOfTopic(msg.topic);
-        if (stage === null) return spec.command(party, msg);
-        if (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open')) {
-          throw new Error(RED._(`${node.type}.errors.wrong-topic`, { topic: String(msg.topic), stage: spec.stage }));
-        }
+        if (!isMqttTopic(msg.topic)) return spec.command(party, msg);
+        const stage = party.stageOf(msg.topic);
+        if (stage === null || (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open'))) return;
         await party.receive(stage, msg.payload);
       })
       .then(

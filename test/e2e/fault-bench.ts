@@ -49,8 +49,9 @@ export function faultFlow(side: Side, bench: FaultBench, seed: string): FlowNode
     { id: id('events'), z, type: 'function', name: '', func: 'return { payload: { event: msg.topic, payload: msg.payload } };', outputs: 1, wires: [[id('record')]] },
     { id: id('record'), z, type: 'file', name: '', filename: bench.eventsFile(side), filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'none', wires: [[]] },
   ];
-  const mqttIn = (topic: string, target: string): FlowNode => ({
-    id: id(`in-${topic.replace(/\W/g, '-')}`), z, type: 'mqtt in', name: '', broker: id('broker'), topic: `${PREFIX}/${topic}`, qos: '0', datatype: 'json', nl: false, rap: true, rh: 0, inputs: 0, wires: [[target]],
+  // One wildcard mqtt in per side feeds its three stage nodes, as in the example flows (docs/PROTOCOL.md).
+  const mqttIn = (topic: string): FlowNode => ({
+    id: id('in'), z, type: 'mqtt in', name: '', broker: id('broker'), topic: `${PREFIX}/${topic}`, qos: '0', datatype: 'utf8', nl: false, rap: true, rh: 0, inputs: 0, wires: [[id('open'), id('pay'), id('settle')]],
   });
   const terms = { prefix: 'm2m-ev/v1', dataDir: '', maxPowerW: '22080', maxDepth: '4', peerTimeout: '20' };
   if (side === 'station') {
@@ -63,9 +64,7 @@ export function faultFlow(side: Side, bench: FaultBench, seed: string): FlowNode
       // The simulated charger (22 kW) and the meter that follows it: a paused charger delivers nothing.
       { id: id('evse'), z, type: 'evse-control', name: '', party, driver: 'simulated', maxCurrentA: '32', volts: '230', phases: '3', autoPlug: true, vehicleTargetWh: '0', baseTopic: '', watchdog: '30', wires: [[], []] },
       { id: id('meter'), z, type: 'meter-in', name: '', source: 'simulated', interval: '0.3', party, unit: 'Wh', wires: [[id('pay')]] },
-      mqttIn('open/station', id('open')),
-      mqttIn('pay/station', id('pay')),
-      mqttIn('settle/station', id('settle')),
+      mqttIn('+/station'),
     ];
   }
   return [
@@ -77,10 +76,7 @@ export function faultFlow(side: Side, bench: FaultBench, seed: string): FlowNode
       autoStart: false,
     },
     { id: id('start'), z, type: 'inject', name: 'start', props: [{ p: 'payload' }], repeat: '', crontab: '', once: false, topic: '', payload: 'start', payloadType: 'str', wires: [[id('open')]] },
-    mqttIn('offer', id('open')),
-    mqttIn('open/vehicle', id('open')),
-    mqttIn('pay/vehicle', id('pay')),
-    mqttIn('settle/vehicle', id('settle')),
+    mqttIn('#'),
   ];
 }
 

@@ -19,6 +19,9 @@ import evseControl = require('../../nodes/evse-control');
 /** A station and a vehicle in one Node-RED runtime, wired as the example flows wire them. */
 export const NODES = [coreMqttNodes, iotaTangle, iotaWallet, chargingParty, flashChannelOpen, payIncrement, channelSettle, meterIn, evseControl];
 export const PREFIX = 'm2m-ev/v1/ST1';
+/** The one subscription of each device (docs/PROTOCOL.md): the station's three topics, and all of the vehicle's. */
+export const STATION_TOPICS = `${PREFIX}/+/station`;
+export const VEHICLE_TOPICS = `${PREFIX}/#`;
 
 /** Both pipelines in one runtime, talking only through the core MQTT nodes and the broker. */
 export interface SessionFlowOptions {
@@ -38,7 +41,7 @@ export function sessionFlow(brokerPort: number, overrides: SessionFlowOptions = 
         { id: 'meter-s', z: 'tab', type: 'meter-in', source: 'simulated', party: 'party-s', interval: '0.3', wires: [['pay-s']] },
       ]
     : [];
-  const mqttIn = (id: string, topic: string, wires: string[]) => ({ id, z: 'tab', type: 'mqtt in', broker: 'broker', topic, qos: '0', datatype: 'json', wires: [wires] });
+  const mqttIn = (id: string, topic: string, wires: string[]) => ({ id, z: 'tab', type: 'mqtt in', broker: 'broker', topic, qos: '0', datatype: 'utf8', wires: [wires] });
   return [
     { id: 'tab', type: 'tab' },
     { id: 'broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(brokerPort), clientid: '', protocolVersion: '4', keepalive: '60', cleansession: true },
@@ -56,19 +59,15 @@ export function sessionFlow(brokerPort: number, overrides: SessionFlowOptions = 
       ...overrides.vehicle,
     },
     // station
-    mqttIn('in-open-s', `${PREFIX}/open/station`, ['open-s']),
-    mqttIn('in-pay-s', `${PREFIX}/pay/station`, ['pay-s']),
-    mqttIn('in-settle-s', `${PREFIX}/settle/station`, ['settle-s']),
+    // One mqtt in per device, with a wildcard, feeds all three stage nodes; each takes what is addressed to it.
+    mqttIn('in-s', STATION_TOPICS, ['open-s', 'pay-s', 'settle-s']),
     { id: 'open-s', z: 'tab', type: 'flash-channel-open', party: 'party-s', wires: [['out-s'], ['events-s']] },
     { id: 'pay-s', z: 'tab', type: 'pay-increment', party: 'party-s', wires: [['out-s'], ['events-s']] },
     { id: 'settle-s', z: 'tab', type: 'channel-settle', party: 'party-s', wires: [['out-s'], ['events-s']] },
     { id: 'out-s', z: 'tab', type: 'mqtt out', broker: 'broker', topic: '', qos: '', retain: '' },
     { id: 'events-s', z: 'tab', type: 'helper' },
     // vehicle
-    mqttIn('in-offer-v', `${PREFIX}/offer`, ['open-v']),
-    mqttIn('in-open-v', `${PREFIX}/open/vehicle`, ['open-v']),
-    mqttIn('in-pay-v', `${PREFIX}/pay/vehicle`, ['pay-v']),
-    mqttIn('in-settle-v', `${PREFIX}/settle/vehicle`, ['settle-v']),
+    mqttIn('in-v', VEHICLE_TOPICS, ['open-v', 'pay-v', 'settle-v']),
     { id: 'open-v', z: 'tab', type: 'flash-channel-open', party: 'party-v', wires: [['out-v'], ['events-v']] },
     { id: 'pay-v', z: 'tab', type: 'pay-increment', party: 'party-v', wires: [['out-v'], ['events-v']] },
     { id: 'settle-v', z: 'tab', type: 'channel-settle', party: 'party-v', wires: [['out-v'], ['events-v']] },

@@ -157,6 +157,16 @@ export abstract class Party extends EventEmitter {
     return this.role === 'station' ? 'vehicle' : 'station';
   }
 
+  /**
+   * The stage of a message addressed to this party on `topic` (topicFor: its open, pay and settle topics, and a
+   * vehicle's offer topic), or null for any other topic: the other side's, another station's, anything else.
+   */
+  stageOf(topic: unknown): Stage | null {
+    const { prefix, stationId } = this.options;
+    const stages: Stage[] = this.role === 'vehicle' ? ['offer', 'open', 'pay', 'settle'] : ['open', 'pay', 'settle'];
+    return stages.find((stage) => topic === topicFor(prefix, stationId, stage, this.role)) ?? null;
+  }
+
   /** A copy of the current session, for status displays and tests. */
   get session(): Readonly<SessionSnapshot> {
     return structuredClone(this.snapshot);

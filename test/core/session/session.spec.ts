@@ -25,6 +25,23 @@ describe('session: a whole charging session between a station and a vehicle (emb
   });
   after(() => tangle.close());
 
+  it('knows the topics addressed to it: each stage of its own side, and the offer on a vehicle', function () {
+    const common = { stationId: 'ST1', prefix: 'm2m-ev/v1', journal: new SessionJournal<SessionSnapshot>(path.join(tempDir(), 'journal.json')) };
+    const wallet = () => new Wallet({ seed: generateSeed(), security: 1, dataDir: tempDir(), tangle });
+    const station = new StationParty({ ...common, id: 'ST1', wallet: wallet() }, { pricePerKWh: 100, incrementWh: 10, maxPowerW: 11000, creditWh: 10, stationDeposit: 0, security: 1, maxDepth: 8 }, newKeyPair());
+    const vehicle = new VehicleParty(
+      { ...common, id: 'EV1', wallet: wallet() },
+      { maxPricePerKWh: 200, deposit: 40, maxStationDeposit: 100, targetWh: 120, maxPowerW: 11000, meterToleranceWh: 0, maxDepth: 8, security: 1, autoStart: true },
+      new TrustStore(path.join(tempDir(), 'trust.json')),
+    );
+    const topics = ['offer', 'open/station', 'pay/station', 'settle/station', 'open/vehicle', 'pay/vehicle', 'settle/vehicle'].map((t) => `m2m-ev/v1/ST1/${t}`);
+    assert.deepEqual(topics.map((t) => station.stageOf(t)), [null, 'open', 'pay', 'settle', null, null, null]);
+    assert.deepEqual(topics.map((t) => vehicle.stageOf(t)), ['offer', null, null, null, 'open', 'pay', 'settle']);
+    for (const other of ['m2m-ev/v1/ST2/open/station', 'm2m-ev/v2/ST1/open/station', 'm2m-ev/v1/ST1/open/station/x', 'pay', undefined]) {
+      assert.equal(station.stageOf(other), null, String(other));
+    }
+  });
+
   it('opens with equal deposits, pays every increment, stops at the target and settles to the token', async function () {
     let clock = Date.now();
     const now = () => clock;
