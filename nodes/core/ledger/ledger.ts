@@ -5,6 +5,7 @@ import { asTransactionObject } from '@iota/transaction-converter';
 import { attachTrytes, PowCancelledError, PowPool } from '../pow';
 import { AppendLog, DirectoryLock, ensurePrivateDir, StoreError } from '../store';
 import { RequestError } from './errors';
+import { checksum, FileSlots, MemorySlots, TransactionSlots } from './slots';
 import { BundleVerifier } from './verifier';
 import {
   checkBundle,
@@ -71,8 +72,27 @@ export interface FindQuery {
 type LedgerRecord =
   | { type: 'genesis'; createdAt: number; dev: boolean }
   | { type: 'mint'; address: string; value: number; reason: 'genesis' | 'faucet' }
-  | { type: 'txs'; txs: { hash: string; trytes: string }[]; accepted: string[]; reattached: string[] }
+  | TxsRecord
   | { type: 'milestone'; index: number; time: number; tails: string[] };
+
+/** A stored batch: its transactions are in the slots from `first` on, in the order of `hashes`. */
+interface TxsRecord {
+  type: 'txs';
+  first: number;
+  hashes: string[];
+  /** checksum() of the batch's trytes, checked when the ledger is opened. */
+  sum: string;
+  accepted: string[];
+  reattached: string[];
+}
+
+/** Version 1 kept the trytes in the log itself (and so in memory); opening such a ledger carries it over. */
+interface LegacyTxsRecord {
+  type: 'txs';
+  txs: { hash: string; trytes: string }[];
+  accepted: string[];
+  reattached: string[];
+}
 
 interface BundleEntry {
   hashes: string[];
@@ -82,14 +102,18 @@ interface BundleEntry {
 }
 
 const LOG_FILE = 'ledger.log';
+const SLOTS_FILE = 'transactions';
 const LOG_KIND = 'm2m-tangle-ledger';
-const LOG_VERSION = 1;
+const LOG_VERSION = 2;
 const APP_VERSION = '1.0.0';
 
 /**
  * A validating development Tangle: it stores legacy IOTA transactions, accepts a bundle only if it is valid and
  * keeps every balance non-negative, confirms accepted bundles with milestones, and persists everything to an
  * append-only log that is fsynced before any acceptance or confirmation is reported.
+ *
+ * The transactions themselves live in a file of slots (`slots.ts`); memory holds indexes only: each transaction's
+ * slot, and the hashes by address, bundle, tag and approvee, as IRI's findTransactions needs them.
  *
  * The methods mirror the IRI commands; `startTangleServer` serves them over HTTP.
  */
@@ -98,11 +122,15 @@ export class DevTangle {
   readonly milestoneIntervalMs: number;
   private dev = false;
   private createdAt = 0;
-  private readonly txs = new Map<string, StoredTransaction>();
-  private readonly byAddress = new Map<string, Set<string>>();
-  private readonly byBundle = new Map<string, Set<string>>();
-  private readonly byTag = new Map<string, Set<string>>();
-  private readonly byApprovee = new Map<string, Set<string>>();
+  /** The slot of every stored transaction, by hash. */
+  private readonly txs = new Map<string, number>();
+  /** Slots named by the log so far: the next batch goes into the slots from here on. */
+  private slotCount = 0;
+  /** Hashes by field, in arrays: most keys name one or two transactions, and a Set costs several times more. */
+  private readonly byAddress = new Map<string, string[]>();
+  private readonly byBundle = new Map<string, string[]>();
+  private readonly byTag = new Map<string, string[]>();
+  private readonly byApprovee = new Map<string, string[]>();
   /** Complete, valid bundles by tail hash, and the tail of every transaction in them. */
   private readonly bundles = new Map<string, BundleEntry>();
   private readonly tailOf = new Map<string, string>();
@@ -124,6 +152,7 @@ export class DevTangle {
   private constructor(
     options: DevTangleOptions,
     private readonly log: AppendLog<LedgerRecord> | null,
+    private readonly slots: TransactionSlots,
     private readonly lock: DirectoryLock | null,
     private readonly pow: PowPool,
   ) {
@@ -140,6 +169,7 @@ export class DevTangle {
 
     let lock: DirectoryLock | null = null;
     let log: AppendLog<LedgerRecord> | null = null;
+    let slots: TransactionSlots = new MemorySlots();
     let records: LedgerRecord[] = [];
     if (options.dataDir !== undefined) {
       await ensurePrivateDir(options.dataDir);
@@ -147,16 +177,19 @@ export class DevTangle {
       try {
         const opened = await AppendLog.open<LedgerRecord>(path.join(options.dataDir, LOG_FILE), { kind: LOG_KIND, version: LOG_VERSION });
         log = opened.log;
-        records = opened.records;
+        slots = await FileSlots.open(path.join(options.dataDir, SLOTS_FILE));
+        records = opened.version < 2 ? await carryOver(log, slots, opened.records as (LedgerRecord | LegacyTxsRecord)[]) : opened.records;
         if (opened.droppedBytes > 0) {
           options.log?.('warn', `${log.file}: dropped ${opened.droppedBytes} bytes of a torn record at the end (never acknowledged)`);
         }
       } catch (err) {
+        await log?.close();
+        await slots.close();
         await lock.release();
         throw err;
       }
     }
-    const tangle = new DevTangle(options, log, lock, new PowPool(options.powWorkers ?? 1));
+    const tangle = new DevTangle(options, log, slots, lock, new PowPool(options.powWorkers ?? 1));
     try {
       if (records.length === 0) {
         // Genesis funding only counts when the ledger is created (deriving seed addresses is slow, too).
@@ -165,7 +198,12 @@ export class DevTangle {
       } else if (records[0].type !== 'genesis') {
         throw new StoreError(`${log?.file}: the ledger does not start with its genesis record`);
       }
-      for (const record of records) tangle.apply(record);
+      for (const record of records) {
+        if (record.type === 'txs') tangle.checkSlots(record);
+        tangle.apply(record);
+      }
+      // Slots written for a batch whose record never made it (a crash in between) were never acknowledged.
+      await slots.truncate(tangle.slotCount);
       if (options.dev && !tangle.dev) {
         throw new StoreError(`the ledger in ${options.dataDir} was created without development mode; use a new data directory`);
       }
@@ -263,7 +301,10 @@ export class DevTangle {
         }
       }
       const { accepted, reattached } = await this.checkNewBundles(batch);
-      const records: LedgerRecord[] = [{ type: 'txs', txs: [...batch.values()].map((b) => ({ hash: b.tx.hash, trytes: b.trytes })), accepted, reattached }];
+      const trytesOfBatch = [...batch.values()].map((b) => b.trytes);
+      // The slots first: the log record that names them is what makes them part of the ledger.
+      await this.slots.write(this.slotCount, trytesOfBatch);
+      const records: LedgerRecord[] = [{ type: 'txs', first: this.slotCount, hashes: [...batch.keys()], sum: checksum(trytesOfBatch), accepted, reattached }];
       if (this.milestoneIntervalMs === 0 && accepted.length > 0) records.push(this.milestoneRecord([...this.pending, ...accepted]));
       await this.persist(records);
     });
@@ -288,7 +329,7 @@ export class DevTangle {
   }
 
   findTransactions(query: FindQuery): string[] {
-    const fields: [readonly string[] | undefined, Map<string, Set<string>>][] = [
+    const fields: [readonly string[] | undefined, Map<string, string[]>][] = [
       [query.addresses, this.byAddress],
       [query.bundles, this.byBundle],
       [query.tags, this.byTag],
@@ -304,7 +345,10 @@ export class DevTangle {
 
   /** Raw trytes by hash; all 9s for an unknown hash, as IRI. */
   getTrytes(hashes: readonly string[]): string[] {
-    return hashes.map((h) => this.txs.get(h)?.trytes ?? '9'.repeat(2673));
+    return hashes.map((h) => {
+      const slot = this.txs.get(h);
+      return slot === undefined ? '9'.repeat(TRANSACTION_TRYTES) : this.slots.read(slot);
+    });
   }
 
   /** Confirmed balances (as of the latest milestone). */
@@ -332,7 +376,7 @@ export class DevTangle {
   /** A tail is consistent when its bundle is complete and was accepted (valid, no negative balance). */
   checkConsistency(tails: readonly string[]): { state: boolean; info: string } {
     for (const tail of tails) {
-      const stored = this.txs.get(tail);
+      const stored = this.stored(tail);
       if (!stored) throw new RequestError(`Invalid tails input: transaction ${tail} is unknown`);
       if (stored.tx.currentIndex !== 0) throw new RequestError(`Invalid tails input: ${tail} is not a tail transaction`);
       if (!this.bundles.has(tail)) return { state: false, info: `tail ${tail}: its bundle is incomplete` };
@@ -349,6 +393,7 @@ export class DevTangle {
     await this.mutex.catch(() => undefined);
     await this.verifier.close();
     await this.log?.close();
+    await this.slots.close();
     await this.lock?.release();
   }
 
@@ -379,11 +424,11 @@ export class DevTangle {
    * bundle rules, head approving only null or valid tails, and no balance going negative.
    */
   private async checkNewBundles(batch: Map<string, StoredTransaction>): Promise<{ accepted: string[]; reattached: string[] }> {
-    const lookup = (hash: string): StoredTransaction | undefined => batch.get(hash) ?? this.txs.get(hash);
+    const lookup = (hash: string): StoredTransaction | undefined => batch.get(hash) ?? this.stored(hash);
     const bundleHashes = new Set([...batch.values()].map((b) => b.tx.bundle));
     const candidates: StoredTransaction[][] = [];
     for (const bundleHash of bundleHashes) {
-      const tails = [...batch.values(), ...[...(this.byBundle.get(bundleHash) ?? [])].map((h) => this.txs.get(h) as StoredTransaction)]
+      const tails = [...batch.values(), ...[...(this.byBundle.get(bundleHash) ?? [])].map((h) => this.stored(h) as StoredTransaction)]
         .filter((b) => b.tx.bundle === bundleHash && b.tx.currentIndex === 0 && !this.bundles.has(b.tx.hash));
       for (const tail of tails) {
         const chain = [tail];
@@ -453,7 +498,8 @@ export class DevTangle {
         this.minted += record.value;
         break;
       case 'txs':
-        for (const { hash, trytes } of record.txs) this.index(hash, trytes);
+        record.hashes.forEach((hash, i) => this.index(hash, record.first + i));
+        this.slotCount = record.first + record.hashes.length;
         for (const tail of record.accepted) this.registerBundle(tail, true);
         for (const tail of record.reattached) this.registerBundle(tail, false);
         break;
@@ -470,14 +516,21 @@ export class DevTangle {
     }
   }
 
-  private index(hash: string, trytes: string): void {
-    const tx = asTransactionObject(trytes, hash);
-    this.txs.set(hash, { trytes, tx });
+  /** On open: a batch's record must name the next slots, and their trytes must be the ones it was written with. */
+  private checkSlots(record: TxsRecord): void {
+    if (record.first !== this.slotCount || this.slots.checksumOf(record.first, record.hashes.length) !== record.sum) {
+      throw new StoreError(`the transactions in slots ${record.first}..${record.first + record.hashes.length - 1} are damaged or missing; restore the data directory from a backup`);
+    }
+  }
+
+  private index(hash: string, slot: number): void {
+    this.txs.set(hash, slot);
+    const tx = this.txOf(hash);
     addToIndex(this.byAddress, tx.address, hash);
     addToIndex(this.byBundle, tx.bundle, hash);
     addToIndex(this.byTag, tx.tag, hash);
     addToIndex(this.byApprovee, tx.trunkTransaction, hash);
-    addToIndex(this.byApprovee, tx.branchTransaction, hash);
+    if (tx.branchTransaction !== tx.trunkTransaction) addToIndex(this.byApprovee, tx.branchTransaction, hash);
   }
 
   private registerBundle(tail: string, counts: boolean): void {
@@ -499,9 +552,43 @@ export class DevTangle {
     this.pending.push(tail);
   }
 
-  private txOf(hash: string): Transaction {
-    return (this.txs.get(hash) as StoredTransaction).tx;
+  /** A stored transaction, read from its slot; undefined when unknown. */
+  private stored(hash: string): StoredTransaction | undefined {
+    const slot = this.txs.get(hash);
+    if (slot === undefined) return undefined;
+    const trytes = this.slots.read(slot);
+    return { trytes, tx: ownStrings(asTransactionObject(trytes, hash)) };
   }
+
+  private txOf(hash: string): Transaction {
+    return (this.stored(hash) as StoredTransaction).tx;
+  }
+}
+
+/**
+ * The transaction with strings of its own where the ledger keeps them as keys: asTransactionObject's fields are
+ * slices of the trytes, and one slice kept in an index would keep all 2673 trytes in memory.
+ */
+function ownStrings(tx: Transaction): Transaction {
+  const own = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+  return { ...tx, address: own(tx.address), bundle: own(tx.bundle), tag: own(tx.tag), trunkTransaction: own(tx.trunkTransaction), branchTransaction: own(tx.branchTransaction) };
+}
+
+/**
+ * Carries a version-1 ledger (the trytes in its log) over to slots: writes them, then replaces the log, atomically,
+ * with records that name the slots. A crash in between leaves the version-1 log, carried over again next time.
+ */
+async function carryOver(log: AppendLog<LedgerRecord>, slots: TransactionSlots, legacy: (LedgerRecord | LegacyTxsRecord)[]): Promise<LedgerRecord[]> {
+  const trytes: string[] = [];
+  const records = legacy.map((record): LedgerRecord => {
+    if (record.type !== 'txs' || !('txs' in record)) return record;
+    const batch = record.txs.map((t) => t.trytes);
+    const first = trytes.push(...batch) - batch.length;
+    return { type: 'txs', first, hashes: record.txs.map((t) => t.hash), sum: checksum(batch), accepted: record.accepted, reattached: record.reattached };
+  });
+  await slots.write(0, trytes);
+  await log.rewrite({ kind: LOG_KIND, version: LOG_VERSION }, records);
+  return records;
 }
 
 /** Net value per address of one bundle. */
@@ -515,10 +602,11 @@ function addTo(map: Map<string, number>, key: string, value: number): void {
   map.set(key, (map.get(key) ?? 0) + value);
 }
 
-function addToIndex(index: Map<string, Set<string>>, key: string, hash: string): void {
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(hash);
+/** Each transaction is indexed once per key, so the arrays hold no duplicates. */
+function addToIndex(index: Map<string, string[]>, key: string, hash: string): void {
+  const hashes = index.get(key);
+  if (hashes) hashes.push(hash);
+  else index.set(key, [hash]);
 }
 
 function checkFunding(address: string, value: number, alreadyMinted: number): void {
