@@ -109,12 +109,33 @@ function toOffsetForm(): void {
 
 /** Kerl's trits-to-bytes: trits[offset .. offset + 241] as 48 bytes of `out` from `outOffset`. */
 export function tritsToBytes(trits: ArrayLike<number>, offset: number, out: Uint8Array, outOffset: number): void {
+  groupsToBytes((g) => groupValue(trits, offset, g), out, outOffset);
+}
+
+/**
+ * tritsToBytes for a chunk given as 81 tryte values (-13 .. 13) from `offset`, with no trits in between: a tryte
+ * plus 13 is its three trits plus 1 in base 3, so three trytes make a group. Tryte 80's top trit (242) is ignored.
+ */
+export function tryteValuesToBytes(values: ArrayLike<number>, offset: number, out: Uint8Array, outOffset: number): void {
+  groupsToBytes(
+    (g) => {
+      const at = offset + 3 * g;
+      const top = values[at + 2] + 13;
+      return values[at] + 13 + 27 * (values[at + 1] + 13) + 729 * (g === GROUPS - 1 ? top % 9 : top);
+    },
+    out,
+    outOffset,
+  );
+}
+
+/** The 48 bytes of the chunk whose group g (trits plus 1, in base 3) is `groupAt(g)`. */
+function groupsToBytes(groupAt: (g: number) => number, out: Uint8Array, outOffset: number): void {
   work.fill(0);
-  // Horner's rule from the most significant pair of groups down: work = work x 3^18 + pair, on the trits plus 1.
+  // Horner's rule from the most significant pair of groups down: work = work x 3^18 + pair.
   for (let g = GROUPS - 1; g >= 0; g -= 2) {
     // 27 groups: pairs (26, 25) .. (2, 1), then group 0 alone.
     const alone = g === 0;
-    let carry = alone ? groupValue(trits, offset, 0) : GROUP * groupValue(trits, offset, g) + groupValue(trits, offset, g - 1);
+    let carry = alone ? groupAt(0) : GROUP * groupAt(g) + groupAt(g - 1);
     const factor = alone ? GROUP : PAIR;
     for (let i = 0; i < LIMBS; i++) {
       const product = work[i] * factor + carry;
@@ -203,8 +224,13 @@ export const digestTrytes = {
     while (this.ready < count) {
       const pair = dividePair();
       const high = Math.floor(pair / GROUP);
-      this.values.set(TRYTES_OF_GROUP.subarray(3 * (pair - high * GROUP), 3 * (pair - high * GROUP) + 3), this.ready);
-      this.values.set(TRYTES_OF_GROUP.subarray(3 * high, 3 * high + 3), this.ready + 3);
+      const [low, at, values] = [3 * (pair - high * GROUP), this.ready, this.values];
+      values[at] = TRYTES_OF_GROUP[low];
+      values[at + 1] = TRYTES_OF_GROUP[low + 1];
+      values[at + 2] = TRYTES_OF_GROUP[low + 2];
+      values[at + 3] = TRYTES_OF_GROUP[3 * high];
+      values[at + 4] = TRYTES_OF_GROUP[3 * high + 1];
+      values[at + 5] = TRYTES_OF_GROUP[3 * high + 2];
       this.ready += TRYTES_PER_PAIR;
       // Trit 242 is the top trit of the last tryte: always 0, where the table reads digit 0 as -1.
       if (this.ready > HASH_TRYTE_VALUES) this.values[HASH_TRYTE_VALUES - 1] += 9;

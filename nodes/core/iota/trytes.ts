@@ -61,3 +61,21 @@ export function toTrits(trytes: string): Int8Array {
   }
   return trits;
 }
+
+/** A tryte string as tryte values (-13 .. 13), one a tryte; throws 'Invalid trytes' as toTrits does. */
+export function toTryteValues(trytes: string): Int8Array {
+  const values = new Int8Array(trytes.length);
+  for (let i = 0; i < trytes.length; i++) {
+    const at = 3 * trytes.charCodeAt(i);
+    if (at >= TRITS_OF_CODE.length || TRITS_OF_CODE[at] === 2) throw new Error('Invalid trytes');
+    values[i] = TRITS_OF_CODE[at] + 3 * TRITS_OF_CODE[at + 1] + 9 * TRITS_OF_CODE[at + 2];
+  }
+  return values;
+}
+
+/** Tryte values (-13 .. 13) as a tryte string. */
+export function fromTryteValues(values: ArrayLike<number>): string {
+  const codes = Buffer.allocUnsafe(values.length);
+  for (let i = 0; i < codes.length; i++) codes[i] = CODE_OF_VALUE[values[i] + 13];
+  return codes.toString('latin1');
+}

@@ -1,8 +1,8 @@
 import { fromValue } from '@iota/converter';
 import { add, normalizedBundle } from '@iota/signing';
-import { bytesToTrits, HASH_BYTES, HASH_TRITS, kerlBytes, kerlHash, normalize, tritsToBytes } from './kerl';
+import { bytesToTrits, digestTrytes, HASH_BYTES, HASH_TRITS, HASH_TRYTE_VALUES, kerlBytes, kerlHash, normalize, tritsToBytes, tryteValuesToBytes } from './kerl';
 import { keccak384 } from './keccak';
-import { toTrits, toTrytes } from './trytes';
+import { fromTryteValues, toTrits, toTrytes, toTryteValues } from './trytes';
 
 /**
  * Winternitz one-time signatures as IOTA signs (`@iota/signing` 1.0.0-beta.30), with the hash chains in bytes.
@@ -94,8 +94,23 @@ export function chunksToTrits(bytes: Uint8Array): Int8Array {
   return trits;
 }
 
-export const chunksToTrytes = (bytes: Uint8Array): string => toTrytes(chunksToTrits(bytes));
-export const trytesToChunks = (trytes: string): Uint8Array => tritsToChunks(toTrits(trytes));
+/** Kerl bytes as trytes, 81 a chunk, through tryte values: no trits in between. */
+export function chunksToTrytes(bytes: Uint8Array): string {
+  const values = new Int8Array((bytes.length / HASH_BYTES) * HASH_TRYTE_VALUES);
+  for (let c = 0; c * HASH_BYTES < bytes.length; c++) {
+    digestTrytes.start(bytes, c * HASH_BYTES);
+    values.set(digestTrytes.upTo(HASH_TRYTE_VALUES).subarray(0, HASH_TRYTE_VALUES), c * HASH_TRYTE_VALUES);
+  }
+  return fromTryteValues(values);
+}
+
+/** Trytes (whole chunks of 81) as Kerl bytes, 48 a chunk, through tryte values. */
+export function trytesToChunks(trytes: string): Uint8Array {
+  const values = toTryteValues(trytes);
+  const bytes = new Uint8Array((values.length / HASH_TRYTE_VALUES) * HASH_BYTES);
+  for (let c = 0; c * HASH_TRYTE_VALUES < values.length; c++) tryteValuesToBytes(values, c * HASH_TRYTE_VALUES, bytes, c * HASH_BYTES);
+  return bytes;
+}
 
 /** `@iota/core generateAddress` without a checksum: the Kerl hash of the key's digests, as 81 trytes. */
 export function address(seed: string, index: number, security: number): string {

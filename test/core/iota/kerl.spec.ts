@@ -6,7 +6,7 @@ import ReferenceKerl from '@iota/kerl';
 import { wordsToTrits } from '@iota/kerl/out/kerl/src/word-converter';
 import { keccak384 as referenceKeccak384 } from 'js-sha3';
 import { keccak384, keccak384Js, keccakBackend } from '../../../nodes/core/iota/keccak';
-import { bytesToTrits, digestTrytes, HASH_BYTES, Kerl, normalize, tritsToBytes } from '../../../nodes/core/iota/kerl';
+import { bytesToTrits, digestTrytes, HASH_BYTES, Kerl, normalize, tritsToBytes, tryteValuesToBytes } from '../../../nodes/core/iota/kerl';
 import { RANDOM_SEED, randomInt, randomTrits } from './random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
@@ -158,6 +158,16 @@ describe('iota: Kerl on bytes', () => {
       for (const count of [27, 54, 81]) {
         assert.deepEqual(digestTrytes.upTo(count).slice(0, count), expected.slice(0, count), `to ${count}: ${Buffer.from(bytes).toString('hex')} ${seedNote}`);
       }
+    }
+  });
+
+  it('converts a chunk given as tryte values to the bytes of its trits, trit 243 ignored', () => {
+    for (const chunk of [...edgeChunks(), ...Array.from({ length: 2000 }, () => randomTrits(243))]) {
+      const values = Int8Array.from({ length: 81 }, (_, j) => chunk[3 * j] + 3 * chunk[3 * j + 1] + 9 * chunk[3 * j + 2]);
+      const [fromValues, fromTrits] = [new Uint8Array(HASH_BYTES + 3), new Uint8Array(HASH_BYTES + 3)];
+      tryteValuesToBytes(values, 0, fromValues, 3);
+      tritsToBytes(chunk, 0, fromTrits, 3);
+      assert.deepEqual(fromValues, fromTrits, `${trytes(chunk)} ${seedNote}`);
     }
   });
 
