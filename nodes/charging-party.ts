@@ -1,5 +1,6 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { loadOrCreateIdentity, Outgoing, SessionJournal, SessionSnapshot, StationParty, TrustStore, VehicleParty } from './core/session';
+import { SiteBudget } from './core/site';
 import type { Role, Stage } from './core/protocol';
 import type { ChargingPartyNode, IotaWalletNode, StageOutlet } from './types';
 import { dataDir, messageOf, numberSetting } from './support/runtime';
@@ -31,6 +32,8 @@ interface ChargingPartyDef extends NodeDef {
   fundingWait: string;
   messagesPerSecond: string;
   stationKey: string;
+  connectors: string;
+  siteLimitA: string;
 }
 
 /**
@@ -38,12 +41,16 @@ interface ChargingPartyDef extends NodeDef {
  * (channel, journal, sequencing) that the stage nodes share: `flash-channel-open`, `pay-increment`,
  * `channel-settle`, and on a station `evse-control` and a simulated `meter-in`. Those nodes infer their role
  * from it.
+ *
+ * A station may have several connectors: each is a party of its own (its session, channel and journal), with the
+ * connector id as its station id (`<id>-1`, `<id>-2`, …; just `<id>` with one connector), and one key and wallet
+ * for all. With a site limit, the connectors share it (SiteBudget).
  */
 export = function (RED: NodeAPI) {
   function ChargingParty(this: ChargingPartyNode, def: ChargingPartyDef) {
     RED.nodes.createNode(this, def);
     this.role = def.role === 'vehicle' ? 'vehicle' : 'station';
-    this.evse = null;
+    this.evses = new Map();
     const outlets = new Map<Stage, StageOutlet>();
     const waiting: Outgoing[] = [];
     const deliver = (message: Outgoing) => {
@@ -64,58 +71,80 @@ export = function (RED: NodeAPI) {
     const walletNode = RED.nodes.getNode(def.wallet) as IotaWalletNode | null;
     this.wallet = walletNode ? walletNode.wallet : Promise.reject(new Error(RED._('charging-party.errors.no-wallet')));
     this.wallet.catch(() => undefined); // reported once, by the party below
-    this.party = (async () => {
+    const connectors = this.role === 'station' ? Math.max(1, Math.floor(setting('connectors'))) : 1;
+    const siteLimitA = this.role === 'station' ? setting('siteLimitA') : 0;
+    try {
+      this.site = siteLimitA > 0 ? new SiteBudget({ limitA: siteLimitA }) : null;
+    } catch (err) {
+      this.site = null;
+      this.error(RED._('charging-party.errors.start', { message: messageOf(err) }));
+    }
+    const partyId = (def.partyId || '').trim();
+    this.connectorIds =
+      this.role === 'vehicle' ? [(def.stationId || '').trim()] : connectors === 1 ? [partyId] : Array.from({ length: connectors }, (_, i) => `${partyId}-${i + 1}`);
+    this.parties = (async () => {
       const wallet = await this.wallet;
-      const id = (def.partyId || '').trim();
+      const id = partyId;
       const folder = dataDir(RED, def.dataDir, 'sessions');
-      const stationId = this.role === 'station' ? id : (def.stationId || '').trim();
-      const options = {
-        id,
-        stationId,
+      const common = {
         prefix: (def.prefix || 'm2m-ev/v1').replace(/\/+$/, ''),
         wallet,
-        journal: new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${id}.json`),
         peerTimeoutMs: setting('peerTimeout') * 1000,
         clockToleranceS: setting('clockTolerance'),
         messagesPerSecond: setting('messagesPerSecond'),
       };
+      const journal = (partyId: string) => new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${partyId}.json`);
       const security = wallet.security;
       const maxDepth = setting('maxDepth');
-      const party =
-        this.role === 'station'
-          ? new StationParty(options, {
-              pricePerKWh: setting('pricePerKWh'),
-              incrementWh: setting('incrementWh'),
-              maxPowerW: setting('maxPowerW'),
-              creditWh: numberSetting(def.creditWh, setting('incrementWh')),
-              stationDeposit: setting('stationDeposit'),
-              security,
-              maxDepth,
-              maxAtRisk: setting('maxAtRisk'),
-              opensPerMinute: setting('opensPerMinute'),
-              fundingWaitMs: setting('fundingWait') * 1000,
-            }, await loadOrCreateIdentity(`${folder}/station-${id}.key`))
-          : new VehicleParty(options, {
-              maxPricePerKWh: setting('maxPricePerKWh'),
-              deposit: setting('deposit'),
-              maxStationDeposit: numberSetting(def.maxStationDeposit, setting('deposit')),
-              targetWh: setting('targetWh'),
-              maxPowerW: setting('maxPowerW'),
-              meterToleranceWh: setting('meterToleranceWh'),
-              maxDepth,
-              security,
-              autoStart: def.autoStart !== false,
-            }, new TrustStore(`${folder}/vehicle-${id}.trust.json`, def.stationKey?.trim() ? { [stationId]: def.stationKey.trim() } : {}));
-      party.on('send', deliver);
-      party.on('warning', (text: string) => this.warn(text));
-      await party.start();
-      return party;
+      let parties: [string, StationParty | VehicleParty][];
+      if (this.role === 'station') {
+        const identity = await loadOrCreateIdentity(`${folder}/station-${id}.key`);
+        const policy = {
+          pricePerKWh: setting('pricePerKWh'),
+          incrementWh: setting('incrementWh'),
+          maxPowerW: setting('maxPowerW'),
+          creditWh: numberSetting(def.creditWh, setting('incrementWh')),
+          stationDeposit: setting('stationDeposit'),
+          security,
+          maxDepth,
+          maxAtRisk: setting('maxAtRisk'),
+          opensPerMinute: setting('opensPerMinute'),
+          fundingWaitMs: setting('fundingWait') * 1000,
+        };
+        parties = this.connectorIds.map((connectorId) => [connectorId, new StationParty({ ...common, id: connectorId, stationId: connectorId, journal: journal(connectorId) }, policy, identity)]);
+      } else {
+        const stationId = (def.stationId || '').trim();
+        const trust = new TrustStore(`${folder}/vehicle-${id}.trust.json`, def.stationKey?.trim() ? { [stationId]: def.stationKey.trim() } : {});
+        parties = [[
+          stationId,
+          new VehicleParty({ ...common, id, stationId, journal: journal(id) }, {
+            maxPricePerKWh: setting('maxPricePerKWh'),
+            deposit: setting('deposit'),
+            maxStationDeposit: numberSetting(def.maxStationDeposit, setting('deposit')),
+            targetWh: setting('targetWh'),
+            maxPowerW: setting('maxPowerW'),
+            meterToleranceWh: setting('meterToleranceWh'),
+            maxDepth,
+            security,
+            autoStart: def.autoStart !== false,
+          }, trust),
+        ]];
+      }
+      for (const [connectorId, party] of parties) {
+        party.on('send', deliver);
+        party.on('warning', (text: string) => this.warn(connectors > 1 ? `${connectorId}: ${text}` : text));
+      }
+      await Promise.all(parties.map(([, party]) => party.start()));
+      return new Map(parties);
     })();
-    this.party.catch((err) => this.error(RED._('charging-party.errors.start', { message: messageOf(err) })));
+    this.party = this.parties.then((parties) => [...parties.values()][0]);
+    this.parties.catch((err) => this.error(RED._('charging-party.errors.start', { message: messageOf(err) })));
+    this.party.catch(() => undefined); // reported once, above
 
     this.on('close', (_removed: boolean, done: () => void) => {
-      this.party.then((party) => party.close(), () => undefined).finally(done);
+      this.parties.then((parties) => Promise.all([...parties.values()].map((party) => party.close())), () => undefined).finally(done);
     });
   }
+
   RED.nodes.registerType('charging-party', ChargingParty as never);
 };

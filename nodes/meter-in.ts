@@ -40,11 +40,15 @@ export = function (RED: NodeAPI) {
       this.status({ fill: 'green', shape: 'dot', text: RED._('meter-in.status.reading', { wh: reading.registerWh }) });
     const showFailure = () => this.status({ fill: 'red', shape: 'ring', text: RED._('meter-in.status.failed') });
     const explain = (err: unknown) => (err instanceof NotSimulatedError ? RED._('meter-in.errors.not-simulated') : messageOf(err));
-    /** Answers an input with its reading (none while a simulated meter waits for its EVSE). */
-    const answer = (read: (msg: NodeMessageInFlow) => Promise<MeterReading | null>) => (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
+    /**
+     * Answers an input with its readings, one message each, with the connector it is for when the station has
+     * several (none while a simulated meter waits for its EVSE).
+     */
+    type Answer = { reading: MeterReading | null; named?: { connector: string } };
+    const answer = (read: (msg: NodeMessageInFlow) => Promise<Answer[]>) => (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       read(msg).then(
-        (reading) => {
-          if (reading) send({ ...msg, topic: 'meter', payload: reading });
+        (answers) => {
+          for (const { reading, named } of answers) if (reading) send({ ...msg, topic: 'meter', payload: reading, ...named });
           done();
         },
         (err) => {
@@ -61,7 +65,7 @@ export = function (RED: NodeAPI) {
         answer(async (msg) => {
           const reading = meter.acceptPayload(msg.payload);
           showReading(reading);
-          return reading;
+          return [{ reading }];
         }),
       );
       return;
@@ -73,34 +77,41 @@ export = function (RED: NodeAPI) {
       showFailure();
       return;
     }
-    const meter = new PolledMeter({
-      supply: partyNode
-        ? simulatedSupply(() => partyNode.evse)
-        : ds18b20Supply({
-            w1Directory: def.w1Directory,
-            sensorId: (def.sensorId || '').trim(),
-            wattsPerDegree: numberSetting(def.wattsPerDegree, 1000),
-            baselineC: numberSetting(def.baselineC, 25),
-          }),
-      register: new RegisterFile(path.join(dataDir(RED, '', 'meters'), `${this.id}.json`)),
-      intervalMs: pollIntervalMs(numberSetting(def.interval, 1)),
-    });
-    meter.on('reading', showReading);
-    meter.on('waiting', () => this.status({ fill: 'yellow', shape: 'ring', text: RED._('meter-in.status.waiting') }));
-    meter.on('polled', (reading: MeterReading) => this.send({ topic: 'meter', payload: reading }));
-    meter.on('failure', (err: unknown, firstOfItsKind: boolean) => {
-      showFailure();
-      if (firstOfItsKind) this.error(RED._('meter-in.errors.read', { message: explain(err) }));
-    });
-    meter.on('unusable', (err: unknown) => {
-      showFailure();
-      this.error(RED._('meter-in.errors.config', { message: explain(err) }));
+    // A simulated meter per connector of the station; a DS18B20 is one meter.
+    const connectorIds = partyNode?.connectorIds ?? [''];
+    const several = connectorIds.length > 1;
+    const meters = connectorIds.map((connectorId) => {
+      const meter = new PolledMeter({
+        supply: partyNode
+          ? simulatedSupply(() => partyNode.evses.get(connectorId) ?? null)
+          : ds18b20Supply({
+              w1Directory: def.w1Directory,
+              sensorId: (def.sensorId || '').trim(),
+              wattsPerDegree: numberSetting(def.wattsPerDegree, 1000),
+              baselineC: numberSetting(def.baselineC, 25),
+            }),
+        register: new RegisterFile(path.join(dataDir(RED, '', 'meters'), several ? `${this.id}-${connectorId}.json` : `${this.id}.json`)),
+        intervalMs: pollIntervalMs(numberSetting(def.interval, 1)),
+      });
+      const named = several ? { connector: connectorId } : undefined;
+      meter.on('reading', showReading);
+      meter.on('waiting', () => this.status({ fill: 'yellow', shape: 'ring', text: RED._('meter-in.status.waiting') }));
+      meter.on('polled', (reading: MeterReading) => this.send({ topic: 'meter', payload: reading, ...named }));
+      meter.on('failure', (err: unknown, firstOfItsKind: boolean) => {
+        showFailure();
+        if (firstOfItsKind) this.error(RED._('meter-in.errors.read', { message: explain(err) }));
+      });
+      meter.on('unusable', (err: unknown) => {
+        showFailure();
+        this.error(RED._('meter-in.errors.config', { message: explain(err) }));
+      });
+      return { meter, named };
     });
 
-    this.on('input', answer(() => meter.read()));
+    // Any input reads every meter at once.
+    this.on('input', answer(() => Promise.all(meters.map(async ({ meter, named }) => ({ reading: await meter.read(), named })))));
     this.on('close', (_removed: boolean, done: () => void) => {
-      meter
-        .close()
+      Promise.all(meters.map(({ meter }) => meter.close()))
         .catch((err) => this.warn(messageOf(err)))
         .finally(done);
     });

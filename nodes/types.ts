@@ -2,6 +2,7 @@ import type { Node } from 'node-red';
 import type { Evse } from './core/evse';
 import type { Role, Stage } from './core/protocol';
 import type { Outgoing, StationParty, VehicleParty } from './core/session';
+import type { SiteBudget } from './core/site';
 import type { TangleConnection, Wallet } from './core/wallet';
 
 /** The runtime shapes of our config nodes, as the nodes that use them see them. */
@@ -30,13 +31,22 @@ export interface ChargingPartyNode extends Node {
   role: Role;
   /** The party's wallet, as its `iota-wallet` node opens it; rejects when there is none. */
   wallet: Promise<Wallet>;
-  /** Resolves to the started station or vehicle; rejects (once, logged) when it cannot start. */
+  /** Resolves to the started station (its first connector) or vehicle; rejects (once, logged) when it cannot start. */
   party: Promise<StationParty | VehicleParty>;
   /**
-   * The station's EVSE, set by its `evse-control` node, so that a simulated `meter-in` can measure what flows
-   * through it. Null on a vehicle, or before the EVSE node has started.
+   * Every started party by connector id: a station's connectors (`<id>` alone, or `<id>-1` … `<id>-N`), or the
+   * vehicle under the id of the station it charges at. Protocol topics name the connector, so messages go by topic.
    */
-  evse: Evse | null;
+  parties: Promise<Map<string, StationParty | VehicleParty>>;
+  /** The connector ids, known at once (the parties start later): `[<id>]`, or `<id>-1` … `<id>-N`. */
+  connectorIds: string[];
+  /** The power budget a station's connectors share; null without a site limit, and on a vehicle. */
+  site: SiteBudget | null;
+  /**
+   * The station's chargers by connector id, set by its `evse-control` node, so that a simulated `meter-in` can
+   * measure what flows through each. Empty on a vehicle, or before the EVSE node has started.
+   */
+  evses: Map<string, Evse>;
   /** Registers the node that sends a stage's messages. Messages produced before it registered are delivered then. */
   attachOutlet(stage: Stage, outlet: StageOutlet): void;
   detachOutlet(stage: Stage, outlet: StageOutlet): void;

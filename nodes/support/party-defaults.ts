@@ -20,6 +20,8 @@ export const PARTY_DEFAULTS = {
   maxStationDeposit: 100,
   targetWh: 0,
   meterToleranceWh: 0,
+  connectors: 1,
+  siteLimitA: 0,
 } as const;
 
 export type PartyNumberSetting = keyof typeof PARTY_DEFAULTS;

@@ -20,6 +20,17 @@ export interface StageNodeSpec {
   status(event: string, payload: unknown, party: AnyParty): NodeStatus | null;
 }
 
+/**
+ * The party a command or meter reading is for: the only one, or on a station with several connectors the one
+ * `msg.connector` names.
+ */
+function partyFor(parties: Map<string, AnyParty>, connectorId: unknown): AnyParty {
+  if (parties.size === 1) return [...parties.values()][0];
+  const party = typeof connectorId === 'string' ? parties.get(connectorId) : undefined;
+  if (!party) throw new Error(`no connector "${String(connectorId)}": msg.connector must be one of ${[...parties.keys()].join(', ')}`);
+  return party;
+}
+
 /** Parties whose restored session was reported: a redeployed stage node does not report it again. */
 const reportedResumes = new WeakSet<AnyParty>();
 
@@ -57,37 +68,46 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
       );
   };
 
-  const listeners: [string, (payload: unknown) => void][] = [];
-  partyNode.party.then(
-    (party) => {
-      for (const event of new Set([...spec.events, 'phase'])) {
-        const listener = (payload: unknown) => {
-          if (spec.events.includes(event)) node.send([null, { topic: event, payload } as NodeMessage]);
-          const status = spec.status(event, payload, party);
-          if (status) node.status(status);
-          if (spec.stage === 'open' && event === 'phase' && (payload === 'idle' || payload === 'charging')) reportBalance();
-        };
-        party.on(event, listener);
-        listeners.push([event, listener]);
+  const listeners: [AnyParty, string, (payload: unknown) => void][] = [];
+  partyNode.parties.then(
+    (parties) => {
+      // With several connectors, every event and status names its connector.
+      const several = parties.size > 1;
+      const show = (status: NodeStatus | null, connectorId: string) => {
+        if (status) node.status(several ? { ...status, text: `${connectorId}: ${String(status.text)}` } : status);
+      };
+      for (const [connectorId, party] of parties) {
+        for (const event of new Set([...spec.events, 'phase'])) {
+          const listener = (payload: unknown) => {
+            if (spec.events.includes(event)) node.send([null, { topic: event, payload, ...(several ? { connector: connectorId } : {}) } as NodeMessage]);
+            show(spec.status(event, payload, party), connectorId);
+            if (spec.stage === 'open' && event === 'phase' && (payload === 'idle' || payload === 'charging')) reportBalance();
+          };
+          party.on(event, listener);
+          listeners.push([party, event, listener]);
+        }
+        show(spec.status('phase', party.phase, party), connectorId);
+        // The party emitted `resumed` while it started, before any node could listen: the open stage reports it once.
+        if (spec.stage === 'open' && party.resumedFrom && !reportedResumes.has(party)) {
+          reportedResumes.add(party);
+          node.send([null, { topic: 'resumed', payload: party.resumedFrom, ...(several ? { connector: connectorId } : {}) } as NodeMessage]);
+        }
       }
-      node.status(spec.status('phase', party.phase, party) ?? {});
       if (spec.stage === 'open') reportBalance();
-      // The party emitted `resumed` while it started, before any node could listen: the open stage reports it once.
-      if (spec.stage === 'open' && party.resumedFrom && !reportedResumes.has(party)) {
-        reportedResumes.add(party);
-        node.send([null, { topic: 'resumed', payload: party.resumedFrom } as NodeMessage]);
-      }
     },
     (err) => node.status({ fill: 'red', shape: 'ring', text: messageOf(err).slice(0, 30) }),
   );
 
   node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
-    partyNode.party
-      .then(async (party) => {
-        if (!isMqttTopic(msg.topic)) return spec.command(party, msg);
-        const stage = party.stageOf(msg.topic);
-        if (stage === null || (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open'))) return;
-        await party.receive(stage, msg.payload);
+    partyNode.parties
+      .then(async (parties) => {
+        if (!isMqttTopic(msg.topic)) return spec.command(partyFor(parties, (msg as { connector?: unknown }).connector), msg);
+        // The topic names the connector: the party it is addressed to takes it; the others ignore it.
+        for (const party of parties.values()) {
+          const stage = party.stageOf(msg.topic);
+          if (stage === null || (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open'))) continue;
+          return party.receive(stage, msg.payload);
+        }
       })
       .then(
         () => done(),
@@ -100,11 +120,8 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
 
   node.on('close', (_removed: boolean, done: () => void) => {
     partyNode.detachOutlet(spec.stage, outlet);
-    partyNode.party
-      .then((party) => {
-        for (const [event, listener] of listeners) party.off(event, listener);
-      }, () => undefined)
-      .finally(done);
+    for (const [party, event, listener] of listeners) party.off(event, listener);
+    done();
   });
 }
 

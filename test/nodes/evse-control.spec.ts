@@ -68,7 +68,7 @@ describe('nodes: evse-control', function () {
 
   it('registers a simulated charger on its station and obeys enable, disable, pause, resume, plug, unplug and current limits', async function () {
     const { partyNode, node, out, command } = await load({});
-    assert.ok(partyNode.evse instanceof SimulatedEvse, 'the EVSE is registered on the station for a simulated meter');
+    assert.ok([...partyNode.evses.values()][0] instanceof SimulatedEvse, 'the EVSE is registered on the station for a simulated meter');
     assert.equal(statusText(node), 'evse-control.status.disabled');
 
     const enabled = await command('enable');
@@ -103,7 +103,7 @@ describe('nodes: evse-control', function () {
     assert.deepEqual(out.commands, [], 'a simulated charger sends no MQTT commands');
 
     await helper.unload();
-    assert.equal(partyNode.evse, null, 'closing the node takes its EVSE off the station');
+    assert.equal(partyNode.evses.size, 0, 'closing the node takes its EVSE off the station');
   });
 
   it('drives an OpenEVSE over MQTT: claims on output 2, charger status from the input', async function () {
@@ -244,6 +244,6 @@ describe('nodes: evse-control', function () {
     await loadFlow([stubWalletNode, chargingParty, evseControl], [...stationFlow, { id: 'e1', type: 'evse-control', party: 'p1', driver: 'simulated' }]);
     const node = helper.getNode('e1');
     assert.deepEqual(callsOf(node, 'error')[0], ['evse-control.errors.not-station']);
-    assert.equal((helper.getNode('p1') as ChargingPartyNode).evse, null);
+    assert.equal((helper.getNode('p1') as ChargingPartyNode).evses.size, 0);
   });
 });

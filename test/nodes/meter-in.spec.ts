@@ -158,7 +158,7 @@ describe('nodes: meter-in', function () {
     const evse = new SimulatedEvse({ maxCurrentA: 32, phases: 3 });
     evse.plug();
     evse.enable();
-    (helper.getNode('p1') as ChargingPartyNode).evse = evse;
+    (helper.getNode('p1') as ChargingPartyNode).evses.set('MS1', evse);
     const reading = await eventually(() => out.find((msg) => readingOf(msg).registerWh >= 1));
     assert.equal(readingOf(reading).source, 'simulated');
     assert.ok(readingOf(reading).registerWh <= Math.floor(evse.deliveredWh()), 'it never counts more than the EVSE delivered');

@@ -79,6 +79,8 @@ export function sessionFlow(brokerPort: number, overrides: SessionFlowOptions = 
 
 export interface EventMsg {
   topic: string;
+  /** The connector an event or status is for, on a station with several. */
+  connector?: string;
   payload: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 

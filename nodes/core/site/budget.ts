@@ -119,6 +119,13 @@ export class SiteBudget extends EventEmitter {
     this.connectors.set(id, { id, maxCurrentA, state: 'idle', currentA: 0, askedAt: 0 });
   }
 
+  /** Takes a connector off the site (its share goes to the others); an unknown one is ignored. */
+  removeConnector(id: string): void {
+    if (!this.connectors.has(id)) return;
+    this.stop(id);
+    this.connectors.delete(id);
+  }
+
   /** A session started on the connector: it asks for power (and queues if the budget cannot give it the minimum). */
   start(id: string): void {
     const connector = this.get(id);

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { SiteSnapshot } from '../../nodes/core/site';
+import { generateSeed } from '../../nodes/core/wallet';
+import { FlowNode, loadFlow } from '../support/nodered';
+import { brokerAndRuntime, collect, errorsOf, NODES } from '../support/session-flow';
+import { until } from '../support/wait';
+
+const CONNECTORS = ['ST1-1', 'ST1-2', 'ST1-3'];
+
+/**
+ * One station with three connectors on a 16 A site (one charging-party, one set of stage nodes, one evse-control,
+ * one meter-in, wildcard subscriptions), and three vehicles, each at one connector, through the core MQTT nodes.
+ */
+function siteFlow(brokerPort: number): FlowNode[] {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-site-'));
+  const mqttIn = (id: string, topic: string, wires: string[]) => ({ id, z: 'tab', type: 'mqtt in', broker: 'broker', topic, qos: '0', datatype: 'json', wires: [wires] });
+  const vehicle = (n: number): FlowNode[] => {
+    const topics = `m2m-ev/v1/ST1-${n}`;
+    return [
+      { id: `wallet-v${n}`, type: 'iota-wallet', tangle: 'tangle', security: '1', devFunding: '100' },
+      {
+        id: `party-v${n}`, type: 'charging-party', role: 'vehicle', partyId: `EV${n}`, stationId: `ST1-${n}`, wallet: `wallet-v${n}`, prefix: 'm2m-ev/v1', dataDir,
+        maxPricePerKWh: '200', deposit: '40', maxStationDeposit: '100', targetWh: '20', maxPowerW: '100000', maxDepth: '8', autoStart: true,
+      },
+      mqttIn(`in-offer-v${n}`, `${topics}/offer`, [`open-v${n}`]),
+      mqttIn(`in-open-v${n}`, `${topics}/open/vehicle`, [`open-v${n}`]),
+      mqttIn(`in-pay-v${n}`, `${topics}/pay/vehicle`, [`pay-v${n}`]),
+      mqttIn(`in-settle-v${n}`, `${topics}/settle/vehicle`, [`settle-v${n}`]),
+      { id: `open-v${n}`, z: 'tab', type: 'flash-channel-open', party: `party-v${n}`, wires: [['out'], ['events-v']] },
+      { id: `pay-v${n}`, z: 'tab', type: 'pay-increment', party: `party-v${n}`, wires: [['out'], ['events-v']] },
+      { id: `settle-v${n}`, z: 'tab', type: 'channel-settle', party: `party-v${n}`, wires: [['out'], ['events-v']] },
+    ];
+  };
+  return [
+    { id: 'tab', type: 'tab' },
+    { id: 'broker', type: 'mqtt-broker', broker: '127.0.0.1', port: String(brokerPort), clientid: '', protocolVersion: '4', keepalive: '60', cleansession: true },
+    { id: 'tangle', type: 'iota-tangle', mode: 'embedded', dataDir: '', mwm: '5', depth: '3', milestoneInterval: '0', dev: true, powWorkers: '1' },
+    { id: 'wallet-s', type: 'iota-wallet', tangle: 'tangle', security: '1', devFunding: '200' },
+    {
+      id: 'party-s', type: 'charging-party', role: 'station', partyId: 'ST1', wallet: 'wallet-s', prefix: 'm2m-ev/v1', dataDir,
+      pricePerKWh: '100', incrementWh: '10', maxPowerW: '100000', creditWh: '10', stationDeposit: '0', maxDepth: '8', connectors: '3', siteLimitA: '16',
+    },
+    mqttIn('in-open-s', 'm2m-ev/v1/+/open/station', ['open-s']),
+    mqttIn('in-pay-s', 'm2m-ev/v1/+/pay/station', ['pay-s']),
+    mqttIn('in-settle-s', 'm2m-ev/v1/+/settle/station', ['settle-s']),
+    { id: 'open-s', z: 'tab', type: 'flash-channel-open', party: 'party-s', wires: [['out'], ['events-s']] },
+    { id: 'pay-s', z: 'tab', type: 'pay-increment', party: 'party-s', wires: [['out'], ['events-s']] },
+    { id: 'settle-s', z: 'tab', type: 'channel-settle', party: 'party-s', wires: [['out'], ['events-s']] },
+    { id: 'evse-s', z: 'tab', type: 'evse-control', party: 'party-s', driver: 'simulated', maxCurrentA: '16', volts: '230', phases: '3', autoPlug: true, vehicleTargetWh: '0', watchdog: '30', wires: [['evse-status'], []] },
+    { id: 'meter-s', z: 'tab', type: 'meter-in', source: 'simulated', party: 'party-s', interval: '0.3', wires: [['pay-s']] },
+    { id: 'out', z: 'tab', type: 'mqtt out', broker: 'broker', topic: '', qos: '', retain: '' },
+    { id: 'events-s', z: 'tab', type: 'helper' },
+    { id: 'events-v', z: 'tab', type: 'helper' },
+    { id: 'evse-status', z: 'tab', type: 'helper' },
+    ...[1, 2, 3].flatMap(vehicle),
+  ];
+}
+
+describe('nodes: a station with three connectors on a shared 16 A site budget, one flow', function () {
+  const context = brokerAndRuntime();
+
+  it('routes each connector by its topic, queues the third for power, and settles a session on every connector', async function () {
+    this.timeout(240_000);
+    const wallets = ['wallet-s', 'wallet-v1', 'wallet-v2', 'wallet-v3'];
+    await loadFlow(NODES, siteFlow(context.broker.port), Object.fromEntries(wallets.map((id) => [id, { seed: generateSeed() }])));
+    const station = collect('events-s');
+    const vehicles = collect('events-v');
+    const evse = collect('evse-status');
+    const sites = () => evse.filter((m) => m.topic === 'site').map((m) => m.payload as SiteSnapshot);
+    const settledAt = (connector: string) => station.some((m) => m.topic === 'settled' && m.connector === connector);
+    const vehiclesSettled = () => vehicles.filter((m) => m.topic === 'settled').length;
+    await until(() => CONNECTORS.every(settledAt) && vehiclesSettled() >= 3, 'a settled session on every connector, on both sides', 200_000);
+
+    // Every station event names its connector; each connector had a session of its own.
+    assert.ok(station.filter((m) => m.topic !== 'wallet').every((m) => CONNECTORS.includes(m.connector as string)));
+    const sessions = new Set(station.filter((m) => m.topic === 'settled').map((m) => m.payload.session_id as string));
+    assert.ok(sessions.size >= 3);
+    // The budget: never more than 16 A, 6 A or more for each charging connector, and a connector that waited.
+    assert.ok(sites().length > 0);
+    for (const site of sites()) {
+      assert.ok(site.allocatedA <= 16, `${site.allocatedA} A`);
+      for (const c of site.connectors.filter((c) => c.state === 'charging')) assert.ok(c.currentA >= 6);
+    }
+    assert.ok(sites().some((site) => site.connectors.filter((c) => c.state === 'charging').length === 2 && site.connectors.some((c) => c.state === 'queued')), 'two charged at 8 A while the third waited');
+    const statuses = evse.filter((m) => m.topic === 'evse');
+    assert.ok(statuses.every((m) => CONNECTORS.includes(m.connector as string)), 'every charger status names its connector');
+    assert.ok(Math.max(...statuses.map((m) => m.payload.offeredCurrentA as number)) <= 16);
+    assert.deepEqual(errorsOf(['party-s', 'open-s', 'pay-s', 'settle-s', 'evse-s', 'meter-s']), []);
+  });
+});
