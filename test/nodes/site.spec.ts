@@ -43,9 +43,8 @@ function siteFlow(brokerPort: number): FlowNode[] {
       id: 'party-s', type: 'charging-party', role: 'station', partyId: 'ST1', wallet: 'wallet-s', prefix: 'm2m-ev/v1', dataDir,
       pricePerKWh: '100', incrementWh: '10', maxPowerW: '100000', creditWh: '10', stationDeposit: '0', maxDepth: '8', connectors: '3', siteLimitA: '16',
     },
-    mqttIn('in-open-s', 'm2m-ev/v1/+/open/station', ['open-s']),
-    mqttIn('in-pay-s', 'm2m-ev/v1/+/pay/station', ['pay-s']),
-    mqttIn('in-settle-s', 'm2m-ev/v1/+/settle/station', ['settle-s']),
+    // One subscription for every connector's messages to the station: the stage nodes route them by topic.
+    mqttIn('in-s', 'm2m-ev/v1/+/+/station', ['open-s', 'pay-s', 'settle-s']),
     { id: 'open-s', z: 'tab', type: 'flash-channel-open', party: 'party-s', wires: [['out'], ['events-s']] },
     { id: 'pay-s', z: 'tab', type: 'pay-increment', party: 'party-s', wires: [['out'], ['events-s']] },
     { id: 'settle-s', z: 'tab', type: 'channel-settle', party: 'party-s', wires: [['out'], ['events-s']] },
