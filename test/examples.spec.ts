@@ -66,8 +66,8 @@ const files = fs.readdirSync(EXAMPLES).filter((name) => name.endsWith('.json'));
 const flows = new Map<string, FlowNode[]>(files.map((name) => [name, JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), 'utf8')) as FlowNode[]]));
 
 describe('example flows', () => {
-  it('are the four documented examples', () => {
-    assert.deepEqual([...files].sort(), [DASHBOARD_DEMO, 'Single-machine demo.json', 'Station pipeline (Raspberry Pi).json', 'Vehicle pipeline (Raspberry Pi).json']);
+  it('are the five documented examples', () => {
+    assert.deepEqual([...files].sort(), ['Charging site.json', DASHBOARD_DEMO, 'Single-machine demo.json', 'Station pipeline (Raspberry Pi).json', 'Vehicle pipeline (Raspberry Pi).json']);
   });
 
   it('read the core node types from Node-RED itself', () => {
