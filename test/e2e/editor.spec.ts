@@ -113,11 +113,11 @@ for (const editor of EDITORS) {
       const nodes = await page.evaluate((module) => {
         const chosen: { id: string; type: string; config: boolean }[] = [];
         const seen = new Set<string>();
-        // Ours: each node whose settings differ from those of every node before it (the demos share many), the
-        // names of the nodes it uses left out. Other modules' nodes: one of each type.
+        // Ours: each node whose settings differ from those of every node before it (the demos share many), its own
+        // name and the names of the nodes it uses left out. Other modules' nodes: one of each type.
         const signature = (n: EditorNode) => {
           if (RED.nodes.registry.getNodeSetForType(n.type)?.module !== module) return n.type;
-          const settings = Object.keys(n._def.defaults ?? {}).filter((key) => !(typeof n[key] === 'string' && RED.nodes.node(n[key] as string)));
+          const settings = Object.keys(n._def.defaults ?? {}).filter((key) => key !== 'name' && !(typeof n[key] === 'string' && RED.nodes.node(n[key] as string)));
           return n.type + JSON.stringify(settings.map((key) => n[key]));
         };
         const choose = (n: EditorNode) => {
