@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { CreditGate, SimulatedEvse } from '../../nodes/core/evse';
+import { SessionCharger, SimulatedEvse } from '../../nodes/core/evse';
 import { newKeyPair } from '../../nodes/core/protocol';
-import { EnergyEvent, Outgoing, Party, SessionJournal, SessionRecord, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../nodes/core/session';
+import { Outgoing, Party, SessionJournal, SessionRecord, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../nodes/core/session';
 import { ConnectorCoupling, ConnectorShare, SiteBudget, SiteSnapshot } from '../../nodes/core/site';
 import { generateSeed, TangleConnection, Wallet } from '../../nodes/core/wallet';
 import { FakeClock } from '../core/evse/fake-clock';
@@ -122,23 +122,19 @@ export class SiteBench {
     const connector: Connector = { id, station, evse, visit: null, offer: null };
     this.budget.addConnector(id, this.options.maxCurrentA);
     evse.on('status', () => this.measure());
-    this.chargeWith(connector);
     this.wire(station, (out) => (out.stage === 'offer' ? this.offered(connector, out) : connector.visit?.vehicle));
     this.connectors.push(connector);
     await station.start();
+    this.chargeWith(connector);
     new ConnectorCoupling(this.budget, id, station, evse);
   }
 
-  /** The charger follows the session: on when the channel opens, held by the credit gate, off when it stops. */
+  /** The product's charger control follows the session (on when the channel opens, the credit gate, off at the stop). */
   private chargeWith({ station, evse }: Connector): void {
-    const gate = new CreditGate(evse, { incrementWh: station.offer.incrementWh, creditWh: station.offer.creditWh });
-    station.on('opened', () => evse.enable());
-    station.on('energy', (e: EnergyEvent) => gate.update(e.deliveredWh, e.paidWh));
-    station.on('stopping', () => evse.disable());
+    new SessionCharger(evse).attach(station);
     station.on('settled', (record: SessionRecord) => {
       const connector = this.connectors.find((c) => c.station === station)!;
       connector.visit!.records.station = record;
-      evse.resume(gate.reason);
       this.leaveWhenSettled(connector);
     });
   }
