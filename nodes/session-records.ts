@@ -58,7 +58,9 @@ export = function (RED: NodeAPI) {
       store
         .then(async (s) => {
           if (msg.topic === 'billing') return send([null, billing(s)]);
-          const sessionId = await write(s, msg, place, at);
+          // A station with several connectors names each event's connector.
+          const connector = (msg as { connector?: unknown }).connector;
+          const sessionId = await write(s, msg, typeof connector === 'string' ? { ...place, connectorId: connector } : place, at);
           if (sessionId === null) return;
           const session = s.session(sessionId)!;
           const record = chargeDetailRecord(session, s.increments(sessionId), s.settlements(sessionId));

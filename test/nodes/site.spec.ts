@@ -7,6 +7,7 @@ import { generateSeed } from '../../nodes/core/wallet';
 import { FlowNode, loadFlow } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES } from '../support/session-flow';
 import { until } from '../support/wait';
+import sessionRecords = require('../../nodes/session-records');
 
 const CONNECTORS = ['ST1-1', 'ST1-2', 'ST1-3'];
 
@@ -45,9 +46,11 @@ function siteFlow(brokerPort: number): FlowNode[] {
     },
     // One subscription for every connector's messages to the station: the stage nodes route them by topic.
     mqttIn('in-s', 'm2m-ev/v1/+/+/station', ['open-s', 'pay-s', 'settle-s']),
-    { id: 'open-s', z: 'tab', type: 'flash-channel-open', party: 'party-s', wires: [['out'], ['events-s']] },
-    { id: 'pay-s', z: 'tab', type: 'pay-increment', party: 'party-s', wires: [['out'], ['events-s']] },
-    { id: 'settle-s', z: 'tab', type: 'channel-settle', party: 'party-s', wires: [['out'], ['events-s']] },
+    { id: 'open-s', z: 'tab', type: 'flash-channel-open', party: 'party-s', wires: [['out'], ['events-s', 'records-s']] },
+    { id: 'pay-s', z: 'tab', type: 'pay-increment', party: 'party-s', wires: [['out'], ['events-s', 'records-s']] },
+    { id: 'settle-s', z: 'tab', type: 'channel-settle', party: 'party-s', wires: [['out'], ['events-s', 'records-s']] },
+    { id: 'records-s', z: 'tab', type: 'session-records', role: 'station', file: path.join(dataDir, 'records'), evseUid: '', connectorId: '', wires: [['records-out'], []] },
+    { id: 'records-out', z: 'tab', type: 'helper' },
     { id: 'evse-s', z: 'tab', type: 'evse-control', party: 'party-s', driver: 'simulated', maxCurrentA: '16', volts: '230', phases: '3', autoPlug: true, vehicleTargetWh: '0', watchdog: '30', wires: [['evse-status'], []] },
     { id: 'meter-s', z: 'tab', type: 'meter-in', source: 'simulated', party: 'party-s', interval: '0.3', wires: [['pay-s']] },
     { id: 'out', z: 'tab', type: 'mqtt out', broker: 'broker', topic: '', qos: '', retain: '' },
@@ -64,10 +67,11 @@ describe('nodes: a station with three connectors on a shared 16 A site budget, o
   it('routes each connector by its topic, queues the third for power, and settles a session on every connector', async function () {
     this.timeout(240_000);
     const wallets = ['wallet-s', 'wallet-v1', 'wallet-v2', 'wallet-v3'];
-    await loadFlow(NODES, siteFlow(context.broker.port), Object.fromEntries(wallets.map((id) => [id, { seed: generateSeed() }])));
+    await loadFlow([...NODES, sessionRecords], siteFlow(context.broker.port), Object.fromEntries(wallets.map((id) => [id, { seed: generateSeed() }])));
     const station = collect('events-s');
     const vehicles = collect('events-v');
     const evse = collect('evse-status');
+    const records = collect('records-out');
     const sites = () => evse.filter((m) => m.topic === 'site').map((m) => m.payload as SiteSnapshot);
     const settledAt = (connector: string) => station.some((m) => m.topic === 'settled' && m.connector === connector);
     const vehiclesSettled = () => vehicles.filter((m) => m.topic === 'settled').length;
@@ -87,6 +91,10 @@ describe('nodes: a station with three connectors on a shared 16 A site budget, o
     const statuses = evse.filter((m) => m.topic === 'evse');
     assert.ok(statuses.every((m) => CONNECTORS.includes(m.connector as string)), 'every charger status names its connector');
     assert.ok(Math.max(...statuses.map((m) => m.payload.offeredCurrentA as number)) <= 16);
-    assert.deepEqual(errorsOf(['party-s', 'open-s', 'pay-s', 'settle-s', 'evse-s', 'meter-s']), []);
+    // The records name the connector of each session.
+    const settledRecords = records.filter((m) => m.topic === 'settled').map((m) => (m as unknown as { record: { cdr_location: { id: string; connector_id: string } } }).record);
+    assert.ok(settledRecords.length >= 3);
+    for (const r of settledRecords) assert.equal(r.cdr_location.connector_id, r.cdr_location.id);
+    assert.deepEqual(errorsOf(['records-s', 'party-s', 'open-s', 'pay-s', 'settle-s', 'evse-s', 'meter-s']), []);
   });
 });
