@@ -73,18 +73,12 @@ export = function (RED: NodeAPI) {
     this.wallet.catch(() => undefined); // reported once, by the party below
     const connectors = this.role === 'station' ? Math.max(1, Math.floor(setting('connectors'))) : 1;
     const siteLimitA = this.role === 'station' ? setting('siteLimitA') : 0;
-    try {
-      this.site = siteLimitA > 0 ? new SiteBudget({ limitA: siteLimitA }) : null;
-    } catch (err) {
-      this.site = null;
-      this.error(RED._('charging-party.errors.start', { message: messageOf(err) }));
-    }
+    this.site = siteLimitA > 0 ? new SiteBudget({ limitA: Math.floor(siteLimitA) }) : null;
     const partyId = (def.partyId || '').trim();
     this.connectorIds =
       this.role === 'vehicle' ? [(def.stationId || '').trim()] : connectors === 1 ? [partyId] : Array.from({ length: connectors }, (_, i) => `${partyId}-${i + 1}`);
     this.parties = (async () => {
       const wallet = await this.wallet;
-      const id = partyId;
       const folder = dataDir(RED, def.dataDir, 'sessions');
       const common = {
         prefix: (def.prefix || 'm2m-ev/v1').replace(/\/+$/, ''),
@@ -93,12 +87,12 @@ export = function (RED: NodeAPI) {
         clockToleranceS: setting('clockTolerance'),
         messagesPerSecond: setting('messagesPerSecond'),
       };
-      const journal = (partyId: string) => new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${partyId}.json`);
+      const journal = (ownId: string) => new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${ownId}.json`);
       const security = wallet.security;
       const maxDepth = setting('maxDepth');
       let parties: [string, StationParty | VehicleParty][];
       if (this.role === 'station') {
-        const identity = await loadOrCreateIdentity(`${folder}/station-${id}.key`);
+        const identity = await loadOrCreateIdentity(`${folder}/station-${partyId}.key`);
         const policy = {
           pricePerKWh: setting('pricePerKWh'),
           incrementWh: setting('incrementWh'),
@@ -113,11 +107,11 @@ export = function (RED: NodeAPI) {
         };
         parties = this.connectorIds.map((connectorId) => [connectorId, new StationParty({ ...common, id: connectorId, stationId: connectorId, journal: journal(connectorId) }, policy, identity)]);
       } else {
-        const stationId = (def.stationId || '').trim();
-        const trust = new TrustStore(`${folder}/vehicle-${id}.trust.json`, def.stationKey?.trim() ? { [stationId]: def.stationKey.trim() } : {});
+        const [stationId] = this.connectorIds;
+        const trust = new TrustStore(`${folder}/vehicle-${partyId}.trust.json`, def.stationKey?.trim() ? { [stationId]: def.stationKey.trim() } : {});
         parties = [[
           stationId,
-          new VehicleParty({ ...common, id, stationId, journal: journal(id) }, {
+          new VehicleParty({ ...common, id: partyId, stationId, journal: journal(partyId) }, {
             maxPricePerKWh: setting('maxPricePerKWh'),
             deposit: setting('deposit'),
             maxStationDeposit: numberSetting(def.maxStationDeposit, setting('deposit')),
