@@ -75,7 +75,10 @@ export = function (RED: NodeAPI) {
 
     const show = (status: EvseStatus, id: string) => {
       const prefix = several ? `${id}: ` : '';
-      if (status.state === 'E' || status.state === 'F') {
+      const fault = status.state === 'E' || status.state === 'F';
+      // Several connectors on a site budget: the status shows the site (showSite), unless a charger is at fault.
+      if (several && site && !fault) return;
+      if (fault) {
         this.status({ fill: 'red', shape: 'dot', text: prefix + RED._('evse-control.status.fault', { state: status.state }) });
       } else if (status.mode === 'disabled') {
         this.status({ fill: 'grey', shape: 'ring', text: prefix + RED._('evse-control.status.disabled') });
@@ -91,7 +94,16 @@ export = function (RED: NodeAPI) {
     };
     const sendStatus = (status: EvseStatus, id: string) => this.send([{ topic: 'evse', payload: status, ...named(id) }, null]);
     const sendCommand = (command: MqttCommand) => this.send([null, { topic: command.topic, payload: command.payload }]);
-    const sendSite = (snapshot: SiteSnapshot) => this.send([{ topic: 'site', payload: snapshot }, null]);
+    const showSite = (snapshot: SiteSnapshot) => {
+      if (!several) return;
+      const count = (state: string) => snapshot.connectors.filter((c) => c.state === state).length;
+      const text = RED._('evse-control.status.site', { allocated: snapshot.allocatedA, limit: snapshot.limitA, charging: count('charging'), waiting: count('queued') });
+      this.status({ fill: snapshot.allocatedA > 0 ? 'green' : 'grey', shape: 'dot', text });
+    };
+    const sendSite = (snapshot: SiteSnapshot) => {
+      this.send([{ topic: 'site', payload: snapshot }, null]);
+      showSite(snapshot);
+    };
 
     for (const [id, charger] of chargers) {
       charger.on('status', (status: EvseStatus) => {
@@ -115,6 +127,7 @@ export = function (RED: NodeAPI) {
     };
     RED.events.once('flows:started', announce);
     for (const [id, charger] of chargers) show(charger.status(), id);
+    if (site) showSite(site.snapshot());
 
     partyNode.parties.then(
       (parties) => {

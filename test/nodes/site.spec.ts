@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SiteSnapshot } from '../../nodes/core/site';
 import { generateSeed } from '../../nodes/core/wallet';
-import { FlowNode, loadFlow } from '../support/nodered';
+import { FlowNode, helper, loadFlow } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES } from '../support/session-flow';
 import { until } from '../support/wait';
 import sessionRecords = require('../../nodes/session-records');
@@ -95,6 +95,9 @@ describe('nodes: a station with three connectors on a shared 16 A site budget, o
     const settledRecords = records.filter((m) => m.topic === 'settled').map((m) => (m as unknown as { record: { cdr_location: { id: string; connector_id: string } } }).record);
     assert.ok(settledRecords.length >= 3);
     for (const r of settledRecords) assert.equal(r.cdr_location.connector_id, r.cdr_location.id);
+    // The charger node's status tells the site at a glance.
+    const texts = (helper.getNode('evse-s') as unknown as { status: { getCalls(): { args: [{ text?: string }] }[] } }).status.getCalls().map((call) => call.args[0].text);
+    assert.ok(texts.includes('evse-control.status.site'), texts.slice(-5).join(' | '));
     assert.deepEqual(errorsOf(['records-s', 'party-s', 'open-s', 'pay-s', 'settle-s', 'evse-s', 'meter-s']), []);
   });
 });
