@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import type { Socket } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import mqtt, { MqttClient } from 'mqtt';
 import RED from 'node-red';
@@ -35,11 +37,38 @@ const sideOf = (topic: string): Side => (TOPICS.station.includes(topic) ? 'stati
 /**
  * The session flow, with the vehicle's `mqtt in` node delivering raw bytes: the station's delivers text as the
  * example flows do. Either way the stage nodes meet every byte, and check size and depth before they parse.
+ * The station drives a (simulated) charger, whose every command shows in its status output, and the wallets keep
+ * their files in a folder of the test's own. The heartbeat runs every 20 minutes (peer timeout one hour): no timer
+ * sends anything while the test watches what each fuzz message does.
  */
 function fuzzFlow(port: number, messagesPerSecond?: string) {
-  const rate = messagesPerSecond ? { messagesPerSecond } : {};
+  const rate = { peerTimeout: '3600', ...(messagesPerSecond ? { messagesPerSecond } : {}) };
+  const wallets = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-fuzz-wallets-'));
   const flow = sessionFlow(port, { vehicle: { targetWh: '0', ...rate, ...ONE_SESSION }, station: rate });
-  return flow.map((node) => (node.type === 'mqtt in' && node.id === 'in-v' ? { ...node, datatype: 'buffer' } : node));
+  return [
+    ...flow.map((node) => {
+      if (node.type === 'mqtt in' && node.id === 'in-v') return { ...node, datatype: 'buffer' };
+      return node.type === 'iota-wallet' ? { ...node, dataDir: wallets } : node;
+    }),
+    { id: 'evse-s', z: 'tab', type: 'evse-control', party: 'party-s', driver: 'simulated', maxCurrentA: '32', volts: '230', phases: '3', autoPlug: true, vehicleTargetWh: '0', watchdog: '0', wires: [['evse-stream'], ['evse-stream']] },
+    { id: 'evse-stream', z: 'tab', type: 'helper' },
+  ];
+}
+/** A journal is append-only: any write changes its size and modification time (read in nanoseconds). */
+function fileVersion(file: string): string {
+  const { size, mtimeNs } = fs.statSync(file, { bigint: true });
+  return `${size} bytes, modified ${mtimeNs} ns`;
+}
+
+/** The wallets' files (key-index counter, addresses, pending sends) in the flow's wallet folder. */
+function walletFiles(flow: { type: string; dataDir?: unknown }[]): string {
+  const dir = String(flow.find((node) => node.type === 'iota-wallet')!.dataDir);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
 }
 
 /** What no fuzz message may change: what money depends on, the offer a vehicle holds, the journal file. */
@@ -62,7 +91,10 @@ class Handled {
   readonly outcomes = new Map<string, number>();
   readonly unclean: string[] = [];
   readonly acceptedForgeries: string[] = [];
+  /** The outcome of the message finished with last. */
+  last = '';
   private readonly genuine: Set<string>;
+  private waiters: { total: number; resolve: () => void }[] = [];
 
   constructor(genuine: readonly string[]) {
     this.genuine = new Set(genuine.map((text) => canonicalJson(JSON.parse(text))));
@@ -73,10 +105,20 @@ class Handled {
     hooks.remove('onComplete.fuzz');
   }
 
+  /** Resolves once the nodes have finished with `total` messages, both sides together. */
+  finished(total: number): Promise<void> {
+    if (this.count.station + this.count.vehicle >= total) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ total, resolve }));
+  }
+
   private tally(side: Side, outcome: string): void {
     this.count[side]++;
     const key = `${side} ${outcome}`;
+    this.last = key;
     this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
+    const done = this.count.station + this.count.vehicle;
+    for (const waiter of this.waiters.filter((w) => w.total <= done)) waiter.resolve();
+    this.waiters = this.waiters.filter((w) => w.total > done);
   }
 
   private completed({ msg, error, node }: CompleteEvent): void {
@@ -276,7 +318,20 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     const dataDir = String(flow.find((node) => node.id === 'party-s')!.dataDir);
     const journals = { station: path.join(dataDir, 'station-ST1.json'), vehicle: path.join(dataDir, 'vehicle-EV1.json') };
     const state = () => ({ station: stateOf(station, journals.station), vehicle: stateOf(vehicle, journals.vehicle) });
-    return { seeds, events, station, vehicle, state };
+    const evse = collect('evse-stream');
+    const published = { station: collect('out-s'), vehicle: collect('out-v') };
+    /** What a refused message must leave as it was, by name. */
+    const effects = (): Record<string, unknown> => ({
+      'station journal': fileVersion(journals.station),
+      'vehicle journal': fileVersion(journals.vehicle),
+      'wallet files (key-index counters)': walletFiles(flow),
+      'EVSE commands and statuses': evse.length,
+      'messages the station published': published.station.length,
+      'messages the vehicle published': published.vehicle.length,
+    });
+    /** The simulated charger draws until paid + credit, then stops by itself (a timer): after that it is quiet. */
+    const evseStopped = () => until(() => evse.at(-1)?.topic === 'evse' && evse.at(-1)!.payload.charging === false, 'the charger to stop at paid + credit');
+    return { seeds, events, station, vehicle, state, effects, evseStopped };
   }
 
   /** Waits until the state has not changed for half a second: whatever was in flight has landed. */
@@ -309,12 +364,37 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     return sent;
   }
 
+  /**
+   * Publishes the cases one at a time, each once the nodes have finished with the one before, and compares what a
+   * refusal must not change (journals, wallet files, the EVSE stream, published messages) between one message and
+   * the next. Returns what changed, naming the message.
+   */
+  async function publishEach(cases: Iterable<FuzzCase>, handled: Handled, random: () => number, effects: () => Record<string, unknown>) {
+    const sent = { station: 0, vehicle: 0 };
+    const changed: string[] = [];
+    let before = effects();
+    for (const c of cases) {
+      sent[sideOf(c.topic)]++;
+      await client.publishAsync(c.topic, c.payload, { qos: random() < 0.5 ? 0 : 1, retain: false });
+      await handled.finished(sent.station + sent.vehicle);
+      // The nodes pass on what they send in the next turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      const after = effects();
+      const parts = Object.keys(after).filter((key) => after[key] !== before[key]);
+      if (parts.length > 0) changed.push(`${c.kind} on ${c.topic} (${handled.last}) changed: ${parts.join(', ')}`);
+      before = after;
+    }
+    return { sent, changed };
+  }
+
   function report(title: string, handled: Handled, sent: Record<Side, number>, extra: Record<string, unknown> = {}): void {
     const outcomes = [...handled.outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([key, n]) => `    ${String(n).padStart(6)}  ${key}`);
     console.log(`  ${title}: sent ${JSON.stringify(sent)}, ${JSON.stringify(extra)}\n${outcomes.join('\n')}`);
   }
 
-  it('changes nothing and never crashes on 10,000 random, mutated, forged and replayed messages; the session then settles to the token', async function () {
+  it('changes nothing and never crashes on 10,000 random, mutated, forged and replayed messages, each compared before and after; the session then settles to the token', async function () {
+    // One message at a time: about 5 ms each on two busy cores.
+    this.timeout(600_000);
     const started = Date.now();
     const seed = Number(process.env.FUZZ_SEED) || Math.floor(Math.random() * 2 ** 31);
     console.log(`  fuzz seed ${seed} (FUZZ_SEED=${seed} repeats the same mutations)`);
@@ -322,10 +402,12 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
 
     // Capture the genuine traffic of the opening and of one paid increment.
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`);
+    // One message at a time: without TCP_NODELAY each waits for the broker's delayed acknowledgement of the last.
+    (client.stream as Socket).setNoDelay(true);
     const captured: { topic: string; text: string }[] = [];
     client.on('message', (topic, payload) => captured.push({ topic, text: payload.toString('utf8') }));
     await client.subscribeAsync('m2m-ev/#', { qos: 1 });
-    const { seeds, events, station, vehicle, state } = await charging('100000');
+    const { seeds, events, station, vehicle, state, effects, evseStopped } = await charging('100000');
     const payStation = helper.getNode('pay-s');
     let register = 1000;
     const read = () => payStation.receive({ payload: { registerWh: register, timestamp: Date.now(), source: 'test' } } as never);
@@ -334,6 +416,7 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     register += 10;
     read();
     await until(() => station.session.paidIncrements === 1 && vehicle.session.paidIncrements === 1, 'the first increment to be paid');
+    await evseStopped();
     await quiet(state);
     await client.unsubscribeAsync('m2m-ev/#');
     const genuine: Genuine[] = captured.map(({ topic, text }) => ({ topic, text, envelope: JSON.parse(text) as Record<string, unknown> }));
@@ -358,8 +441,10 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     };
     const fuzzStarted = Date.now();
     let sent: Record<Side, number>;
+    let changed: string[];
+    const effectsBefore = effects();
     try {
-      sent = await publish(cases(), handled, random);
+      ({ sent, changed } = await publishEach(cases(), handled, random, effects));
       await quiet(state);
     } finally {
       process.off('unhandledRejection', onUnhandled);
@@ -376,6 +461,8 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     assert.deepEqual(handled.unclean, [], 'every refusal is a ProtocolError, a FlashError or the core node’s JSON error');
     assert.deepEqual(handled.acceptedForgeries, [], 'only exact replays of genuine messages are accepted (as no-ops)');
     assert.deepEqual(handled.count, sent, 'every message was handled exactly once');
+    assert.deepEqual(changed.slice(0, 20), [], 'no fuzz message changed a journal, a wallet file, the EVSE stream or what the parties publish');
+    assert.deepEqual(effects(), effectsBefore, 'nothing changed later either');
     assert.deepEqual(state(), before, 'no fuzz message changed the session, the offer or the journal of either side');
     assert.ok(SIDES.every((side) => [...handled.outcomes.keys()].some((key) => key.startsWith(`${side} refused BAD_SIGNATURE`))), 'forgeries reached the signature check on both sides');
     // No node but the stage nodes reported anything.
