@@ -235,8 +235,9 @@ async function main(): Promise<number> {
     await waitForNodeRed(child);
     if (firstStart) await deployDemo();
     log(`Node-RED editor: ${EDITOR_URL}`);
-    log(`Dashboard:       ${DASHBOARD_URL}`);
-    log('A charging session starts by itself in a few seconds. Stop the demo with Ctrl-C.');
+    log(`Dashboard:       ${DASHBOARD_URL} (pages: charging session, billing, Flash channel for teaching)`);
+    log('A charging session starts by itself in a few seconds. After each one, the records are reconciled with the Tangle');
+    log('and the result is printed here ("reconciliation"). Stop the demo with Ctrl-C.');
   })();
 
   let code: number;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { FlowNode } from '../support/nodered';
-import { devNodeRed, exampleFiles, freePort, installedPackage, Mosquitto, MODULE, NodeRed, nodeRed5, NodeRedRuntime, OUTPUT_DIR, systemTool, tempDir } from '../support/real-nodered';
+import { devNodeRed, exampleFiles, freePort, installedPackage, launchChromium, Mosquitto, MODULE, NodeRed, nodeRed5, NodeRedRuntime, OUTPUT_DIR } from '../support/real-nodered';
 
 /**
  * The editor as a user meets it, on both Node-RED majors we support: Node-RED 4 (the dev dependency, on this
@@ -41,12 +41,7 @@ for (const editor of EDITORS) {
       this.timeout(300_000);
       runtime = await editor.runtime();
       nodeRed = await NodeRed.start(`editor-nr${editor.major}`, await installedPackage(), { runtime });
-      context = await chromium.launchPersistentContext(tempDir('m2m-e2e-chromium-'), {
-        executablePath: systemTool('/usr/bin/chromium', 'chromium'),
-        headless: true,
-        viewport: { width: 1400, height: 900 },
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      context = await launchChromium({ width: 1400, height: 900 });
       page = context.pages()[0] ?? (await context.newPage());
       page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
       await openEditor(page, nodeRed.url);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium, BrowserContext } from 'playwright-core';
 
 /**
  * Real processes for the end-to-end tests: Node-RED started the way a user starts it, with this package installed
@@ -260,6 +261,11 @@ export class NodeRed {
     fs.writeFileSync(path.join(OUTPUT_DIR, `node-red-${this.name}.log`), this.output);
   }
 
+  /** SIGKILL, as a power cut or the OOM killer: nothing is closed or saved. */
+  kill(): Promise<void> {
+    return stopChild(this.child, 'SIGKILL');
+  }
+
   /** SIGINT, as Ctrl-C: Node-RED stops its flows (closing our nodes) and exits. */
   stop(): Promise<void> {
     return stopChild(this.child, 'SIGINT');
@@ -318,4 +324,14 @@ export function exampleFiles(): string[] {
 
 export function readExample(file: string): object[] {
   return JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8'));
+}
+
+/** Debian's Chromium, headless, on a fresh profile: the browser of the end-to-end tests. */
+export function launchChromium(viewport: { width: number; height: number }): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(tempDir('m2m-e2e-chromium-'), {
+    executablePath: systemTool('/usr/bin/chromium', 'chromium'),
+    headless: true,
+    viewport,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 }
