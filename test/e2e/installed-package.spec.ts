@@ -4,8 +4,7 @@ import path from 'node:path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
 import { generateSeed } from '../../nodes/core/wallet';
 import type { FlowNode } from '../support/nodered';
-import { exampleFiles, freePort, installedPackage, Mosquitto, MODULE, NodeRed, OUTPUT_DIR, systemTool, tempDir } from '../support/real-nodered';
-import { DASHBOARD_EXAMPLE, example, fakeW1Bus, forTestBench } from './flows';
+import { exampleFiles, installedPackage, MODULE, NodeRed, OUTPUT_DIR, systemTool, tempDir } from '../support/real-nodered';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 const TYPES = ['iota-tangle', 'iota-wallet', 'charging-party', 'flash-channel-open', 'pay-increment', 'channel-settle', 'meter-in', 'evse-control', 'session-records'];
@@ -170,66 +169,8 @@ describe('e2e: the packed package installed in a real Node-RED', function () {
       await page.evaluate(() => RED.sidebar.help.show('meter-in'));
       await page.screenshot({ path: path.join(OUTPUT_DIR, 'editor-help-meter-in.png') });
     });
-
-    it("draws the dashboard demo's chart, and the chart grows", async function () {
-      this.timeout(300_000);
-      const sets = await nodeRed.json<NodeSet[]>('/nodes');
-      assert.ok(sets.some((s) => s.module === '@flowfuse/node-red-dashboard' && s.enabled), 'Dashboard 2.0 is available to Node-RED');
-      const broker = await Mosquitto.start();
-      try {
-        const bus = fakeW1Bus(tempDir('m2m-e2e-w1-'), 30);
-        const bench = { brokerPort: broker.port, tanglePort: await freePort(), w1Directory: bus.w1Directory, recordsFile: path.join(tempDir('m2m-e2e-records-'), 'records.jsonl') };
-        await nodeRed.deploy(forTestBench(example(DASHBOARD_EXAMPLE), bench));
-
-        const dashboard = await context.newPage();
-        await dashboard.goto(`${nodeRed.url}/dashboard`);
-        // The demo's chart gets data once a session runs: wait for its first points.
-        const first = await dashboard
-          .waitForFunction(countChartPoints, undefined, { timeout: 120_000, polling: 250 })
-          .then((h) => h.jsonValue())
-          .catch(async (err) => {
-            await dashboard.screenshot({ path: path.join(OUTPUT_DIR, 'dashboard-chart.png') });
-            throw err;
-          });
-        // Then until it has more (data may arrive every second, or with each payment).
-        await dashboard.waitForFunction(`(${countChartPoints.toString()})() > ${first}`, undefined, { timeout: 60_000, polling: 250 });
-        const later = await dashboard.evaluate(countChartPoints);
-        await dashboard.screenshot({ path: path.join(OUTPUT_DIR, 'dashboard-chart.png') });
-        assert.ok(first > 0, `the chart has data (${first} points)`);
-        assert.ok(later > first, `the chart grew: ${first} points, then ${later}`);
-        await dashboard.close();
-      } finally {
-        await broker.stop();
-      }
-    });
   });
 });
-
-/**
- * In the dashboard page: the number of data points of all ECharts charts, or 0 (falsy, so waitForFunction keeps
- * polling). Dashboard 2.0's ui-chart keeps its ECharts instance as `chart` on its Vue component; the components
- * are reached from the root virtual node, which Vue keeps on the app's container even in a production build.
- */
-function countChartPoints(): number {
-  interface VNode {
-    component?: { proxy?: { chart?: { getOption(): { series?: { data?: unknown[] }[] } } }; subTree?: VNode };
-    children?: unknown;
-    suspense?: { activeBranch?: VNode };
-  }
-  let points = 0;
-  const visit = (vnode: VNode | undefined) => {
-    if (!vnode || typeof vnode !== 'object') return;
-    const chart = vnode.component?.proxy?.chart;
-    if (chart && typeof chart.getOption === 'function') {
-      for (const series of chart.getOption().series ?? []) points += series.data?.length ?? 0;
-    }
-    visit(vnode.component?.subTree);
-    visit(vnode.suspense?.activeBranch);
-    if (Array.isArray(vnode.children)) for (const child of vnode.children) visit(child as VNode);
-  };
-  visit((document.querySelector('#app') as unknown as { _vnode?: VNode } | null)?._vnode);
-  return points;
-}
 
 /** What the tests use of the editor's global API, as it runs in the page. */
 declare const RED: {
