@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { StopReason } from './core/protocol';
 import type { SessionRecord } from './core/session';
 import { runStageNode } from './support/stage-node';
 
@@ -22,7 +23,10 @@ export = function (RED: NodeAPI) {
         await party.stop('local-stop');
       },
       status(event, payload) {
-        if (event === 'stopping') return { fill: 'yellow', shape: 'ring', text: RED._('channel-settle.status.stopping', { reason: (payload as { reason: string }).reason }) };
+        if (event === 'stopping') {
+          const reason = RED._(`channel-settle.reason.${(payload as { reason: StopReason }).reason}`);
+          return { fill: 'yellow', shape: 'ring', text: RED._('channel-settle.status.stopping', { reason }) };
+        }
         if (event === 'settled') {
           const record = payload as SessionRecord;
           return { fill: 'green', shape: 'dot', text: RED._('channel-settle.status.settled', { wh: record.energy_wh, cost: record.total_cost.excl_vat }) };

@@ -95,7 +95,8 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
       }
       if (spec.stage === 'open') reportBalance();
     },
-    (err) => node.status({ fill: 'red', shape: 'ring', text: messageOf(err).slice(0, 30) }),
+    // The charging-party node logs why its party did not start.
+    () => node.status({ fill: 'red', shape: 'ring', text: RED._(`${prefix}.party-failed`) }),
   );
 
   node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
