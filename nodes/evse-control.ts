@@ -73,6 +73,12 @@ export = function (RED: NodeAPI) {
     const several = ids.length > 1;
     const named = (id: string) => (several ? { connector: id } : {});
 
+    /** A pause reason in words; a reason without words in the catalogue shows as its code. */
+    const reasonText = (reason: string) => {
+      const key = `evse-control.reason.${reason}`;
+      const text = RED._(key);
+      return text === key ? reason : text;
+    };
     const show = (status: EvseStatus, id: string) => {
       const prefix = several ? `${id}: ` : '';
       const fault = status.state === 'E' || status.state === 'F';
@@ -83,7 +89,7 @@ export = function (RED: NodeAPI) {
       } else if (status.mode === 'disabled') {
         this.status({ fill: 'grey', shape: 'ring', text: prefix + RED._('evse-control.status.disabled') });
       } else if (status.mode === 'paused') {
-        this.status({ fill: 'yellow', shape: 'ring', text: prefix + RED._('evse-control.status.paused', { reasons: status.pauseReasons.join(', ') }) });
+        this.status({ fill: 'yellow', shape: 'ring', text: prefix + RED._('evse-control.status.paused', { reasons: status.pauseReasons.map(reasonText).join(', ') }) });
       } else if (!status.vehicleConnected) {
         this.status({ fill: 'grey', shape: 'dot', text: prefix + RED._('evse-control.status.no-vehicle') });
       } else if (status.charging) {
