@@ -146,6 +146,11 @@ describe('example flows', () => {
         }
       });
 
+      it('never calls a Node-RED over HTTP: what it shows comes out of our nodes as messages', () => {
+        const callers = flow.filter((node) => node.type === 'http request' || (node.type === 'function' && /\b(fetch|https?\.request)\(/.test(String(node.func))));
+        assert.deepEqual(callers.map((node) => node.id), []);
+      });
+
       it('contains no seed and no credentials', () => {
         for (const node of flow) {
           assert.equal(node.credentials, undefined, node.id);
