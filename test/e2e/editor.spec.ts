@@ -189,7 +189,8 @@ for (const editor of EDITORS) {
         await page.screenshot({ path: path.join(OUTPUT_DIR, `editor-nr${editor.major}-demo.png`) });
         const statuses = await page.evaluate(() => (window as unknown as { m2mStatuses: string[] }).m2mStatuses);
         assert.ok(statuses.some((text) => /^paid \d+ Wh/.test(text)), `the runtime's statuses are text: ${statuses.join(' | ')}`);
-        assert.deepEqual(statuses.filter((text) => /\b[a-z-]+\.[a-z-]+\.[a-z-]+\b/.test(text)), [], 'no status is or holds a message key');
+        // Node-RED's own nodes send namespaced keys (node-red:common.status.connected), which the editor translates.
+        assert.deepEqual(statuses.filter((text) => /(?<![\w.:-])[a-z-]+\.[a-z-]+\.[a-z-]+\b/.test(text)), [], 'no status of ours is or holds a message key');
         assert.ok(statuses.includes('stopping: target reached'), `the stop reason is text too: ${statuses.join(' | ')}`);
         const log = nodeRed.log.slice(deployedBefore);
         assert.doesNotMatch(log, /\[error\]/, 'the demo ran without an error in the log');
