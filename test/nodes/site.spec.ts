@@ -15,7 +15,7 @@ const CONNECTORS = ['ST1-1', 'ST1-2', 'ST1-3'];
  * One station with three connectors on a 16 A site (one charging-party, one set of stage nodes, one evse-control,
  * one meter-in, wildcard subscriptions), and three vehicles, each at one connector, through the core MQTT nodes.
  */
-function siteFlow(brokerPort: number): FlowNode[] {
+function siteFlow(brokerPort: number, vehicles = 3): FlowNode[] {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-site-'));
   const mqttIn = (id: string, topic: string, wires: string[]) => ({ id, z: 'tab', type: 'mqtt in', broker: 'broker', topic, qos: '0', datatype: 'json', wires: [wires] });
   const vehicle = (n: number): FlowNode[] => {
@@ -57,17 +57,22 @@ function siteFlow(brokerPort: number): FlowNode[] {
     { id: 'events-s', z: 'tab', type: 'helper' },
     { id: 'events-v', z: 'tab', type: 'helper' },
     { id: 'evse-status', z: 'tab', type: 'helper' },
-    ...[1, 2, 3].flatMap(vehicle),
+    ...[1, 2, 3].slice(0, vehicles).flatMap(vehicle),
   ];
 }
 
+const seeds = (...wallets: string[]) => Object.fromEntries(wallets.map((id) => [id, { seed: generateSeed() }]));
+
+/** Sends a message into a node, as a wire would. */
+const inject = (id: string, msg: Record<string, unknown>) => helper.getNode(id).receive(msg as never);
+
 describe('nodes: a station with three connectors on a shared 16 A site budget, one flow', function () {
   const context = brokerAndRuntime();
+  afterEach(() => helper.unload());
 
   it('routes each connector by its topic, queues the third for power, and settles a session on every connector', async function () {
     this.timeout(240_000);
-    const wallets = ['wallet-s', 'wallet-v1', 'wallet-v2', 'wallet-v3'];
-    await loadFlow([...NODES, sessionRecords], siteFlow(context.broker.port), Object.fromEntries(wallets.map((id) => [id, { seed: generateSeed() }])));
+    await loadFlow([...NODES, sessionRecords], siteFlow(context.broker.port), seeds('wallet-s', 'wallet-v1', 'wallet-v2', 'wallet-v3'));
     const station = collect('events-s');
     const vehicles = collect('events-v');
     const evse = collect('evse-status');
@@ -99,5 +104,26 @@ describe('nodes: a station with three connectors on a shared 16 A site budget, o
     const texts = (helper.getNode('evse-s') as unknown as { status: { getCalls(): { args: [{ text?: string }] }[] } }).status.getCalls().map((call) => call.args[0].text);
     assert.ok(texts.includes('evse-control.status.site'), texts.slice(-5).join(' | '));
     assert.deepEqual(errorsOf(['records-s', 'party-s', 'open-s', 'pay-s', 'settle-s', 'evse-s', 'meter-s']), []);
+  });
+
+  it('takes a new site limit, commands for one connector or for all, and refuses an unknown connector', async function () {
+    await loadFlow([...NODES, sessionRecords], siteFlow(context.broker.port, 0), seeds('wallet-s'));
+    const evse = collect('evse-status');
+    const last = (check: (m: (typeof evse)[number]) => boolean) => [...evse].reverse().find(check);
+    inject('evse-s', { payload: { siteLimitA: 12 } });
+    await until(() => (last((m) => m.topic === 'site')?.payload as SiteSnapshot | undefined)?.limitA === 12, 'the new site limit');
+    const paused = (connector: string) => (last((m) => m.topic === 'evse' && m.connector === connector)?.payload.pauseReasons as string[] | undefined)?.includes('remote');
+    inject('evse-s', { payload: 'pause', connector: 'ST1-2' });
+    await until(() => paused('ST1-2') === true, 'ST1-2 paused');
+    assert.ok(!paused('ST1-1') && !paused('ST1-3'), 'only ST1-2');
+    inject('evse-s', { payload: 'pause' });
+    await until(() => CONNECTORS.every((c) => paused(c)), 'a command without a connector goes to all');
+    const errors = (id: string) => errorsOf([id]).join('\n');
+    inject('evse-s', { payload: 'pause', connector: 'ST1-9' });
+    await until(() => errors('evse-s').includes('evse-control.errors.no-connector'), 'the unknown connector refused');
+    inject('pay-s', { payload: { registerWh: 5, timestamp: Date.now() } });
+    await until(() => errors('pay-s').includes('msg.connector must be one of ST1-1, ST1-2, ST1-3'), 'a reading without its connector refused');
+    inject('pay-s', { payload: { registerWh: 5, timestamp: Date.now() }, connector: 'ST1-7' });
+    await until(() => errors('pay-s').includes('no connector "ST1-7"'), 'a reading for an unknown connector refused');
   });
 });

@@ -87,7 +87,7 @@ export function waterFill(limitA: number, caps: readonly number[]): number[] {
  *
  * Emits `share` (ConnectorShare) for every connector whose current or state changed, all decreases before any
  * increase, so that a charger that follows the events in order never makes the site draw more than its limit;
- * then `site` (SiteSnapshot), once per change, for a dashboard.
+ * then `site` (SiteSnapshot), once per change (of a share or of the limit), for a dashboard.
  */
 export class SiteBudget extends EventEmitter {
   readonly minCurrentA: number;
@@ -211,6 +211,7 @@ export class SiteBudget extends EventEmitter {
   /** Applies a change, then admits, suspends and shares anew, and reports every connector that changed. */
   private recompute(change: () => void): void {
     const before = new Map([...this.connectors.values()].map((c) => [c.id, { state: c.state, currentA: c.currentA }]));
+    const limitBefore = this.limit;
     change();
     const all = [...this.connectors.values()].sort((a, b) => a.askedAt - b.askedAt);
     const admitted = all.filter((c) => c.state === 'charging' || c.state === 'paused');
@@ -229,6 +230,6 @@ export class SiteBudget extends EventEmitter {
     const changed = all.filter((c) => before.get(c.id)!.state !== c.state || before.get(c.id)!.currentA !== c.currentA);
     changed.sort((a, b) => a.currentA - before.get(a.id)!.currentA - (b.currentA - before.get(b.id)!.currentA));
     for (const c of changed) this.emit('share', this.shareFor(c));
-    if (changed.length > 0) this.emit('site', this.snapshot());
+    if (changed.length > 0 || this.limit !== limitBefore) this.emit('site', this.snapshot());
   }
 }

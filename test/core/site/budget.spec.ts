@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConnectorShare, SiteBudget, waterFill } from '../../../nodes/core/site';
+import { ConnectorShare, SiteBudget, SiteSnapshot, waterFill } from '../../../nodes/core/site';
 import { RANDOM_SEED, randomInt } from '../iota/random';
 
 /** A budget with connectors c1..cN (16 A each unless given) and every `share` event it emits, in order. */
@@ -123,6 +123,10 @@ describe('core/site power budget: fair shares, the 6 A floor, the queue', () => 
     assert.equal(budget.shareOf('c3').queuePosition, 1, 'c3 asked before c4');
     budget.setLimit(5);
     assert.deepEqual(current(), { c1: 0, c2: 0, c3: 0, c4: 0 }, 'below 6 A everyone waits');
+    const sites: SiteSnapshot[] = [];
+    budget.on('site', (snapshot: SiteSnapshot) => sites.push(snapshot));
+    budget.setLimit(4);
+    assert.deepEqual(sites.map((s) => s.limitA), [4], 'a new limit is told even when no share changes');
     budget.setLimit(24);
     assert.deepEqual(states(), { c1: 'charging', c2: 'charging', c3: 'charging', c4: 'charging' });
     assert.deepEqual(current(), { c1: 6, c2: 6, c3: 6, c4: 6 });
