@@ -458,11 +458,11 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     report('fuzz outcomes', handled, sent, { seconds: fuzzSeconds, perSecond: Math.round(10_000 / fuzzSeconds) });
 
     assert.deepEqual(crashes, [], 'no unhandled rejection, no uncaught exception');
+    assert.deepEqual(changed.slice(0, 20), [], 'no fuzz message changed a journal, a wallet file, the EVSE stream or what the parties publish');
+    assert.deepEqual(effects(), effectsBefore, 'nothing changed later either');
     assert.deepEqual(handled.unclean, [], 'every refusal is a ProtocolError, a FlashError or the core node’s JSON error');
     assert.deepEqual(handled.acceptedForgeries, [], 'only exact replays of genuine messages are accepted (as no-ops)');
     assert.deepEqual(handled.count, sent, 'every message was handled exactly once');
-    assert.deepEqual(changed.slice(0, 20), [], 'no fuzz message changed a journal, a wallet file, the EVSE stream or what the parties publish');
-    assert.deepEqual(effects(), effectsBefore, 'nothing changed later either');
     assert.deepEqual(state(), before, 'no fuzz message changed the session, the offer or the journal of either side');
     assert.ok(SIDES.every((side) => [...handled.outcomes.keys()].some((key) => key.startsWith(`${side} refused BAD_SIGNATURE`))), 'forgeries reached the signature check on both sides');
     // No node but the stage nodes reported anything.
