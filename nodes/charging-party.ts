@@ -2,6 +2,7 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import { loadOrCreateIdentity, Outgoing, SessionJournal, SessionSnapshot, StationParty, TrustStore, VehicleParty } from './core/session';
 import { SiteBudget } from './core/site';
 import type { Role, Stage } from './core/protocol';
+import type { Position, Strategy } from './core/selection';
 import type { ChargingPartyNode, IotaWalletNode, StageOutlet } from './types';
 import { dataDir, messageOf, numberSetting } from './support/runtime';
 import { PARTY_DEFAULTS, PartyNumberSetting } from './support/party-defaults';
@@ -34,6 +35,25 @@ interface ChargingPartyDef extends NodeDef {
   stationKey: string;
   connectors: string;
   siteLimitA: string;
+  latitude: string;
+  longitude: string;
+  geohash: string;
+  offerValidity: string;
+  strategy: Strategy;
+  weightCost: string;
+  weightPower: string;
+  weightDistance: string;
+  choiceWindow: string;
+  openTimeout: string;
+}
+
+/** The position in the settings, if any: both coordinates or neither. */
+function positionOf(def: ChargingPartyDef, problem: string): Position | undefined {
+  const [latitude, longitude] = [def.latitude, def.longitude].map((v) => String(v ?? '').trim());
+  if (latitude === '' && longitude === '') return undefined;
+  const position = { latitude: Number(latitude), longitude: Number(longitude) };
+  if (latitude === '' || longitude === '' || !(Math.abs(position.latitude) <= 90 && Math.abs(position.longitude) <= 180)) throw new Error(problem);
+  return position;
 }
 
 /**
@@ -90,6 +110,8 @@ export = function (RED: NodeAPI) {
       const journal = (ownId: string) => new SessionJournal<SessionSnapshot>(`${folder}/${this.role}-${ownId}.json`);
       const security = wallet.security;
       const maxDepth = setting('maxDepth');
+      const position = positionOf(def, RED._('charging-party.errors.position'));
+      const geohash = (def.geohash || '').trim();
       let parties: [string, StationParty | VehicleParty][];
       if (this.role === 'station') {
         const identity = await loadOrCreateIdentity(`${folder}/station-${partyId}.key`);
@@ -104,6 +126,9 @@ export = function (RED: NodeAPI) {
           maxAtRisk: setting('maxAtRisk'),
           opensPerMinute: setting('opensPerMinute'),
           fundingWaitMs: setting('fundingWait') * 1000,
+          offerValidityMs: setting('offerValidity') * 1000,
+          ...(position ? { location: { latitude: position.latitude.toFixed(6), longitude: position.longitude.toFixed(6) } } : {}),
+          ...(geohash ? { geohash } : {}),
         };
         parties = this.connectorIds.map((connectorId) => [connectorId, new StationParty({ ...common, id: connectorId, stationId: connectorId, journal: journal(connectorId) }, policy, identity)]);
       } else {
@@ -121,11 +146,19 @@ export = function (RED: NodeAPI) {
             maxDepth,
             security,
             autoStart: def.autoStart !== false,
+            selection: {
+              strategy: def.strategy || 'cheapest',
+              weights: { cost: setting('weightCost'), power: setting('weightPower'), distance: setting('weightDistance') },
+              ...(position ? { position } : {}),
+            },
+            choiceWindowMs: setting('choiceWindow') * 1000,
+            openTimeoutMs: setting('openTimeout') * 1000,
           }, trust),
         ]];
       }
       for (const [connectorId, party] of parties) {
         party.on('send', deliver);
+        party.on('withdraw', deliver);
         party.on('warning', (text: string) => this.warn(connectors > 1 ? `${connectorId}: ${text}` : text));
       }
       await Promise.all(parties.map(([, party]) => party.start()));

@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { Choice } from './core/selection';
 import type { Phase } from './core/session';
 import { VehicleParty } from './core/session';
 import { phaseStatus, runStageNode } from './support/stage-node';
@@ -17,7 +18,7 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, def);
     runStageNode(RED, this, def.party, {
       stage: 'open',
-      events: ['offer', 'opened', 'phase', 'clock'],
+      events: ['offer', 'choice', 'opened', 'phase', 'clock'],
       async command(party, msg: NodeMessageInFlow) {
         if (msg.payload === 'start' && party instanceof VehicleParty) return party.startSession();
         throw new Error(RED._('flash-channel-open.errors.unknown-command'));
@@ -27,6 +28,10 @@ export = function (RED: NodeAPI) {
           const { ok, skewS } = payload as { ok: boolean; skewS: number };
           if (ok) return phaseStatus(RED, 'flash-channel-open', party.phase, party);
           return { fill: 'red', shape: 'ring', text: RED._('flash-channel-open.status.clock', { skew: skewS }) };
+        }
+        if (event === 'choice') {
+          const { chosen, text } = payload as Choice;
+          return { fill: chosen ? 'yellow' : 'grey', shape: 'ring', text };
         }
         return event === 'phase' ? phaseStatus(RED, 'flash-channel-open', payload as Phase, party) : null;
       },

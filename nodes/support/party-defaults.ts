@@ -22,6 +22,12 @@ export const PARTY_DEFAULTS = {
   meterToleranceWh: 0,
   connectors: 1,
   siteLimitA: 0,
+  offerValidity: 600,
+  weightCost: 1,
+  weightPower: 1,
+  weightDistance: 1,
+  choiceWindow: 2,
+  openTimeout: 30,
 } as const;
 
 export type PartyNumberSetting = keyof typeof PARTY_DEFAULTS;

@@ -107,7 +107,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
         for (const party of parties.values()) {
           const stage = party.stageOf(msg.topic);
           if (stage === null || (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open'))) continue;
-          return party.receive(stage, msg.payload);
+          return party.receiveOnTopic(msg.topic, stage, msg.payload);
         }
       })
       .then(

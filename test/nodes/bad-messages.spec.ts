@@ -109,9 +109,15 @@ describe('nodes: bad messages on the protocol topics', function () {
     assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({ seq: last + 5 })), /expected seq \d+, got \d+: messages are missing/);
   });
 
-  it('refuses a price change in the middle of the session', async function () {
+  it('keeps the session’s terms when the station offers another price, and refuses an impostor’s offer', async function () {
     const offer = { ...vehicle.session.offer!, pricePerKWh: 300 };
-    assert.match(await refusal('open-v', `${PREFIX}/offer`, signEnvelope(makeEnvelope('offer', 'station', '', 0, offer), stationKeys)), /changed its terms during session .* \(price 100 → 300\)/);
+    const before = moneyState(vehicle);
+    const heard: { pricePerKWh: number }[] = [];
+    vehicle.once('offer', (o: { pricePerKWh: number }) => heard.push(o));
+    helper.getNode('open-v').receive({ topic: `${PREFIX}/offer`, payload: signEnvelope(makeEnvelope('offer', 'station', '', 0, offer), stationKeys) } as never);
+    await until(() => heard.length === 1, 'the new offer', 10_000);
+    assert.equal(heard[0].pricePerKWh, 300);
+    assert.equal(moneyState(vehicle), before, 'the session keeps the price it opened with');
     // The same offer under another station key: the vehicle pinned the first one.
     const impostor = newKeyPair();
     const forged = signEnvelope(makeEnvelope('offer', 'station', '', 0, { ...offer, pricePerKWh: 100, stationKey: impostor.publicKey }), impostor);

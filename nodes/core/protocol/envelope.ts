@@ -69,3 +69,12 @@ export function checkStage(type: MessageType, stage: Stage): void {
 export function topicFor(prefix: string, stationId: string, stage: Stage, to: Role): string {
   return stage === 'offer' ? `${prefix}/${stationId}/offer` : `${prefix}/${stationId}/${stage}/${to}`;
 }
+
+const PROTOCOL_TOPIC = /(?:^|\/)([^/]+)\/(offer|(open|pay|settle)\/(station|vehicle))$/;
+
+/** The station and the stage a protocol topic names (as topicFor builds it, under any prefix), or null for another topic. */
+export function parseTopic(topic: unknown): { stationId: string; stage: Stage } | null {
+  const match = typeof topic === 'string' ? PROTOCOL_TOPIC.exec(topic) : null;
+  if (!match) return null;
+  return { stationId: match[1], stage: match[2] === 'offer' ? 'offer' : (match[3] as Stage) };
+}

@@ -1,5 +1,5 @@
 /** The station–vehicle protocol over MQTT: message schemas, parsing with limits, exactly-once sequencing. */
-export { parseEnvelope, makeEnvelope, topicFor, checkStage, Stage } from './envelope';
+export { parseEnvelope, makeEnvelope, topicFor, parseTopic, checkStage, Stage } from './envelope';
 export { ProtocolError, ProtocolErrorCode } from './errors';
 export { DEFAULT_LIMITS, MessageLimits, decodePayload, RateLimiter } from './limits';
 export { KeyPair, newKeyPair, signEnvelope, verifyEnvelope } from './auth';

@@ -27,6 +27,20 @@ export interface Offer {
   stationKey: string;
   /** Fresh for every published offer, so that an old `open` cannot be replayed against a new one. */
   nonce: string;
+  /** The station's connectors, and how many of them can take a vehicle now (OCPI: EVSEs with status AVAILABLE). */
+  connectors: number;
+  freeConnectors: number;
+  /** Where the station is: OCPI `Location.coordinates` (WGS 84, decimal degrees as text), a geohash, or both. */
+  location?: GeoLocation;
+  geohash?: string;
+  /** The offer is void after this instant, ms since the epoch; the station publishes it again well before. */
+  notAfter: number;
+}
+
+/** OCPI's GeoLocation: decimal degrees as strings with 5 to 7 decimals. */
+export interface GeoLocation {
+  latitude: string;
+  longitude: string;
 }
 
 export interface OpenRequest {
@@ -122,6 +136,9 @@ export type AnyEnvelope = { [T in MessageType]: Envelope<T> }[MessageType];
 
 const ID = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 const HASH = '^[9A-Z]{81}$';
+/** OCPI GeoLocation: -90..90 and -180..180 with 5 to 7 decimals, as text. */
+const LATITUDE = '^-?(90\\.0{5,7}|[1-8]?[0-9]\\.[0-9]{5,7})$';
+const LONGITUDE = '^-?(180\\.0{5,7}|(1[0-7][0-9]|[1-9]?[0-9])\\.[0-9]{5,7})$';
 const TRANSACTION = '^[9A-Z]{2673}$';
 const tokens: Schema = { type: 'integer', minimum: 0, maximum: 2779530283277761 };
 const count: Schema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
@@ -159,8 +176,13 @@ export const BODY_SCHEMAS: { [T in MessageType]: Schema } = {
       tangleUrl: text(200),
       stationKey: { type: 'string', pattern: KEY_PATTERN },
       nonce: { type: 'string', pattern: '^[0-9a-f]{16,64}$' },
+      connectors: { type: 'integer', minimum: 1, maximum: 1000 },
+      freeConnectors: { type: 'integer', minimum: 0, maximum: 1000 },
+      location: object({ latitude: { type: 'string', pattern: LATITUDE }, longitude: { type: 'string', pattern: LONGITUDE } }),
+      geohash: { type: 'string', pattern: '^[0-9b-hjkmnp-z]{1,12}$' },
+      notAfter: count,
     },
-    ['stationId', 'pricePerKWh', 'incrementWh', 'maxPowerW', 'creditWh', 'stationDeposit', 'security', 'stationKey', 'nonce'],
+    ['stationId', 'pricePerKWh', 'incrementWh', 'maxPowerW', 'creditWh', 'stationDeposit', 'security', 'stationKey', 'nonce', 'connectors', 'freeConnectors', 'notAfter'],
   ),
   open: object({
     vehicleId: { type: 'string', pattern: ID },

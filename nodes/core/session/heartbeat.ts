@@ -9,9 +9,9 @@ const PROBE_MS = 1000;
 export interface HeartbeatHost {
   readonly role: Role;
   readonly peerRole: Role;
-  /** Topic prefix and station id of the session's topics. */
+  /** Topic prefix of the session's topics, and the station whose topics carry the session. */
   readonly prefix: string;
-  readonly stationId: string;
+  stationOf(s: SessionSnapshot): string;
   now(): number;
   /** The current session (undefined until the journal is loaded). */
   current(): SessionSnapshot | undefined;
@@ -101,7 +101,7 @@ export class Heartbeat {
     if (!s || !keys) return;
     this.lastPingSent = Math.max(host.now(), this.lastPingSent + 1);
     const envelope = signEnvelope(makeEnvelope('resend', host.role, s.sessionId, 0, { fromSeq: s.inbound.lastSeq + 1 }, this.lastPingSent), keys);
-    host.send({ stage, topic: topicFor(host.prefix, host.stationId, stage, host.peerRole), payload: envelope as AnyEnvelope, retain: false });
+    host.send({ stage, topic: topicFor(host.prefix, host.stationOf(s), stage, host.peerRole), payload: envelope as AnyEnvelope, retain: false });
   }
 
   /**

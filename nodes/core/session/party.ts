@@ -32,7 +32,10 @@ import type { Phase, SessionSnapshot } from './types';
 export interface PartyOptions {
   /** Our id: the station id, or the vehicle id. */
   id: string;
-  /** The station whose topics carry the session (for a station, its own id). */
+  /**
+   * A station's own id. On a vehicle: the one station it charges at, or '' to choose among all the stations whose
+   * offers it hears (the session's topics are then those of the chosen station).
+   */
   stationId: string;
   /** Topic prefix, e.g. `m2m-ev/v1`. */
   prefix: string;
@@ -158,13 +161,19 @@ export abstract class Party extends EventEmitter {
   }
 
   /**
-   * The stage of a message addressed to this party on `topic` (topicFor: its open, pay and settle topics, and a
-   * vehicle's offer topic), or null for any other topic: the other side's, another station's, anything else.
+   * The stage of a message addressed to this party on `topic` (topicFor: the open, pay and settle topics of its
+   * session's station, and a vehicle's offer topics), or null for any other topic: the other side's, another
+   * station's, anything else.
    */
   stageOf(topic: unknown): Stage | null {
-    const { prefix, stationId } = this.options;
+    const stationId = this.stationOf(this.snapshot ?? emptySnapshot(this.role));
     const stages: Stage[] = this.role === 'vehicle' ? ['offer', 'open', 'pay', 'settle'] : ['open', 'pay', 'settle'];
-    return stages.find((stage) => topic === topicFor(prefix, stationId, stage, this.role)) ?? null;
+    return stages.find((stage) => topic === topicFor(this.options.prefix, stationId, stage, this.role)) ?? null;
+  }
+
+  /** Handles one message as an MQTT subscription delivers it: `stage` is its topic's stageOf. */
+  receiveOnTopic(_topic: string, stage: Stage, payload: unknown): Promise<'handled' | 'duplicate'> {
+    return this.receive(stage, payload);
   }
 
   /** A copy of the current session, for status displays and tests. */
@@ -194,7 +203,7 @@ export abstract class Party extends EventEmitter {
         role: this.role,
         peerRole: this.peerRole,
         prefix: this.options.prefix,
-        stationId: this.options.stationId,
+        stationOf: (s) => this.stationOf(s),
         now: () => this.now(),
         current: () => this.snapshot,
         signingKeys: (s) => (this.role === 'station' || s.sessionKeys !== null ? this.signingKeys(s) : null),
@@ -290,6 +299,11 @@ export abstract class Party extends EventEmitter {
     });
   }
 
+  /** The station whose topics carry this session: our own id on a station; the chosen station on a vehicle. */
+  protected stationOf(_s: SessionSnapshot): string {
+    return this.options.stationId;
+  }
+
   /** The public key the message must be signed with; throws UNTRUSTED_KEY for a key this side does not trust. */
   protected keyFor(_envelope: AnyEnvelope): Promise<string> | string {
     if (!this.snapshot.peerKey) throw new ProtocolError('UNTRUSTED_KEY', 'no peer key is bound to this session');
@@ -368,7 +382,7 @@ export abstract class Party extends EventEmitter {
       const envelope = signEnvelope(unsigned, this.signingKeys(next)) as AnyEnvelope;
       if (!isOffer) next = { ...next, outSeq: seq, outbox: [...next.outbox, { stage: message.stage, envelope }].slice(-OUTBOX_SIZE) };
       const to = message.stage === 'offer' ? 'vehicle' : this.peerRole;
-      outgoing.push({ stage: message.stage, topic: topicFor(this.options.prefix, this.options.stationId, message.stage, to), payload: envelope, retain: isOffer });
+      outgoing.push({ stage: message.stage, topic: topicFor(this.options.prefix, this.stationOf(next), message.stage, to), payload: envelope, retain: isOffer });
     }
     const phaseChanged = next.phase !== this.snapshot?.phase;
     if (next.phase === 'idle' && this.snapshot && this.snapshot.phase !== 'idle') this.ended = { sessionId: this.snapshot.sessionId, peerKey: this.snapshot.peerKey };
@@ -399,7 +413,7 @@ export abstract class Party extends EventEmitter {
   /** Answers a resend request: the messages from `fromSeq` on, as sent, from the outbox. */
   protected resend(fromSeq: number): void {
     for (const { stage, envelope } of this.snapshot.outbox.filter((m) => m.envelope.seq >= fromSeq)) {
-      this.emit('send', { stage, topic: topicFor(this.options.prefix, this.options.stationId, stage, this.peerRole), payload: envelope, retain: false });
+      this.emit('send', { stage, topic: topicFor(this.options.prefix, this.stationOf(this.snapshot), stage, this.peerRole), payload: envelope, retain: false });
     }
   }
 

@@ -25,6 +25,9 @@ const STATION: Schema = {
     watchMs: ms,
     fundingWaitMs: ms,
     opensPerMinute: { type: 'integer', minimum: 1, maximum: 6000 },
+    offerValidityMs: { ...ms, minimum: 2000 },
+    location: offered.location,
+    geohash: offered.geohash,
   },
   required: ['pricePerKWh', 'incrementWh', 'maxPowerW', 'creditWh', 'stationDeposit', 'security', 'maxDepth'],
 };
@@ -42,6 +45,8 @@ const VEHICLE: Schema = {
     security: offered.security,
     autoStart: { type: 'boolean' },
     settleGraceMs: ms,
+    choiceWindowMs: ms,
+    openTimeoutMs: { ...ms, minimum: 1 },
   },
   required: ['maxPricePerKWh', 'deposit', 'maxStationDeposit', 'targetWh', 'maxPowerW', 'meterToleranceWh', 'maxDepth', 'security', 'autoStart'],
 };

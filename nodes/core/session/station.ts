@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { depositAddress, offThreadEngine, remainingCapacity, type ChannelState, type Proposal } from '../flash';
 import type { MeterReading } from '../meter';
 import { AnyEnvelope, Bodies, digestOf, Envelope, KeyPair, makeEnvelope, Offer, ProtocolError, RateLimiter, signEnvelope, Stage, StopReason, topicFor } from '../protocol';
-import { Party, PartyOptions, Step, emptySnapshot } from './party';
+import { Party, PartyOptions, Send, Step, emptySnapshot } from './party';
 import { checkStationPolicy } from './policy';
 import { OldStateError } from './tangle';
 import { sessionRecord, paymentEvent, incrementPrice, deliveredWh } from './accounting';
@@ -12,7 +12,12 @@ import type { SessionSnapshot } from './types';
 /** How long the station waits for the vehicle's deposit to be confirmed, unless its policy says otherwise. */
 const DEFAULT_FUNDING_WAIT_MS = 120_000;
 
-export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 'nonce'> {
+/** How long an offer is valid unless the policy says otherwise; the station publishes it again at half of that. */
+const DEFAULT_OFFER_VALIDITY_MS = 600_000;
+
+export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 'nonce' | 'connectors' | 'freeConnectors' | 'notAfter'> {
+  /** How long each published offer is valid, ms (default 10 min); the station publishes it again at half of that. */
+  offerValidityMs?: number;
   /** The deepest channel tree the station sets up: each level costs a WOTS digest per party at open. */
   maxDepth: number;
   /**
@@ -34,6 +39,14 @@ export interface StationPolicy extends Omit<Offer, 'stationId' | 'stationKey' | 
   opensPerMinute?: number;
 }
 
+/** The empty retained message that withdraws the station's offer from the broker, for an `mqtt out` node. */
+export interface OfferWithdrawal {
+  stage: 'offer';
+  topic: string;
+  payload: '';
+  retain: true;
+}
+
 /** The station's energy account for its EVSE credit gate, emitted after every reading and every payment. */
 export interface EnergyEvent {
   sessionId: string;
@@ -45,7 +58,7 @@ export interface EnergyEvent {
  * The station's half of a charging session: offers its terms, accepts a vehicle's channel, claims each completed
  * increment from its meter, verifies and co-signs each payment, and attaches the final state.
  *
- * Events: `opened`, `energy` (EnergyEvent), `claim`, `paid` (PaymentEvent), `stopping` ({sessionId, reason}),
+ * Events: `withdraw` (OfferWithdrawal, when it closes), `opened`, `energy` (EnergyEvent), `claim`, `paid` (PaymentEvent), `stopping` ({sessionId, reason}),
  * `settled` (SessionRecord), `unpaid` ({sessionId, unpaidWh, deliveredWh, paidWh}), `old-state` ({sessionId,
  * bundles, atRisk}), `resumed`.
  */
@@ -54,7 +67,10 @@ export class StationParty extends Party {
   /** The newest meter register announced to the credit gate, which may run ahead of the journaled one. */
   private announced = { sessionId: '', registerWh: 0 };
   /** The current offer; a fresh nonce for every session. */
-  offer: Offer;
+  offer!: Offer;
+  /** The offers a vehicle may open against: the current one, and the one it refreshed (the same terms). */
+  private acceptable: Offer[] = [];
+  private refresher: NodeJS.Timeout | null = null;
   private readonly opens: RateLimiter;
   private watcher: NodeJS.Timeout | null = null;
   private watching = false;
@@ -66,12 +82,12 @@ export class StationParty extends Party {
   ) {
     super(options);
     checkStationPolicy(policy);
-    this.offer = this.freshOffer();
+    this.newOffer();
     const perMinute = policy.opensPerMinute ?? 6;
     this.opens = new RateLimiter('open requests', perMinute / 60, perMinute);
     const atRisk = policy.maxAtRisk ?? 0;
-    if (atRisk > 0 && atRisk < this.smallestCap()) {
-      throw new RangeError(`maxAtRisk ${atRisk} is too small: it must cover the credit plus two increments (${this.smallestCap()} tokens)`);
+    if (atRisk > 0 && atRisk < smallestCap(this.offer)) {
+      throw new RangeError(`maxAtRisk ${atRisk} is too small: it must cover the credit plus two increments (${smallestCap(this.offer)} tokens)`);
     }
   }
 
@@ -83,12 +99,32 @@ export class StationParty extends Party {
       this.watcher = setInterval(() => void this.watch(), watchMs);
       this.watcher.unref();
     }
-    if (this.snapshot.phase === 'idle') await this.exclusive(() => this.apply({ snapshot: this.snapshot, send: [this.offerMessage()] }, 'offer'));
+    this.refresher = setInterval(() => void this.refreshOffer(), this.offerValidityMs() / 2);
+    this.refresher.unref();
+    await this.exclusive(() => this.apply({ snapshot: this.snapshot, send: [this.offerMessage()] }, 'offer'));
   }
 
+  /** Stops, and withdraws the retained offer (an empty retained message), so that no vehicle chooses us any more. */
   override close(): Promise<void> {
     if (this.watcher) clearInterval(this.watcher);
+    if (this.refresher) clearInterval(this.refresher);
+    if (!this.closed) this.emit('withdraw', { stage: 'offer', topic: topicFor(this.options.prefix, this.options.stationId, 'offer', 'vehicle'), payload: '', retain: true } satisfies OfferWithdrawal);
     return super.close();
+  }
+
+  /**
+   * Publishes the offer again before it expires, with the same terms and nonce: a vehicle that read the previous
+   * one may still open against it. While busy, the offer says so (no free connector), and takes no open.
+   */
+  private refreshOffer(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed) return;
+      if (this.snapshot.phase === 'idle') {
+        this.offer = { ...this.offer, notAfter: this.now() + this.offerValidityMs() };
+        this.acceptable = [this.offer, this.acceptable[0]];
+      }
+      await this.apply({ snapshot: this.snapshot, send: [this.offerMessage()] }, 'offer refreshed');
+    });
   }
 
   protected signingKeys(): KeyPair {
@@ -116,8 +152,7 @@ export class StationParty extends Party {
     }
     if (s.phase === 'funding') {
       // Nothing of ours is in the channel: the vehicle deposits first (see fund).
-      this.offer = this.freshOffer();
-      return this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()], events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
+      return this.apply({ snapshot: emptySnapshot('station'), send: [this.newOffer()], events: [['stopping', { sessionId: s.sessionId, reason: 'peer-silent' }]] }, 'peer silent');
     }
     if (s.phase === 'charging' || s.phase === 'closing') await this.settleAlone(s, 'peer-silent');
   }
@@ -174,11 +209,11 @@ export class StationParty extends Party {
       const next: SessionSnapshot = { ...s, lastRegisterWh: reading.registerWh, lastReadAt: reading.timestamp };
       if (s.startRegisterWh < 0) next.startRegisterWh = reading.registerWh;
       const deliveredWh = next.lastRegisterWh - next.startRegisterWh;
-      const increments = Math.floor(deliveredWh / this.policy.incrementWh);
+      const increments = Math.floor(deliveredWh / s.offer!.incrementWh);
       const step: Step = { snapshot: next, events: [['energy', this.energy(next)]] };
       if (increments > s.claimedIncrements && s.phase === 'charging' && !s.stopReason) {
         next.claimedIncrements = increments;
-        const claim = { increments, registerWh: next.startRegisterWh + increments * this.policy.incrementWh, startRegisterWh: next.startRegisterWh, readAt: reading.timestamp };
+        const claim = { increments, registerWh: next.startRegisterWh + increments * s.offer!.incrementWh, startRegisterWh: next.startRegisterWh, readAt: reading.timestamp };
         step.send = [{ stage: 'pay', type: 'claim', body: claim }];
         step.events!.push(['claim', { sessionId: s.sessionId, ...claim }]);
       }
@@ -227,7 +262,7 @@ export class StationParty extends Party {
           );
         }
         const received = channel.balances[1] - channel.deposits[1];
-        const cap = this.riskCap(channel);
+        const cap = this.riskCap(channel, s.offer!);
         if (received + proposal.transfer.amount > cap) {
           throw new ProtocolError('INVALID_FIELD', `payment of ${proposal.transfer.amount} would put ${received + proposal.transfer.amount} tokens at risk, more than maxAtRisk ${cap}: close the channel`);
         }
@@ -275,10 +310,10 @@ export class StationParty extends Party {
 
   private async onOpen(envelope: Envelope<'open'>): Promise<Step> {
     const s = this.snapshot;
-    if (s.phase !== 'idle') throw new ProtocolError('WRONG_SESSION', `busy with session ${s.sessionId}: open refused`);
     const { body } = envelope;
-    this.opens.take('the open topic');
-    const refusal = this.checkTerms(envelope);
+    // A busy station says so at once, so that the vehicle tries its next choice rather than waiting.
+    if (s.phase === 'idle') this.opens.take('the open topic');
+    const refusal = s.phase === 'idle' ? this.checkTerms(envelope) : { code: 'busy', message: 'busy with another session' };
     if (refusal) {
       // Nothing changes for a refused open: the answer goes out without touching our (idle) session.
       const reply = signEnvelope(makeEnvelope('open-reject', 'station', envelope.session, 1, refusal, this.now()), this.identity) as AnyEnvelope;
@@ -293,13 +328,13 @@ export class StationParty extends Party {
       sessionId: envelope.session,
       peerId: body.vehicleId,
       peerKey: body.vehicleKey,
-      offer: this.offer,
+      offer: this.acceptable.find((o) => digestOf(o) === body.offerDigest)!,
       channel: state,
       targetWh: body.targetWh,
       startedAt: this.now(),
       startRegisterWh: -1,
     };
-    return { snapshot: next, send: [{ stage: 'open', type: 'open-accept', body: { setup: message } }] };
+    return { snapshot: next, send: [{ stage: 'open', type: 'open-accept', body: { setup: message } }, this.offerMessage(next)] };
   }
 
   /**
@@ -319,7 +354,7 @@ export class StationParty extends Party {
   private checkTerms(envelope: Envelope<'open'>): { code: string; message: string } | null {
     const { setup, offerDigest } = envelope.body;
     if (envelope.session !== setup.channelId) return { code: 'bad-session', message: 'the session id must be the channel id' };
-    if (offerDigest !== digestOf(this.offer)) return { code: 'stale-offer', message: 'the terms differ from the current offer' };
+    if (!this.acceptable.some((o) => digestOf(o) === offerDigest)) return { code: 'stale-offer', message: 'the terms differ from the current offer' };
     if (setup.security !== this.policy.security) return { code: 'security', message: `security must be ${this.policy.security}` };
     if (setup.depth > this.policy.maxDepth) return { code: 'depth', message: `channel depth ${setup.depth} exceeds ${this.policy.maxDepth}` };
     if (setup.deposits[1] !== this.policy.stationDeposit) return { code: 'deposit', message: `the station deposits ${this.policy.stationDeposit}` };
@@ -378,8 +413,7 @@ export class StationParty extends Party {
     this.emit('warning', `session ${session}: the vehicle's deposit was not confirmed within ${seconds} s; session dropped, nothing deposited`);
     // Told first, so that a vehicle still there deposits nothing more into a channel we left.
     await this.apply({ snapshot: { ...s, stopReason: 'funding-timeout', stoppedAt: this.now() }, send: [{ stage: 'settle', type: 'stop', body: { reason: 'funding-timeout' } }], events: [['stopping', { sessionId: session, reason: 'funding-timeout' }]] }, 'funding timeout');
-    this.offer = this.freshOffer();
-    await this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()] }, 'offer');
+    await this.apply({ snapshot: emptySnapshot('station'), send: [this.newOffer()] }, 'offer');
   }
 
   /**
@@ -409,8 +443,7 @@ export class StationParty extends Party {
         events.push(['unpaid', { sessionId: s.sessionId, unpaidWh: record.unpaid_energy_wh, deliveredWh: deliveredWh(s), paidWh: record.energy_wh }]);
       }
       await this.apply({ snapshot: settled, send: tails.length > 0 ? [{ stage: 'settle', type: 'settled', body: settlement }] : [], events }, 'settled');
-      this.offer = this.freshOffer();
-      await this.apply({ snapshot: emptySnapshot('station'), send: [this.offerMessage()] }, 'offer');
+      await this.apply({ snapshot: emptySnapshot('station'), send: [this.newOffer()] }, 'offer');
     });
   }
 
@@ -423,29 +456,22 @@ export class StationParty extends Party {
     if (s.stopReason) return false;
     const channel = this.channelOf(s);
     const received = channel.balances[1] - channel.deposits[1];
-    return received + incrementPrice(s.offer!) * (this.creditIncrements() + 1) > this.riskCap(channel);
+    return received + incrementPrice(s.offer!) * (creditIncrements(s.offer!) + 1) > this.riskCap(channel, s.offer!);
   }
 
   /**
    * The most this channel may put at risk: `maxAtRisk` when set, otherwise half the vehicle's deposit. Never less
    * than the credit plus two increments, the least that lets one payment through before the rollover.
    */
-  riskCap(channel: Pick<ChannelState, 'deposits'>): number {
+  riskCap(channel: Pick<ChannelState, 'deposits'>, offer: Offer = this.offer): number {
     const configured = this.policy.maxAtRisk ?? 0;
-    return configured > 0 ? configured : Math.max(this.smallestCap(), Math.floor(channel.deposits[0] / 2));
+    return configured > 0 ? configured : Math.max(smallestCap(offer), Math.floor(channel.deposits[0] / 2));
   }
 
   private fundingWaitMs(): number {
     return this.policy.fundingWaitMs ?? DEFAULT_FUNDING_WAIT_MS;
   }
 
-  private smallestCap(): number {
-    return incrementPrice(this.offer) * (this.creditIncrements() + 2);
-  }
-
-  private creditIncrements(): number {
-    return Math.ceil(this.policy.creditWh / this.policy.incrementWh);
-  }
 
   /**
    * The energy account for the credit gate. It counts up to the newest reading already announced, even one still
@@ -453,20 +479,47 @@ export class StationParty extends Party {
    */
   private energy(s: SessionSnapshot): { sessionId: string; deliveredWh: number; paidWh: number } {
     const registerWh = this.announced.sessionId === s.sessionId ? Math.max(s.lastRegisterWh, this.announced.registerWh) : s.lastRegisterWh;
-    return { sessionId: s.sessionId, deliveredWh: deliveredWh({ ...s, lastRegisterWh: registerWh }), paidWh: s.paidIncrements * this.policy.incrementWh };
+    return { sessionId: s.sessionId, deliveredWh: deliveredWh({ ...s, lastRegisterWh: registerWh }), paidWh: s.paidIncrements * s.offer!.incrementWh };
   }
 
-  private freshOffer(): Offer {
-    return offerFor(this.options.id, this.policy, this.identity.publicKey, randomBytes(8).toString('hex'));
+  private offerValidityMs(): number {
+    return this.policy.offerValidityMs ?? DEFAULT_OFFER_VALIDITY_MS;
   }
 
-  private offerMessage() {
-    return { stage: 'offer' as const, type: 'offer' as const, body: this.offer };
+  /** A new offer (a fresh nonce) for the next session, and the message that publishes it. */
+  private newOffer(): Send<'offer'> {
+    const nonce = randomBytes(8).toString('hex');
+    this.offer = offerFor(this.options.id, this.policy, this.identity.publicKey, nonce, { freeConnectors: 1, notAfter: this.now() + this.offerValidityMs() });
+    this.acceptable = [this.offer];
+    return { stage: 'offer', type: 'offer', body: this.offer };
+  }
+
+  /** The current offer as published: while a session runs (`s` not idle), with no free connector. */
+  private offerMessage(s: SessionSnapshot | undefined = this.snapshot): Send<'offer'> {
+    const busy = s !== undefined && s.phase !== 'idle';
+    const body = busy ? { ...this.offer, freeConnectors: 0, notAfter: this.now() + this.offerValidityMs() } : this.offer;
+    return { stage: 'offer', type: 'offer', body };
   }
 }
 
+/** The credit in whole increments. A session counts with the terms it opened with, whatever the station offers now. */
+function creditIncrements(offer: Offer): number {
+  return Math.ceil(offer.creditWh / offer.incrementWh);
+}
+
+/** The least risk cap: the credit plus two increments. */
+function smallestCap(offer: Offer): number {
+  return incrementPrice(offer) * (creditIncrements(offer) + 2);
+}
+
 /** The station's public terms; refuses terms under which an increment would cost a fraction of a token. */
-export function offerFor(stationId: string, policy: StationPolicy, stationKey: string, nonce: string): Offer {
+export function offerFor(
+  stationId: string,
+  policy: StationPolicy,
+  stationKey: string,
+  nonce: string,
+  now: { freeConnectors: number; notAfter: number },
+): Offer {
   const offer: Offer = {
     stationId,
     pricePerKWh: policy.pricePerKWh,
@@ -478,6 +531,11 @@ export function offerFor(stationId: string, policy: StationPolicy, stationKey: s
     ...(policy.tangleUrl ? { tangleUrl: policy.tangleUrl } : {}),
     stationKey,
     nonce,
+    connectors: 1,
+    freeConnectors: now.freeConnectors,
+    ...(policy.location ? { location: policy.location } : {}),
+    ...(policy.geohash ? { geohash: policy.geohash } : {}),
+    notAfter: now.notAfter,
   };
   const price = incrementPrice(offer);
   if (!Number.isSafeInteger(price) || price < 1) {

@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { depthForPayments, depositAddress, mustSettle, offThreadEngine, remainingCapacity, withdrawProposal } from '../flash';
 import { maxPlausibleWh, type MeterReading } from '../meter';
-import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, ProtocolError, Stage, StopReason } from '../protocol';
+import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, parseTopic, ProtocolError, Stage, StopReason, topicFor } from '../protocol';
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
 import type { TrustStore } from './identity';
 import { emptySnapshot, Party, PartyOptions, Send, Step } from './party';
 import { checkVehiclePolicy } from './policy';
 import { OldStateError } from './tangle';
+import { offerRefusal, SelectionPolicy, StationChooser } from '../selection';
 import type { SessionSnapshot } from './types';
 
 /** A proposal older than this, by our clock, that the station refuses as too far from its clock is stale. */
 const STALE_PROPOSAL_MS = 60_000;
 
-/** The offer without its nonce: the terms themselves, which must not change during a session. */
-function termsOf(offer: Offer | null): string {
-  if (!offer) return '';
-  return digestOf({ ...offer, nonce: undefined });
-}
+/** How long a vehicle that may choose among stations collects their offers before it chooses, unless told. */
+const DEFAULT_CHOICE_WINDOW_MS = 2000;
+/** How long a station has to answer an open before the vehicle tries the next, unless told. */
+const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
 
 export interface VehiclePolicy {
   /** The highest price the vehicle accepts, tokens per kWh. */
@@ -38,21 +38,38 @@ export interface VehiclePolicy {
   autoStart: boolean;
   /** How long to wait for the station to attach the final state before attaching it ourselves, ms (default 60 s). */
   settleGraceMs?: number;
+  /** How the vehicle chooses among the stations' offers (default: the cheapest for its target). */
+  selection?: Pick<SelectionPolicy, 'strategy' | 'weights' | 'position'>;
+  /**
+   * How long the vehicle collects offers before it chooses, ms (default 2 s): the retained offers of every station
+   * arrive at once when it subscribes. A vehicle with a configured station id opens at once.
+   */
+  choiceWindowMs?: number;
+  /** How long a station may take to answer an open before the vehicle tries the next best, ms (default 30 s). */
+  openTimeoutMs?: number;
 }
 
 /**
- * The vehicle's half of a charging session: reads the station's offer, opens a channel within its policy, pays
+ * The vehicle's half of a charging session: reads the stations' offers, chooses one by its policy (or takes its one
+ * configured station), opens a channel within its limits (trying the next best when a station refuses or does
+ * not answer), pays
  * each claimed increment after checking it, and closes the channel when it stops. It is channel party 0: it
  * proposes every state, so the two parties never propose at once.
  *
  * Every vehicle message is signed with a key pair made for the session; the station's messages must verify with
  * the station key the vehicle trusts (configured, or pinned on first use in `trust`).
  *
- * Events: `opened`, `paid` (PaymentEvent), `stopping`, `settled` (SessionRecord), `offer` (Offer), `resumed`.
+ * Events: `choice` (Choice), `opened`, `paid` (PaymentEvent), `stopping`, `settled` (SessionRecord), `offer` (Offer),
+ * `resumed`.
  */
 export class VehicleParty extends Party {
   readonly role = 'vehicle' as const;
-  private latestOffer: Offer | null = null;
+  /** Every station's verified offer, and the stations passed over. */
+  private readonly chooser: StationChooser;
+  private choiceTimer: NodeJS.Timeout | null = null;
+  private openTimer: NodeJS.Timeout | null = null;
+  /** The last choice reported, so that a refreshed offer that changes nothing is not reported again. */
+  private lastChoice = '';
   /** The newest reading of the vehicle's own meter, at once; the session persists it with each claim it checks. */
   private ownLatestWh: number | null = null;
   /** A fresh settlement address for the next channel, derived ahead because it costs a WOTS digest. */
@@ -65,12 +82,39 @@ export class VehicleParty extends Party {
   ) {
     super(options);
     checkVehiclePolicy(policy);
+    const selection = { strategy: 'cheapest' as const, ...policy.selection, maxPowerW: policy.maxPowerW, energyWh: policy.targetWh };
+    this.chooser = new StationChooser(policy, selection, options.stationId);
   }
 
   /** Loads the journal, resumes a session left open, and derives the settlement address for the next session. */
   override async start(): Promise<void> {
     await super.start();
     await this.prepare();
+  }
+
+  override close(): Promise<void> {
+    if (this.choiceTimer) clearTimeout(this.choiceTimer);
+    if (this.openTimer) clearTimeout(this.openTimer);
+    return super.close();
+  }
+
+  /** Every station's offer topic (only the configured station's, with one), and the other topics of its session's station. */
+  override stageOf(topic: unknown): Stage | null {
+    const parsed = parseTopic(topic);
+    if (parsed?.stage === 'offer' && this.chooser.hears(parsed.stationId) && topic === topicFor(this.options.prefix, parsed.stationId, 'offer', 'vehicle')) return 'offer';
+    return super.stageOf(topic);
+  }
+
+  /** An empty payload on an offer topic (an empty retained message) withdraws that station's offer. */
+  override async receiveOnTopic(topic: string, stage: Stage, payload: unknown): Promise<'handled' | 'duplicate'> {
+    if (stage !== 'offer' || !(payload === '' || (Buffer.isBuffer(payload) && payload.length === 0))) return super.receiveOnTopic(topic, stage, payload);
+    await this.offerWithdrawn(parseTopic(topic)!.stationId);
+    return 'handled';
+  }
+
+  /** The station of the session, once chosen; before that the configured one (or none). */
+  protected override stationOf(s: SessionSnapshot): string {
+    return s.peerId || this.options.stationId;
   }
 
   protected signingKeys(s: SessionSnapshot): KeyPair {
@@ -115,12 +159,24 @@ export class VehicleParty extends Party {
     this.settlementAddress ??= await this.options.wallet.newAddress();
   }
 
-  /** Opens a session with the latest offer (when autoStart is off, or to start the next session at once). */
+  /** Chooses a station and opens a session with it now (when autoStart is off, or to start the next session at once). */
   startSession(): Promise<void> {
     return this.exclusive(async () => {
       if (this.snapshot.phase !== 'idle') throw new Error(`a session is already ${this.snapshot.phase}`);
-      if (!this.latestOffer) throw new Error('no offer from the station yet');
-      await this.apply(await this.open(this.latestOffer));
+      await this.apply(await this.choose(this.snapshot, true), 'choose');
+      if (this.snapshot.phase === 'idle') throw new Error(this.lastChoice);
+    });
+  }
+
+  /**
+   * The station withdrew its offer: an empty retained message on its offer topic (it shut down, or the broker
+   * published its Last Will). If our open to it is unanswered, the next best is tried.
+   */
+  offerWithdrawn(stationId: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.chooser.book.remove(stationId)) return;
+      const s = this.snapshot;
+      if (s.phase === 'opening' && s.peerId === stationId) await this.tryNext(s, 'went away');
     });
   }
 
@@ -167,10 +223,14 @@ export class VehicleParty extends Party {
         await this.trust.pin(s.peerId, s.peerKey);
         return { snapshot: { ...s, channel: state, phase: 'funding' }, send: [{ stage: 'pay', type: 'proposal', body: message }] };
       }
-      case 'open-reject':
+      case 'open-reject': {
         if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
-        this.emit('warning', `station refused the session: ${envelope.body.message}`);
-        return { snapshot: emptySnapshot('vehicle') };
+        const { code, message } = envelope.body;
+        this.emit('warning', `station ${s.peerId} refused the session: ${message}`);
+        this.chooser.skip(s.offer!, code === 'busy' ? 'busy' : `refused (${message})`);
+        // The next open starts a session of its own, after this refusal has taken its place in this one's sequence.
+        return { snapshot: emptySnapshot('vehicle'), after: () => this.chooseNow() };
+      }
       case 'ready': {
         if (s.phase !== 'funding') throw new ProtocolError('WRONG_SESSION', `not waiting for the deposits (phase ${s.phase})`);
         const channel = this.channelOf(s);
@@ -246,35 +306,72 @@ export class VehicleParty extends Party {
   private async onOffer(envelope: Envelope<'offer'>): Promise<Step> {
     const offer = envelope.body;
     const s = this.snapshot;
-    if (offer.stationId !== this.options.stationId) {
-      throw new ProtocolError('INVALID_FIELD', `offer from station "${offer.stationId}", this vehicle charges at "${this.options.stationId}"`);
-    }
-    // A new offer while our open is unanswered: the station restarted, or we read a stale retained offer. Nothing
-    // is signed or deposited yet, so the open is dropped and the new offer considered.
-    const openUnanswered = s.phase === 'opening' && offer.nonce !== s.offer?.nonce;
-    if (s.phase !== 'idle' && !openUnanswered) {
-      if (termsOf(offer) !== termsOf(s.offer)) {
-        throw new ProtocolError('INVALID_FIELD', `the station changed its terms during session ${s.sessionId} (price ${s.offer?.pricePerKWh} → ${offer.pricePerKWh}): ignored`);
-      }
-      this.latestOffer = offer; // the next session, after a rollover, opens with it
+    if (!this.chooser.hears(offer.stationId)) return { snapshot: s };
+    if (offer.notAfter <= this.expiryClock()) {
+      this.emit('warning', `the offer of ${offer.stationId} expired ${Math.round((this.now() - offer.notAfter) / 1000)} s ago by our clock: ignored`);
       return { snapshot: s };
     }
-    const refusal = this.checkOffer(offer);
-    if (refusal) throw new ProtocolError('INVALID_FIELD', `offer not accepted: ${refusal}`);
-    this.latestOffer = offer;
+    this.chooser.book.put(offer);
     this.emit('offer', offer);
-    if (this.policy.autoStart) return this.open(offer);
-    return { snapshot: openUnanswered ? emptySnapshot('vehicle') : s };
+    // A new offer while our open to its station is unanswered: the station restarted, or we read a stale retained
+    // offer. Nothing is signed or deposited yet, so the open is dropped and the choice made again.
+    if (s.phase === 'opening' && offer.stationId === s.peerId && offer.nonce !== s.offer?.nonce) return this.choose(emptySnapshot('vehicle'));
+    // A session keeps the terms it opened with, whatever its station offers meanwhile.
+    if (s.phase !== 'idle' || !this.policy.autoStart) return { snapshot: s };
+    const windowMs = this.options.stationId ? 0 : (this.policy.choiceWindowMs ?? DEFAULT_CHOICE_WINDOW_MS);
+    if (windowMs === 0) return this.choose(s);
+    this.choiceTimer ??= setTimeout(() => {
+      this.choiceTimer = null;
+      this.chooseNow().catch((err: Error) => this.emit('warning', err.message));
+    }, windowMs);
+    return { snapshot: s };
   }
 
-  private checkOffer(offer: Offer): string | null {
-    if (offer.pricePerKWh > this.policy.maxPricePerKWh) return `price ${offer.pricePerKWh} per kWh exceeds our maximum ${this.policy.maxPricePerKWh}`;
-    if (offer.stationDeposit > this.policy.maxStationDeposit) return `station deposit ${offer.stationDeposit} exceeds our maximum ${this.policy.maxStationDeposit}`;
-    if (offer.security !== this.policy.security) return `security ${offer.security}, ours is ${this.policy.security}`;
-    const price = incrementPrice(offer);
-    if (!Number.isSafeInteger(price) || price < 1) return 'an increment would not cost a whole number of tokens';
-    if (this.policy.deposit < price) return `our deposit ${this.policy.deposit} does not cover one increment (${price})`;
-    return null;
+  /** Chooses in turn with the messages, from the session as it is then. */
+  private chooseNow(): Promise<void> {
+    return this.exclusive(async () => this.apply(await this.choose(this.snapshot), 'choose'));
+  }
+
+  /**
+   * From an idle session `s`: chooses the best offer and opens a session with it, or stays idle when none can be
+   * taken. Reports the choice when it opens, or when what it says has changed (`always`: in any case).
+   */
+  private async choose(s: SessionSnapshot, always = false): Promise<Step> {
+    if (s.phase !== 'idle' || this.closed) return { snapshot: s };
+    const { best, choice } = this.chooser.choose(this.expiryClock());
+    const report = always || best !== null || choice.text !== this.lastChoice;
+    this.lastChoice = choice.text;
+    const events: [string, unknown][] = report ? [['choice', choice]] : [];
+    if (!best) return { snapshot: s, events };
+    await this.prepare();
+    const step = await this.open(best);
+    return { ...step, events };
+  }
+
+  /**
+   * The time against which offers expire: ours, less the clock tolerance, so that a station whose clock is behind
+   * ours by no more than we accept elsewhere is not taken for gone (and its clock problem gets named in a session).
+   */
+  private expiryClock(): number {
+    return this.now() - this.clockToleranceS * 1000;
+  }
+
+  /** The station of our unanswered open refused, fell silent or went away: the next best is tried. */
+  private async tryNext(s: SessionSnapshot, reason: string): Promise<void> {
+    this.chooser.skip(s.offer!, reason);
+    await this.apply(await this.choose(emptySnapshot('vehicle')), `${s.peerId} ${reason}`);
+  }
+
+  /** Gives the station of our open `openTimeoutMs` to answer. */
+  private watchOpen(sessionId: string): void {
+    const timeoutMs = this.policy.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+    if (this.openTimer) clearTimeout(this.openTimer);
+    this.openTimer = setTimeout(() => {
+      this.exclusive(async () => {
+        const s = this.snapshot;
+        if (s.phase === 'opening' && s.sessionId === sessionId) await this.tryNext(s, `no answer in ${+(timeoutMs / 1000).toFixed(1)} s`);
+      }).catch((err: Error) => this.emit('warning', err.message));
+    }, timeoutMs);
   }
 
   private async open(offer: Offer, targetWh = this.policy.targetWh): Promise<Step> {
@@ -302,6 +399,7 @@ export class VehicleParty extends Party {
         startedAt: this.now(),
       },
       send: [{ stage: 'open', type: 'open', body: { vehicleId: this.options.id, offerDigest: digestOf(offer), targetWh, setup: message, vehicleKey: sessionKeys.publicKey } }],
+      after: async () => this.watchOpen(sessionId),
     };
   }
 
@@ -436,15 +534,17 @@ export class VehicleParty extends Party {
     const settled: SessionSnapshot = { ...s, settlement: { bundles: channel.chain.map((b) => b.hash), tails: [] }, stopReason: oldState.length > 0 ? 'old-state' : s.stopReason };
     const record = sessionRecord(settled, s.peerId, this.options.id, this.now());
     await this.apply({ snapshot: emptySnapshot('vehicle'), events: [['settled', record]] }, 'settled');
-    // The station's next offer may have arrived while we were still confirming: it opens the next session now.
-    // After a rollover (the station settled to bound its risk) the session goes on in a new channel for the rest
-    // of the target.
-    const offer = this.latestOffer;
-    if (!this.policy.autoStart || !offer || offer.nonce === s.offer?.nonce) return;
-    const doneWh = s.stopReason === 'rollover' ? s.paidIncrements * s.offer!.incrementWh : 0;
-    if (s.stopReason === 'rollover' && s.targetWh > 0 && s.targetWh <= doneWh) return;
+    // The offer this session opened with is spent: its station takes the next session only with a new one.
+    if (this.chooser.book.get(s.peerId)?.nonce === s.offer?.nonce) this.chooser.book.remove(s.peerId);
+    if (!this.policy.autoStart) return;
     await this.prepare();
-    const targetWh = s.stopReason === 'rollover' && s.targetWh > 0 ? s.targetWh - doneWh : this.policy.targetWh;
-    await this.apply(await this.open(offer, targetWh), 'open the next session');
+    if (s.stopReason !== 'rollover') return this.apply(await this.choose(this.snapshot), 'open the next session');
+    // After a rollover (the station settled to bound its risk) the session goes on at the same station, in a new
+    // channel, for the rest of the target, when the station's next offer has arrived meanwhile (else it is chosen
+    // afresh when it does).
+    const offer = this.chooser.book.get(s.peerId);
+    const doneWh = s.paidIncrements * s.offer!.incrementWh;
+    if (!offer || offerRefusal(offer, this.policy, this.expiryClock()) || (s.targetWh > 0 && s.targetWh <= doneWh)) return;
+    await this.apply(await this.open(offer, s.targetWh > 0 ? s.targetWh - doneWh : this.policy.targetWh), 'open the next session');
   }
 }
