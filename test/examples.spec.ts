@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Role, Stage, topicFor } from '../nodes/core/protocol';
+import { mqttMatches } from './support/bus';
 
 /**
  * Static checks of the example flows (examples/*.json): each must import into a clean Node-RED that has only this
@@ -50,17 +51,6 @@ const CONFIG_REFERENCES: Record<string, string> = {
 };
 
 const STAGE_TYPES = ['flash-channel-open', 'pay-increment', 'channel-settle'];
-
-/** Whether an MQTT subscription (with `+` and `#` wildcards) receives messages on `topic`. */
-function mqttMatches(filter: string, topic: string): boolean {
-  const want = filter.split('/');
-  const got = topic.split('/');
-  for (let i = 0; i < want.length; i++) {
-    if (want[i] === '#') return true;
-    if (i >= got.length || (want[i] !== '+' && want[i] !== got[i])) return false;
-  }
-  return want.length === got.length;
-}
 
 const files = fs.readdirSync(EXAMPLES).filter((name) => name.endsWith('.json'));
 const flows = new Map<string, FlowNode[]>(files.map((name) => [name, JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), 'utf8')) as FlowNode[]]));

@@ -1,7 +1,7 @@
 import type { Outgoing, Party } from '../../nodes/core/session';
 
-/** Whether an MQTT topic filter (with `+` and `#`) matches a topic. */
-function matches(filter: string, topic: string): boolean {
+/** Whether an MQTT subscription (with `+` and `#` wildcards) receives messages on `topic`. */
+export function mqttMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');
   const t = topic.split('/');
   for (let i = 0; i < f.length; i++) {
@@ -32,7 +32,7 @@ export class Bus {
     party.on('send', (out: Outgoing) => this.publish(out, party));
     party.on('withdraw', (out: Outgoing) => this.publish(out, party));
     this.subscribers.push({ party, filters });
-    for (const message of this.retained.values()) if (filters.some((f) => matches(f, message.topic))) this.deliver(party, message);
+    for (const message of this.retained.values()) if (filters.some((f) => mqttMatches(f, message.topic))) this.deliver(party, message);
   }
 
   disconnect(party: Party): void {
@@ -46,7 +46,7 @@ export class Bus {
     if (message.retain && message.payload === '') this.retained.delete(message.topic);
     else if (message.retain) this.retained.set(message.topic, message as Outgoing);
     for (const { party, filters } of this.subscribers) {
-      if (party !== from && filters.some((f) => matches(f, message.topic))) this.deliver(party, message);
+      if (party !== from && filters.some((f) => mqttMatches(f, message.topic))) this.deliver(party, message);
     }
   }
 

@@ -209,11 +209,12 @@ export class StationParty extends Party {
       const next: SessionSnapshot = { ...s, lastRegisterWh: reading.registerWh, lastReadAt: reading.timestamp };
       if (s.startRegisterWh < 0) next.startRegisterWh = reading.registerWh;
       const deliveredWh = next.lastRegisterWh - next.startRegisterWh;
-      const increments = Math.floor(deliveredWh / s.offer!.incrementWh);
+      const { incrementWh } = this.termsOf(s);
+      const increments = Math.floor(deliveredWh / incrementWh);
       const step: Step = { snapshot: next, events: [['energy', this.energy(next)]] };
       if (increments > s.claimedIncrements && s.phase === 'charging' && !s.stopReason) {
         next.claimedIncrements = increments;
-        const claim = { increments, registerWh: next.startRegisterWh + increments * s.offer!.incrementWh, startRegisterWh: next.startRegisterWh, readAt: reading.timestamp };
+        const claim = { increments, registerWh: next.startRegisterWh + increments * incrementWh, startRegisterWh: next.startRegisterWh, readAt: reading.timestamp };
         step.send = [{ stage: 'pay', type: 'claim', body: claim }];
         step.events!.push(['claim', { sessionId: s.sessionId, ...claim }]);
       }
@@ -310,10 +311,12 @@ export class StationParty extends Party {
 
   private async onOpen(envelope: Envelope<'open'>): Promise<Step> {
     const s = this.snapshot;
+    // Busy: its offer says so (no free connector). An open nobody should have sent gets no answer, so that a flood of
+    // them costs the station no messages; a vehicle that raced another to the connector tries its next choice.
+    if (s.phase !== 'idle') throw new ProtocolError('WRONG_SESSION', `busy with session ${s.sessionId}: open refused`);
     const { body } = envelope;
-    // A busy station says so at once, so that the vehicle tries its next choice rather than waiting.
-    if (s.phase === 'idle') this.opens.take('the open topic');
-    const refusal = s.phase === 'idle' ? this.checkTerms(envelope) : { code: 'busy', message: 'busy with another session' };
+    this.opens.take('the open topic');
+    const refusal = this.checkTerms(envelope);
     if (refusal) {
       // Nothing changes for a refused open: the answer goes out without touching our (idle) session.
       const reply = signEnvelope(makeEnvelope('open-reject', 'station', envelope.session, 1, refusal, this.now()), this.identity) as AnyEnvelope;
@@ -479,7 +482,12 @@ export class StationParty extends Party {
    */
   private energy(s: SessionSnapshot): { sessionId: string; deliveredWh: number; paidWh: number } {
     const registerWh = this.announced.sessionId === s.sessionId ? Math.max(s.lastRegisterWh, this.announced.registerWh) : s.lastRegisterWh;
-    return { sessionId: s.sessionId, deliveredWh: deliveredWh({ ...s, lastRegisterWh: registerWh }), paidWh: s.paidIncrements * s.offer!.incrementWh };
+    return { sessionId: s.sessionId, deliveredWh: deliveredWh({ ...s, lastRegisterWh: registerWh }), paidWh: s.paidIncrements * this.termsOf(s).incrementWh };
+  }
+
+  /** The terms a session counts with: those it opened with, whatever the station offers now. */
+  private termsOf(s: SessionSnapshot): Offer {
+    return s.offer ?? this.offer;
   }
 
   private offerValidityMs(): number {

@@ -225,9 +225,9 @@ export class VehicleParty extends Party {
       }
       case 'open-reject': {
         if (s.phase !== 'opening') throw new ProtocolError('WRONG_SESSION', 'no open is pending');
-        const { code, message } = envelope.body;
+        const { message } = envelope.body;
         this.emit('warning', `station ${s.peerId} refused the session: ${message}`);
-        this.chooser.skip(s.offer!, code === 'busy' ? 'busy' : `refused (${message})`);
+        this.chooser.skip(s.offer!, `refused (${message})`);
         // The next open starts a session of its own, after this refusal has taken its place in this one's sequence.
         return { snapshot: emptySnapshot('vehicle'), after: () => this.chooseNow() };
       }
