@@ -12,7 +12,7 @@ import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker, TestBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
 import { money } from '../support/parties';
-import { assertWalletBooks, collect, errorsOf, EventMsg, NODES, ONE_SESSION, sessionFlow, startOneSession } from '../support/session-flow';
+import { assertWalletBooks, collect, errorsOf, EventMsg, NODES, ONE_SESSION, readStationMeter, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
 type Side = Role;
@@ -408,13 +408,11 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
     client.on('message', (topic, payload) => captured.push({ topic, text: payload.toString('utf8') }));
     await client.subscribeAsync('m2m-ev/#', { qos: 1 });
     const { seeds, events, station, vehicle, state, effects, evseStopped } = await charging('100000');
-    const payStation = helper.getNode('pay-s');
     let register = 1000;
-    const read = () => payStation.receive({ payload: { registerWh: register, timestamp: Date.now(), source: 'test' } } as never);
-    read(); // the start register
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const read = () => readStationMeter(register, 1000);
+    await read(); // the start register
     register += 10;
-    read();
+    await read();
     await until(() => station.session.paidIncrements === 1 && vehicle.session.paidIncrements === 1, 'the first increment to be paid');
     await evseStopped();
     await quiet(state);
@@ -476,9 +474,8 @@ describe('nodes: fuzzing through the core MQTT nodes, the stage nodes and a real
 
     // The session is alive: three more increments are claimed and paid, then the vehicle stops and both settle.
     for (let i = 0; i < 3; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
       register += 10;
-      read();
+      await read();
     }
     await until(() => station.session.paidIncrements === 4 && vehicle.session.paidIncrements === 4, 'three more increments to be paid');
     helper.getNode('settle-v').receive({ payload: 'stop' } as never);

@@ -4,7 +4,7 @@ import { generateSeed } from '../../nodes/core/wallet';
 import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker } from '../support/broker';
 import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, sessionFlow, startOneSession } from '../support/session-flow';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, readStationMeter, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
 describe('nodes: a whole charging session through the core MQTT nodes and a broker', function () {
@@ -17,14 +17,8 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     await startOneSession(vehicle);
     await until(() => station.some((m) => m.topic === 'opened'), 'the channel to open');
 
-    // The station's meter: 10 Wh every half second (72 kW), read as a real meter would be, until the stop.
-    const payStation = helper.getNode('pay-s');
-    let register = 1000;
-    while (!station.some((m) => m.topic === 'stopping')) {
-      payStation.receive({ payload: { registerWh: register, timestamp: Date.now(), source: 'test' } } as never);
-      register += 10;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    // The station's meter: 10 Wh a reading, as fast as the agreed power delivers it, until the stop.
+    for (let register = 1000; !station.some((m) => m.topic === 'stopping'); register += 10) await readStationMeter(register, 1000);
     await until(() => station.some((m) => m.topic === 'settled') && vehicle.some((m) => m.topic === 'settled'), 'settlement');
 
     const record: SessionRecord = station.find((m) => m.topic === 'settled')!.payload;

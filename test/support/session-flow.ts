@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node } from 'node-red';
-import type { IotaWalletNode } from '../../nodes/types';
+import type { StationParty, VehicleParty } from '../../nodes/core/session';
+import type { ChargingPartyNode, IotaWalletNode } from '../../nodes/types';
 import { startBroker, TestBroker } from './broker';
 import { coreMqttNodes, FlowNode, helper } from './nodered';
 import { until } from './wait';
@@ -141,4 +142,25 @@ export function brokerAndRuntime(): { broker: TestBroker } {
     await context.broker.close();
   });
   return context;
+}
+
+/**
+ * The station's meter, read as fast as energy can flow: hands `registerWh` to the station's `pay-increment` once
+ * the vehicle would take a claim up to it (the session's meter started at `startWh`). The vehicle refuses a claim of
+ * more energy than the agreed power could have delivered since the channel opened, so that is what the time
+ * between a real meter's readings stands for; the test waits for it instead of sleeping. Once the vehicle has
+ * stopped, the reading waits until the station has heard the stop (it claims nothing more then).
+ */
+export async function readStationMeter(registerWh: number, startWh: number): Promise<void> {
+  const station = (await (helper.getNode('party-s') as ChargingPartyNode).party) as StationParty;
+  const vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
+  const mayRead = () => {
+    if (vehicle.phase === 'charging') return registerWh - startWh <= vehicle.plausibleWh();
+    if (vehicle.phase === 'opening' || vehicle.phase === 'funding') return false;
+    return station.phase !== 'charging' || station.session.stopReason !== null;
+  };
+  await until(mayRead, `the vehicle to take ${registerWh - startWh} Wh`);
+  helper.getNode('pay-s').receive({ payload: { registerWh, timestamp: Date.now(), source: 'test' } } as never);
+  // Lets the runtime deliver what the reading caused before the caller looks at the events.
+  await new Promise((resolve) => setImmediate(resolve));
 }

@@ -404,6 +404,17 @@ export class VehicleParty extends Party {
   }
 
 
+  /**
+   * The most energy a claim may count now: what the agreed power (the offer's, at most ours) could have delivered
+   * since the channel was ready, plus the credit and one increment; 0 while no session is charging.
+   */
+  plausibleWh(): number {
+    const s = this.snapshot;
+    if (s.phase !== 'charging' || !s.offer) return 0;
+    const maxPowerW = Math.min(s.offer.maxPowerW, this.policy.maxPowerW);
+    return maxPlausibleWh(maxPowerW, Math.max(0, this.now() - s.readyAt)) + s.offer.creditWh + s.offer.incrementWh;
+  }
+
   private async onClaim(claim: Claim): Promise<Step> {
     const s = this.snapshot;
     // A claim the station sent before it heard our close: the session is over, the credit covers it.
@@ -414,9 +425,8 @@ export class VehicleParty extends Party {
     if (claim.increments < s.claimedIncrements) throw new ProtocolError('INVALID_FIELD', `claim of ${claim.increments} increments after one of ${s.claimedIncrements}`);
     if (s.claimedIncrements > 0 && claim.startRegisterWh !== s.startRegisterWh) throw new ProtocolError('INVALID_FIELD', 'the session start register changed');
     if (deliveredWh !== claim.increments * offer.incrementWh) throw new ProtocolError('INVALID_FIELD', `${claim.increments} increments of ${offer.incrementWh} Wh do not make ${deliveredWh} Wh`);
-    const maxPowerW = Math.min(offer.maxPowerW, this.policy.maxPowerW);
-    const plausibleWh = maxPlausibleWh(maxPowerW, Math.max(0, this.now() - s.readyAt)) + offer.creditWh + offer.incrementWh;
-    if (deliveredWh > plausibleWh) {
+    if (deliveredWh > this.plausibleWh()) {
+      const maxPowerW = Math.min(offer.maxPowerW, this.policy.maxPowerW);
       throw new ProtocolError('INVALID_FIELD', `over-claim: ${deliveredWh} Wh in ${Math.round((this.now() - s.readyAt) / 1000)} s is more than ${maxPowerW} W can deliver`);
     }
     // After a restart the journaled register stands in until the meter's next reading.
