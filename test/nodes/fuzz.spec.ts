@@ -132,6 +132,9 @@ class Handled {
     }
     // Accepted: only an exact copy of a genuine message may pass (as a duplicate, a no-op), or the peer's own
     // fresh heartbeat, which is not one of ours (a fuzz message cannot carry the peer's signature).
+    // An empty message on the offer topic is the station's withdrawal (as the broker's Last Will sends it): the
+    // vehicle forgets that offer, which changes no session and sends nothing.
+    if (String(msg.topic) === TOPICS.vehicle[0] && String(msg.payload) === '') return this.tally(side, 'accepted: an offer withdrawn');
     const canonical = canonicalOf(msg.payload);
     if (canonical !== null && this.genuine.has(canonical)) return this.tally(side, 'accepted: replay of a genuine message');
     if (canonical !== null && (JSON.parse(canonical) as { type?: unknown }).type === 'resend') return;
