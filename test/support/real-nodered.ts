@@ -188,6 +188,9 @@ export class NodeRed {
       logging: { console: { level: 'info', metrics: false, audit: false } },
     };
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+    // The info sidebar's tips are off: on a page that loads slowly, Node-RED 5's tip timer can fire before the tip
+    // box exists and throws a page error of the editor's own ('reading html'). "_" is the user when none logs in.
+    fs.writeFileSync(path.join(userDir, '.config.users.json'), JSON.stringify({ _: { editor: { view: { 'view-show-tips': false } } } }));
     const { node, redJs } = options.runtime ?? devNodeRed();
     const child = spawn(node, [...(options.preload ? ['--require', options.preload] : []), redJs, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
       cwd: userDir,
