@@ -130,6 +130,8 @@ for (const editor of EDITORS) {
         await page.evaluate(({ id, type, config }) => (config ? RED.editor.editConfig('', type, id) : RED.editor.edit(RED.nodes.node(id)!)), node);
         // The tray ignores Cancel until it has finished opening; its last step raises the editor stack.
         await page.waitForFunction(() => document.getElementById('red-ui-editor-stack')?.style.zIndex === '13', undefined, { timeout: 30_000, polling: 20 });
+        // A code editor in the dialog (a ui-template's) must have drawn its text: closed earlier, Monaco throws.
+        await page.waitForFunction(() => Array.from(document.querySelectorAll('.red-ui-tray .node-text-editor') as ArrayLike<{ querySelector(selector: string): unknown }>).every((e) => e.querySelector('.monaco-editor .view-lines') !== null), undefined, { timeout: 30_000, polling: 20 });
         await page.locator(node.config ? '#node-config-dialog-cancel' : '#node-dialog-cancel').click({ timeout: 30_000 });
         await page.waitForFunction(() => document.querySelectorAll('.red-ui-tray').length === 0, undefined, { timeout: 30_000, polling: 20 });
         assert.deepEqual(pageErrors, [], `no page error after the edit dialog of ${node.type} ${node.id}`);

@@ -394,7 +394,8 @@ export abstract class Party extends EventEmitter {
     for (const message of outgoing) this.emit('send', message);
     if (phaseChanged) this.emit('phase', next.phase);
     for (const [event, payload] of step.events ?? []) this.emit(event, payload);
-    for (const view of this.narrator.views(previous, next, Date.now())) this.emit('channel', view);
+    // Only for a listener (a teaching dashboard): the view copies the tree, which no payment needs.
+    if (this.listenerCount('channel') > 0) for (const view of this.narrator.views(previous, next, Date.now())) this.emit('channel', view);
     if (step.after) this.background(step.after);
   }
 
