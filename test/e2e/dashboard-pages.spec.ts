@@ -4,13 +4,10 @@ import path from 'node:path';
 import { composeAPI } from '@iota/core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ChargeDetailRecord, reconcile } from '../../nodes/core/records';
-import { freePort, installedPackage, launchChromium, Mosquitto, NodeRed, OUTPUT_DIR, tempDir } from '../support/real-nodered';
+import { DOC_IMAGES, freePort, installedPackage, launchChromium, Mosquitto, NodeRed, OUTPUT_DIR, tempDir } from '../support/real-nodered';
 import { eventually } from '../support/wait';
 import { DASHBOARD_EXAMPLE, example, fakeW1Bus, forTestBench, TestBench } from './flows';
 
-const repoRoot = path.resolve(__dirname, '../../..');
-/** The screenshots the docs show (docs/RECORDS.md, README.md). */
-const DOC_IMAGES = path.join(repoRoot, 'docs', 'images');
 const EVSE = 'da5b000000000017';
 
 /**

@@ -2,18 +2,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
-import { freePort, installedPackage, Mosquitto, MODULE, NodeRed, systemTool, tempDir } from '../support/real-nodered';
+import { DOC_IMAGES, freePort, installedPackage, Mosquitto, MODULE, NodeRed, systemTool, tempDir } from '../support/real-nodered';
 import { DASHBOARD_EXAMPLE, example, forTestBench } from './flows';
 
 /**
  * The Dashboard demo as the paper's Fig. 4 shows its prototype: the meter readings plotted live at their time
  * stamps, and under them both parties' balances and the amount still transactable, all in view without scrolling
- * on a laptop and on a phone. The demo runs on a real Node-RED with mosquitto; the screenshots go to docs/images/,
- * where the README shows them.
+ * on a laptop and on a phone. The demo runs on a real Node-RED with mosquitto; the screenshots that the README
+ * shows go to docs/images/ with UPDATE_DOC_IMAGES=1 (DOC_IMAGES).
  */
 
-const repoRoot = path.resolve(__dirname, '../../..');
-const IMAGES_DIR = path.join(repoRoot, 'docs', 'images');
 
 const SCREENS = [
   { name: 'laptop', viewport: { width: 1366, height: 768 }, mobile: false },
@@ -68,7 +66,7 @@ describe('e2e: the Dashboard demo, as the paper\'s Fig. 4, in headless Chromium'
       const page = await context.newPage();
       const pageErrors: string[] = [];
       page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-      const screenshot = path.join(IMAGES_DIR, `dashboard-${screen.name}.png`);
+      const screenshot = path.join(DOC_IMAGES, `dashboard-${screen.name}.png`);
       try {
         await page.goto(`${nodeRed.url}/dashboard`);
         // The readings come in live: wait for two, then for one more. Then until the vehicle has paid in this channel.
@@ -78,7 +76,7 @@ describe('e2e: the Dashboard demo, as the paper\'s Fig. 4, in headless Chromium'
         const expected = AT_A_GLANCE.filter((w) => w.shows).map((w) => [w.selector, w.shows!.source]);
         await page.waitForFunction(allShown, expected, { timeout: 240_000, polling: 100 });
 
-        fs.mkdirSync(IMAGES_DIR, { recursive: true });
+        fs.mkdirSync(DOC_IMAGES, { recursive: true });
         await page.screenshot({ path: screenshot });
         assert.equal(await page.evaluate(() => window.scrollY), 0, 'the page is not scrolled');
         for (const { what, selector } of AT_A_GLANCE) {

@@ -15,6 +15,11 @@ const repoRoot = path.resolve(__dirname, '../../..');
 export const MODULE = '@m2m-ev/node-red-flash-charging';
 /** Where the tests leave screenshots and logs for a human to look at (git-ignored). */
 export const OUTPUT_DIR = path.join(repoRoot, 'test-output');
+/**
+ * Where the screenshots that the docs show are written: docs/images with UPDATE_DOC_IMAGES=1, to refresh them,
+ * and otherwise next to the other output, so that a test run leaves the checkout as it was.
+ */
+export const DOC_IMAGES = process.env.UPDATE_DOC_IMAGES === '1' ? path.join(repoRoot, 'docs', 'images') : OUTPUT_DIR;
 
 const running = new Set<ChildProcess>();
 const scratch: string[] = [];
