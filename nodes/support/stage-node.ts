@@ -69,8 +69,11 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
   };
 
   const listeners: [AnyParty, string, (payload: unknown) => void][] = [];
+  // A node closed before its party started (a redeploy, a stop) must not listen to it when it starts.
+  let closed = false;
   partyNode.parties.then(
     (parties) => {
+      if (closed) return;
       // With several connectors, every event and status names its connector.
       const several = parties.size > 1;
       const show = (status: NodeStatus | null, connectorId: string) => {
@@ -96,7 +99,9 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
       if (spec.stage === 'open') reportBalance();
     },
     // The charging-party node logs why its party did not start.
-    () => node.status({ fill: 'red', shape: 'ring', text: RED._(`${prefix}.party-failed`) }),
+    () => {
+      if (!closed) node.status({ fill: 'red', shape: 'ring', text: RED._(`${prefix}.party-failed`) });
+    },
   );
 
   node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => {
@@ -120,6 +125,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
   });
 
   node.on('close', (_removed: boolean, done: () => void) => {
+    closed = true;
     partyNode.detachOutlet(spec.stage, outlet);
     for (const [party, event, listener] of listeners) party.off(event, listener);
     done();

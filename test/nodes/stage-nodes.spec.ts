@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Node, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { helper, loadFlow, FlowNode } from '../support/nodered';
 import { stationNodes, stubWalletNode } from '../support/station';
 import chargingParty = require('../../nodes/charging-party');
@@ -16,19 +16,21 @@ interface Output {
   caught: (NodeMessage & { error: { message: string } })[];
 }
 
-/** A station (no Tangle needed) with the three stage nodes, their outputs and a catch node collected. */
-async function station(extra: FlowNode[] = []): Promise<Record<string, Output>> {
-  const flow: FlowNode[] = [
+const STAGES = ['open', 'pay', 'settle'];
+
+/** A station (no Tangle needed) with the three stage nodes, each output wired to a helper, and a catch node. */
+async function stationFlow(extra: FlowNode[] = []): Promise<FlowNode[]> {
+  return [
     { id: 'tab', type: 'tab' },
     ...(await stationNodes({ partyId: 'ST7' })).map((n) => ({ ...n })),
-    ...['open', 'pay', 'settle'].map((stage) => ({
+    ...STAGES.map((stage) => ({
       id: stage,
       z: 'tab',
       type: { open: 'flash-channel-open', pay: 'pay-increment', settle: 'channel-settle' }[stage] as string,
       party: 'p1',
       wires: [[`${stage}-protocol`], [`${stage}-events`]],
     })),
-    ...['open', 'pay', 'settle'].flatMap((stage) => [
+    ...STAGES.flatMap((stage) => [
       { id: `${stage}-protocol`, z: 'tab', type: 'helper' },
       { id: `${stage}-events`, z: 'tab', type: 'helper' },
     ]),
@@ -36,10 +38,14 @@ async function station(extra: FlowNode[] = []): Promise<Record<string, Output>> 
     { id: 'caught', z: 'tab', type: 'helper' },
     ...extra,
   ];
+}
+
+/** A started station of stationFlow, with its outputs and what its catch node caught collected. */
+async function station(extra: FlowNode[] = []): Promise<Record<string, Output>> {
   const outputs: Record<string, Output> = {};
   const caught: Output['caught'] = [];
-  await loadFlow(NODES, flow);
-  for (const stage of ['open', 'pay', 'settle']) {
+  await loadFlow(NODES, await stationFlow(extra));
+  for (const stage of STAGES) {
     outputs[stage] = { protocol: [], events: [], caught };
     helper.getNode(`${stage}-protocol`).on('input', (msg: NodeMessage) => outputs[stage].protocol.push(msg));
     helper.getNode(`${stage}-events`).on('input', (msg: NodeMessage) => outputs[stage].events.push(msg));
@@ -126,6 +132,37 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     await eventually(() => completed === 2);
     assert.deepEqual(out.pay.caught, []);
     assert.deepEqual(out.pay.protocol, [], 'no claim without a session');
+  });
+
+  it('adds no listener to a party that starts after its stage nodes closed, and sends nothing then', async function () {
+    // A wallet that opens only when the test says: the party cannot start before.
+    let openWallet!: () => void;
+    const walletOpened = new Promise<void>((resolve) => (openWallet = resolve));
+    function heldWalletNode(RED: NodeAPI): void {
+      RED.nodes.registerType('iota-wallet', function (this: Node & { wallet: Promise<unknown> }, def: NodeDef) {
+        RED.nodes.createNode(this, def);
+        this.wallet = walletOpened.then(() => ({ security: 1, balance: async () => ({ total: 0, addresses: [] }) }));
+      } as never);
+    }
+    await loadFlow([heldWalletNode, ...NODES.slice(1)], await stationFlow());
+    const parties = (helper.getNode('p1') as ChargingPartyNode).parties;
+    const stageNodes = STAGES.map((id) => helper.getNode(id));
+    // The helper's spies go when it unloads: these count what the nodes send or show from now on.
+    const late: string[] = [];
+    for (const node of stageNodes) {
+      node.send = () => void late.push(`${node.id} sent`);
+      node.status = () => void late.push(`${node.id} status`);
+    }
+    // The party starts once all three stage nodes have closed; the party node's close waits for it.
+    let stillOpen = stageNodes.length;
+    for (const node of stageNodes) node.on('close', () => --stillOpen === 0 && openWallet());
+    await helper.unload();
+
+    const [party] = (await parties).values();
+    // Every event one of the three nodes forwards or shows.
+    const events = ['offer', 'choice', 'opened', 'phase', 'clock', 'claim', 'paid', 'energy', 'stopping', 'settled', 'unpaid', 'old-state'];
+    assert.deepEqual(events.map((event) => party.listenerCount(event)), events.map(() => 0), 'no stage node listens to the party');
+    assert.deepEqual(late, [], 'no status and no message after close');
   });
 
   it('reports a missing charging party on every input', async function () {
