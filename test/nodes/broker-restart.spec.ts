@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
 import { startBroker } from '../support/broker';
-import { helper, loadFlow } from '../support/nodered';
-import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, sessionFlow, startOneSession } from '../support/session-flow';
+import { loadFlow } from '../support/nodered';
+import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, readStationMeter, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
 describe('nodes: the broker restarts in the middle of a session', function () {
@@ -21,27 +21,30 @@ describe('nodes: the broker restarts in the middle of a session', function () {
     await startOneSession(vehicle);
     await until(() => station.some((m) => m.topic === 'opened'), 'the channel to open');
 
-    const payStation = helper.getNode('pay-s');
+    // The station's meter, read as fast as the vehicle takes claims (readStationMeter); `readPaid` then waits until
+    // the vehicle has paid up to that reading, or the session stops.
     let register = 1000;
-    const read = () => {
-      payStation.receive({ payload: { registerWh: register, timestamp: Date.now(), source: 'test' } } as never);
+    const stopping = () => station.some((m) => m.topic === 'stopping');
+    const paidWh = () => station.filter((m) => m.topic === 'paid').at(-1)?.payload.paidWh ?? 0;
+    const read = async () => {
+      await readStationMeter(register, 1000);
       register += 10;
     };
-    while (station.filter((m) => m.topic === 'paid').length < 2) {
-      read();
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    const readPaid = async () => {
+      const deliveredWh = register - 1000;
+      await read();
+      await until(() => stopping() || paidWh() >= deliveredWh, `payment up to ${deliveredWh} Wh`);
+    };
+    while (station.filter((m) => m.topic === 'paid').length < 2) await readPaid();
     // The broker goes away; a claim is made meanwhile and lost with it. A new broker takes its port.
     const port = context.broker.port;
     await context.broker.close();
     const claims = station.filter((m) => m.topic === 'claim').length;
-    read();
+    await read();
     await until(() => station.filter((m) => m.topic === 'claim').length > claims, 'a claim while the broker is down');
     context.broker = await startBroker(port);
-    while (!station.some((m) => m.topic === 'stopping')) {
-      read();
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    // Each payment now waits for the clients to reconnect and for what was lost to be resent.
+    while (!stopping()) await readPaid();
     await until(() => station.some((m) => m.topic === 'settled') && vehicle.some((m) => m.topic === 'settled'), 'settlement');
 
     const record: SessionRecord = station.find((m) => m.topic === 'settled')!.payload;
