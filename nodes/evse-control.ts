@@ -141,10 +141,12 @@ export = function (RED: NodeAPI) {
         for (const [id, charger] of chargers) {
           const party = parties.get(id);
           if (!(party instanceof StationParty)) return fail('evse-control.errors.not-station');
+          // The site share first, so that a session restored mid-charge is enabled at its share, never above.
+          if (site) {
+            site.addConnector(id, maxCurrentA);
+            couplings.push(new ConnectorCoupling(site, id, party, charger.evse));
+          }
           charger.attach(party);
-          if (!site) continue;
-          site.addConnector(id, maxCurrentA);
-          couplings.push(new ConnectorCoupling(site, id, party, charger.evse));
         }
       },
       () => {

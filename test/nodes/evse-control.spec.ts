@@ -188,6 +188,16 @@ describe('nodes: evse-control', function () {
     assert.deepEqual((await resumed).pauseReasons, []);
   });
 
+  it('resumes a session restored mid-charge at its site share: no claim ever offers more', async function () {
+    // A 10 A site under a 32 A charger: the restored session may take 10 A, the charger's full 32 A never.
+    const { node, out } = await load({ driver: 'openevse', baseTopic: 'openevse-t3', maxCurrentA: '32' }, { charging: true, siteLimitA: '10' });
+    const active = await eventually(() => out.status.map(statusOf).find((s) => s.mode === 'enabled'));
+    assert.equal(active.offeredCurrentA, 10);
+    // Every claim the node sent, also those sent before the test could listen on its output.
+    const claims = callsOf(node, 'send').map(([outputs]) => (outputs as (NodeMessage | null)[])[1]?.payload).filter((payload) => payload !== undefined);
+    assert.deepEqual(claims.filter((claim) => (claim as { state: string }).state === 'active'), [{ state: 'active', charge_current: 10 }]);
+  });
+
   it('stops the session when the vehicle is unplugged, and the stop disables the charger', async function () {
     const { party, out, command, node } = await load({}, { charging: true });
     await eventually(() => out.status.map(statusOf).find((s) => s.charging));

@@ -27,6 +27,8 @@ export interface StationSetup {
   charging?: boolean;
   incrementWh?: number;
   creditWh?: number;
+  /** The station's site limit in amps (its connectors share it); none without. */
+  siteLimitA?: string;
 }
 
 /** The wallet and charging-party nodes (ids `w1`, `p1`) of a station, in a fresh data folder. */
@@ -55,6 +57,7 @@ export async function stationNodes(setup: StationSetup): Promise<FlowNode[]> {
       creditWh: String(setup.creditWh ?? incrementWh),
       stationDeposit: '0',
       maxDepth: '4',
+      ...(setup.siteLimitA ? { siteLimitA: setup.siteLimitA } : {}),
     },
   ];
 }
