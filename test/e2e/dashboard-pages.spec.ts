@@ -154,6 +154,7 @@ describe("e2e: the Dashboard demo's billing and Flash channel pages, and its rec
     const beforeKill = await records();
     const interrupted = beforeKill.find((r) => r.status === 'charging')!;
     await nodeRed.kill();
+    nodeRed.saveLog();
     nodeRed = await NodeRed.start('dashboard-pages-restarted', install, { userDir: nodeRed.userDir });
     await eventually(async () => (await records()).some((r) => r.session_id === interrupted.session_id && r.status === 'settled'), 'the interrupted session to settle', 240_000);
     const after = await records();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
-import { DOC_IMAGES, freePort, installedPackage, Mosquitto, MODULE, NodeRed, systemTool, tempDir } from '../support/real-nodered';
+import { DOC_IMAGES, freePort, installedPackage, Mosquitto, MODULE, NodeRed, OUTPUT_DIR, systemTool, tempDir } from '../support/real-nodered';
 import { DASHBOARD_EXAMPLE, example, forTestBench } from './flows';
 
 /**
@@ -88,7 +88,8 @@ describe('e2e: the Dashboard demo, as the paper\'s Fig. 4, in headless Chromium'
         assert.equal((await page.evaluate(readingsChart)).axis, 'time', 'the readings are plotted at their time stamps');
         assert.deepEqual(pageErrors, [], 'no error in the dashboard page');
       } catch (err) {
-        await page.screenshot({ path: screenshot }).catch(() => undefined);
+        // Never over the docs' image: the page as the test failed, next to the logs.
+        await page.screenshot({ path: path.join(OUTPUT_DIR, `dashboard-${screen.name}-failed.png`) }).catch(() => undefined);
         throw err;
       } finally {
         await context.close();
