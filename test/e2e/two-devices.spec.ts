@@ -5,6 +5,7 @@ import type { SessionRecord } from '../../nodes/core/session';
 import type { FlowNode } from '../support/nodered';
 import { freePort, installedPackage, Mosquitto, NodeRed, tempDir } from '../support/real-nodered';
 import { example, fakeW1Bus, forTestBench, recordsIn, STATION_EXAMPLE, TestBench, VEHICLE_EXAMPLE } from './flows';
+import { until } from '../support/wait';
 
 /** The DS18B20 at room temperature: below the 25 °C baseline, so no energy flows. */
 const ROOM_C = 21;
@@ -50,12 +51,10 @@ describe('e2e: the station and vehicle examples in two Node-RED processes, throu
     // Warm the sensor, as a finger on the prototype's DS18B20 does: the meter reads power, the station claims it.
     bus.setTemperature(CHARGING_C);
 
-    const deadline = Date.now() + 240_000;
-    while (recordsIn(path.join(records, 'station.jsonl')).length === 0 || recordsIn(path.join(records, 'vehicle.jsonl')).length === 0) {
+    await until(() => {
       for (const nodeRed of processes) assert.doesNotMatch(nodeRed.log, /\[error\]/, `${nodeRed.name} logged an error:\n${nodeRed.log.slice(-4000)}`);
-      assert.ok(Date.now() < deadline, 'timed out waiting for both sides to settle');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+      return recordsIn(path.join(records, 'station.jsonl')).length > 0 && recordsIn(path.join(records, 'vehicle.jsonl')).length > 0;
+    }, 'both sides to settle', 240_000);
     bus.setTemperature(ROOM_C);
 
     const [atStation] = recordsIn(path.join(records, 'station.jsonl')) as unknown as SessionRecord[];

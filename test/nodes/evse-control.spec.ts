@@ -7,7 +7,8 @@ import type { ChargingPartyNode } from '../../nodes/types';
 import mqtt from 'mqtt';
 import { startBroker } from '../support/broker';
 import { coreMqttNodes, FlowNode, helper, loadFlow } from '../support/nodered';
-import { callsOf, eventually, StationSetup, stationNodes, statusText, stubWalletNode } from '../support/station';
+import { callsOf, StationSetup, stationNodes, statusText, stubWalletNode } from '../support/station';
+import { until, valueOf } from '../support/wait';
 
 import chargingParty = require('../../nodes/charging-party');
 import evseControl = require('../../nodes/evse-control');
@@ -56,12 +57,12 @@ describe('nodes: evse-control', function () {
     const command = async (payload: unknown, topic?: string): Promise<EvseStatus> => {
       const before = out.status.length;
       node.receive({ payload, ...(topic ? { topic } : {}) } as NodeMessage);
-      return statusOf(await eventually(() => out.status[before]));
+      return statusOf(await valueOf(() => out.status[before], 'the next status'));
     };
     /** The first status from now on that satisfies `predicate`. */
     const nextStatus = async (predicate: (status: EvseStatus) => boolean): Promise<EvseStatus> => {
       const from = out.status.length;
-      return statusOf(await eventually(() => out.status.slice(from).find((msg) => predicate(statusOf(msg)))));
+      return statusOf(await valueOf(() => out.status.slice(from).find((msg) => predicate(statusOf(msg))), 'a status that matches'));
     };
     return { partyNode, party, node, out, command, nextStatus };
   }
@@ -95,7 +96,7 @@ describe('nodes: evse-control', function () {
     node.receive({ payload: 'plug' });
     node.receive({ payload: 'fly' });
     node.receive({ payload: { currentLimit: 'lots' } });
-    await eventually(() => out.caught[2]);
+    await valueOf(() => out.caught[2], 'a third error');
     const reasons = out.caught.map((msg) => (msg as NodeMessage & { error: { message: string } }).error.message);
     assert.match(reasons[0], /already plugged/);
     assert.match(reasons[1], /evse-control\.errors\.unknown-command/);
@@ -119,7 +120,7 @@ describe('nodes: evse-control', function () {
 
     await command('enable');
     const commandSent = async (index: number) => {
-      const { topic, payload } = await eventually(() => out.commands[index]);
+      const { topic, payload } = await valueOf(() => out.commands[index], `command ${index}`);
       return { topic, payload };
     };
     assert.deepEqual(await commandSent(0), claim({ state: 'active', charge_current: 16 }));
@@ -134,7 +135,7 @@ describe('nodes: evse-control', function () {
     helper.getNode('e1').receive({ topic: 'openevse-t1/claim/set', payload: '{"state":"disabled"}' });
     assert.equal((await command('pause')).reason, 'remote', 'its own command coming back is not a status');
     helper.getNode('e1').receive({ payload: 'plug' });
-    const error = await eventually(() => out.caught[0]);
+    const error = await valueOf(() => out.caught[0], 'an error');
     assert.match((error as NodeMessage & { error: { message: string } }).error.message, /evse-control\.errors\.simulated-only/);
   });
 
@@ -154,10 +155,10 @@ describe('nodes: evse-control', function () {
       // once the test listens to the node's status, so that a fast broker cannot deliver it before.
       await charger.publishAsync('openevse-t2/state', '1', { retain: true });
       // Its first report proves the link is up: the charger is told it is disabled.
-      assert.deepEqual(await eventually(() => claims[0]), { state: 'disabled' });
-      await eventually(() => out.status.map(statusOf).find((s) => s.reason === 'charger:state'));
+      assert.deepEqual(await valueOf(() => claims[0], 'the first claim command'), { state: 'disabled' });
+      await valueOf(() => out.status.map(statusOf).find((s) => s.reason === 'charger:state'), "the charger's state");
       await command('enable');
-      assert.deepEqual(await eventually(() => claims[1]), { state: 'active', charge_current: 16 });
+      assert.deepEqual(await valueOf(() => claims[1], 'the second claim command'), { state: 'active', charge_current: 16 });
       const charging = nextStatus((s) => s.charging);
       await charger.publishAsync('openevse-t2/state', '3');
       assert.equal((await charging).offeredCurrentA, 16);
@@ -171,7 +172,7 @@ describe('nodes: evse-control', function () {
 
   it('goes on charging a session restored from the journal, and pauses while unpaid energy exceeds the credit', async function () {
     const { party, out, nextStatus } = await load({}, { charging: true, incrementWh: 1, creditWh: 1 });
-    const charging = await eventually(() => out.status.map(statusOf).find((s) => s.charging));
+    const charging = await valueOf(() => out.status.map(statusOf).find((s) => s.charging), 'a charging status');
     assert.equal(charging.mode, 'enabled');
 
     const now = Date.now();
@@ -191,7 +192,7 @@ describe('nodes: evse-control', function () {
   it('resumes a session restored mid-charge at its site share: no claim ever offers more', async function () {
     // A 10 A site under a 32 A charger: the restored session may take 10 A, the charger's full 32 A never.
     const { node, out } = await load({ driver: 'openevse', baseTopic: 'openevse-t3', maxCurrentA: '32' }, { charging: true, siteLimitA: '10' });
-    const active = await eventually(() => out.status.map(statusOf).find((s) => s.mode === 'enabled'));
+    const active = await valueOf(() => out.status.map(statusOf).find((s) => s.mode === 'enabled'), 'an enabled status');
     assert.equal(active.offeredCurrentA, 10);
     // Every claim the node sent, also those sent before the test could listen on its output.
     const claims = callsOf(node, 'send').map(([outputs]) => (outputs as (NodeMessage | null)[])[1]?.payload).filter((payload) => payload !== undefined);
@@ -200,12 +201,12 @@ describe('nodes: evse-control', function () {
 
   it('stops the session when the vehicle is unplugged, and the stop disables the charger', async function () {
     const { party, out, command, node } = await load({}, { charging: true });
-    await eventually(() => out.status.map(statusOf).find((s) => s.charging));
+    await valueOf(() => out.status.map(statusOf).find((s) => s.charging), 'a charging status');
     const stopping = new Promise((resolve) => party.once('stopping', resolve));
     await command('unplug');
     assert.deepEqual(await stopping, { sessionId: 'S1', reason: 'unplugged' });
     assert.equal(party.session.stopReason, 'unplugged');
-    await eventually(() => (statusText(node) === 'evse-control.status.disabled' ? true : undefined));
+    await until(() => statusText(node) === 'evse-control.status.disabled', 'the disabled status');
   });
 
   it('stops the session when the simulated vehicle is full', async function () {
@@ -217,7 +218,7 @@ describe('nodes: evse-control', function () {
 
   it('pauses when no payment comes while charging, until the operator resumes', async function () {
     const { node, out, command, nextStatus } = await load({ watchdog: '0.2' }, { charging: true });
-    await eventually(() => out.status.map(statusOf).find((s) => s.charging));
+    await valueOf(() => out.status.map(statusOf).find((s) => s.charging), 'a charging status');
     const paused = await nextStatus((s) => s.pauseReasons.includes('watchdog'));
     assert.equal(paused.charging, false);
     assert.deepEqual(callsOf(node, 'warn').map(([text]) => text), ['evse-control.warn.watchdog']);
@@ -246,7 +247,7 @@ describe('nodes: evse-control', function () {
     const paused = await nextStatus((s) => s.pauseReasons.includes('credit'));
     assert.equal(paused.charging, false);
     // The gate heard the energy before the queued reading was claimed; the claims follow.
-    await eventually(() => party.session.claimedIncrements >= 2);
+    await until(() => party.session.claimedIncrements >= 2, 'two claims');
   });
 
   it('refuses a vehicle charging-party', async function () {

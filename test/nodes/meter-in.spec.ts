@@ -7,7 +7,8 @@ import { SimulatedEvse } from '../../nodes/core/evse';
 import type { MeterReading } from '../../nodes/core/meter';
 import type { ChargingPartyNode } from '../../nodes/types';
 import { FlowNode, helper, loadFlow, testUserDir } from '../support/nodered';
-import { callsOf, eventually, stationNodes, statusText, stubWalletNode } from '../support/station';
+import { callsOf, stationNodes, statusText, stubWalletNode } from '../support/station';
+import { until, valueOf } from '../support/wait';
 
 import chargingParty = require('../../nodes/charging-party');
 import meterIn = require('../../nodes/meter-in');
@@ -57,7 +58,7 @@ describe('nodes: meter-in', function () {
   it('reads the DS18B20 on a fake 1-Wire bus into a growing register, with the temperature', async function () {
     await loadFlow([meterIn], ds18b20Flow('ds-read'));
     const out = received('out');
-    const last = await eventually(() => out.find((msg) => readingOf(msg).registerWh >= 1));
+    const last = await valueOf(() => out.find((msg) => readingOf(msg).registerWh >= 1), 'a reading of 1 Wh or more');
     assert.equal(last.topic, 'meter');
     assert.equal(readingOf(last).source, `ds18b20:${SENSOR}`);
     assert.equal(readingOf(last).temperatureC, 30);
@@ -71,21 +72,21 @@ describe('nodes: meter-in', function () {
     const node = helper.getNode('ds-crc');
     const out = received('out');
     const caught = received('caught');
-    await eventually(() => out[1]);
+    await valueOf(() => out[1], 'a second reading');
     fs.writeFileSync(sensorFile, w1Slave(31000, 'NO'));
     const failed = () => callsOf(node, 'status').filter(([s]) => (s as { text?: string }).text === 'meter-in.status.failed');
-    await eventually(() => (failed().length >= 3 ? true : undefined));
+    await until(() => failed().length >= 3, 'three failed reads');
     const errors = callsOf(node, 'error').filter(([text]) => text === 'meter-in.errors.read');
     assert.equal(errors.length, 1, 'a sensor that stays broken is logged once, not on every poll');
     assert.deepEqual((failed()[0][0] as { fill: string }).fill, 'red');
 
     node.receive({ payload: 'read now' });
-    const error = await eventually(() => caught[0]);
+    const error = await valueOf(() => caught[0], 'an error');
     assert.match((error as NodeMessage & { error: { message: string } }).error.message, /CRC/);
 
     const before = out.length;
     fs.writeFileSync(sensorFile, w1Slave(31000));
-    const recovered = await eventually(() => out[before]);
+    const recovered = await valueOf(() => out[before], 'the next reading');
     assert.equal(readingOf(recovered).temperatureC, 31);
     assert.ok(readingOf(recovered).registerWh >= readingOf(out[before - 1]).registerWh);
     assert.equal(statusText(node), 'meter-in.status.reading');
@@ -94,7 +95,7 @@ describe('nodes: meter-in', function () {
   it('keeps the DS18B20 register across a redeploy', async function () {
     await loadFlow([meterIn], ds18b20Flow('ds-persist'));
     let out = received('out');
-    await eventually(() => out.find((msg) => readingOf(msg).registerWh >= 2));
+    await valueOf(() => out.find((msg) => readingOf(msg).registerWh >= 2), 'a reading of 2 Wh or more');
     await helper.unload();
     const lastSent = readingOf(out[out.length - 1]).registerWh;
     const saved = JSON.parse(fs.readFileSync(path.join(testUserDir, 'm2m-ev', 'meters', 'ds-persist.json'), 'utf8'));
@@ -102,7 +103,7 @@ describe('nodes: meter-in', function () {
 
     await loadFlow([meterIn], ds18b20Flow('ds-persist'));
     out = received('out');
-    const first = await eventually(() => out[0]);
+    const first = await valueOf(() => out[0], 'a first reading');
     assert.equal(readingOf(first).registerWh, saved.registerWh, 'the first reading after the restart goes on from the saved register');
   });
 
@@ -123,7 +124,7 @@ describe('nodes: meter-in', function () {
     const later = Date.now() + 1000;
     node.receive({ payload: 1.005 });
     node.receive({ payload: { registerWh: '2.5', timestamp: later } });
-    await eventually(() => out[1]);
+    await valueOf(() => out[1], 'a second reading');
     assert.deepEqual(
       out.map((msg) => [msg.topic, readingOf(msg).registerWh, readingOf(msg).source]),
       [
@@ -135,7 +136,7 @@ describe('nodes: meter-in', function () {
 
     node.receive({ payload: 2.4 });
     node.receive({ payload: 'lots' });
-    await eventually(() => caught[1]);
+    await valueOf(() => caught[1], 'a second error');
     const reasons = caught.map((msg) => (msg as NodeMessage & { error: { message: string } }).error.message);
     assert.match(reasons[0], /went down/);
     assert.match(reasons[1], /expected a number/);
@@ -151,7 +152,7 @@ describe('nodes: meter-in', function () {
     );
     const node = helper.getNode('sim');
     const out = received('out');
-    await eventually(() => (statusText(node) === 'meter-in.status.waiting' ? true : undefined));
+    await until(() => statusText(node) === 'meter-in.status.waiting', 'the waiting status');
     assert.equal(out.length, 0);
 
     // 32 A on 3 phases at 230 V: 22 kW, about 6 Wh a second.
@@ -159,7 +160,7 @@ describe('nodes: meter-in', function () {
     evse.plug();
     evse.enable();
     (helper.getNode('p1') as ChargingPartyNode).evses.set('MS1', evse);
-    const reading = await eventually(() => out.find((msg) => readingOf(msg).registerWh >= 1));
+    const reading = await valueOf(() => out.find((msg) => readingOf(msg).registerWh >= 1), 'a reading of 1 Wh or more');
     assert.equal(readingOf(reading).source, 'simulated');
     assert.ok(readingOf(reading).registerWh <= Math.floor(evse.deliveredWh()), 'it never counts more than the EVSE delivered');
     evse.close();

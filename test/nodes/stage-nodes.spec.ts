@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { helper, loadFlow, FlowNode } from '../support/nodered';
 import { stationNodes, stubWalletNode } from '../support/station';
+import { until, valueOf } from '../support/wait';
 import chargingParty = require('../../nodes/charging-party');
 import flashChannelOpen = require('../../nodes/flash-channel-open');
 import payIncrement = require('../../nodes/pay-increment');
@@ -55,15 +56,6 @@ async function station(extra: FlowNode[] = []): Promise<Record<string, Output>> 
   return outputs;
 }
 
-async function eventually<T>(get: () => T | undefined | false): Promise<T> {
-  for (let i = 0; i < 500; i++) {
-    const value = get();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('timed out');
-}
-
 function statusTexts(id: string): string[] {
   const node = helper.getNode(id) as Node & { status: { getCalls(): { thisValue: Node; args: [{ text?: string }] }[] } };
   return node.status.getCalls().filter((c) => c.thisValue.id === id).map((c) => String(c.args[0].text));
@@ -76,7 +68,7 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
 
   it('publishes the station’s offer, retained, on the open node’s first output', async function () {
     const out = await station();
-    const offer = await eventually(() => out.open.protocol[0]);
+    const offer = await valueOf(() => out.open.protocol[0], 'the offer');
     assert.equal(offer.topic, 'm2m-ev/v1/ST7/offer');
     assert.equal((offer as NodeMessage & { retain: boolean; qos: number }).retain, true);
     assert.equal((offer as NodeMessage & { qos: number }).qos, 1);
@@ -91,7 +83,7 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     helper.getNode('pay').receive({ payload: { registerWh: 1.5 } } as never);
     helper.getNode('settle').receive({ payload: 'go' } as never);
     helper.getNode('pay').receive({ topic: 'm2m-ev/v1/ST7/pay/station', payload: '{"v":2}' } as never);
-    const caught = await eventually(() => out.open.caught.length >= 4 && out.open.caught);
+    const caught = await valueOf(() => (out.open.caught.length >= 4 ? out.open.caught : undefined), 'four errors');
     const bySource = (id: string) => caught.filter((m) => (m.error as { source?: { id: string } }).source?.id === id).map((m) => m.error.message.replace(/^\w*Error: /, '')).sort();
     assert.deepEqual(bySource('open'), ['flash-channel-open.errors.unknown-command']);
     assert.deepEqual(bySource('settle'), ['channel-settle.errors.unknown-command']);
@@ -110,12 +102,12 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     helper.getNode('completed').on('input', () => completed++);
     const others = ['m2m-ev/v1/ST7/pay/station', 'm2m-ev/v1/ST7/open/vehicle', 'm2m-ev/v1/ST7/offer', 'm2m-ev/v1/ST8/open/station', 'openevse-1/state'];
     for (const topic of others) helper.getNode('open').receive({ topic, payload: '{"v":2}' } as never);
-    await eventually(() => completed === others.length);
+    await until(() => completed === others.length, 'every message handled');
     assert.deepEqual(out.open.caught, [], 'none of them reached the session');
 
     // Its own topic does: a bad message there is refused.
     helper.getNode('open').receive({ topic: 'm2m-ev/v1/ST7/open/station', payload: '{"v":2}' } as never);
-    const refused = await eventually(() => out.open.caught[0]);
+    const refused = await valueOf(() => out.open.caught[0], 'the refusal');
     assert.match(refused.error.message, /protocol version 2 is not supported/);
   });
 
@@ -129,7 +121,7 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     helper.getNode('completed').on('input', () => completed++);
     helper.getNode('pay').receive({ payload: { registerWh: 1000, timestamp: Date.now() } } as never);
     helper.getNode('settle').receive({ payload: 'stop' } as never);
-    await eventually(() => completed === 2);
+    await until(() => completed === 2, 'both inputs handled');
     assert.deepEqual(out.pay.caught, []);
     assert.deepEqual(out.pay.protocol, [], 'no claim without a session');
   });
@@ -175,7 +167,7 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     ]);
     helper.getNode('caught').on('input', (msg: NodeMessage) => caught.push(msg));
     helper.getNode('lonely').receive({ payload: { registerWh: 1 } } as never);
-    const msg = await eventually(() => caught[0] as NodeMessage & { error: { message: string } });
+    const msg = await valueOf(() => caught[0] as (NodeMessage & { error: { message: string } }) | undefined, 'the error');
     assert.equal(msg.error.message.replace(/^Error: /, ''), 'pay-increment.errors.no-party');
     assert.ok(statusTexts('lonely').includes('pay-increment.status.no-party'));
   });

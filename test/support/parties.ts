@@ -5,6 +5,7 @@ import { settlementBundles, type ChannelState } from '../../nodes/core/flash';
 import { KeyPair, newKeyPair } from '../../nodes/core/protocol';
 import { Outgoing, Party, SessionRecord, PartyOptions, SessionJournal, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../nodes/core/session';
 import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../nodes/core/wallet';
+import { until } from './wait';
 
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-rel-'));
@@ -204,10 +205,6 @@ export function money(s: Readonly<SessionSnapshot>): string {
   return JSON.stringify({ phase: s.phase, channel: s.channel, claimed: s.claimedIncrements, paid: s.paidIncrements, inbound: s.inbound, outSeq: s.outSeq });
 }
 
-/** Polls until `check` holds; mocha's timeout ends a hang. */
-export async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 /**
  * For a `describe` block of Pair tests: one development Tangle for the block, and the pair a test `track`s closed

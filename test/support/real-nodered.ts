@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, BrowserContext } from 'playwright-core';
+import { valueOf } from './wait';
 
 /**
  * Real processes for the end-to-end tests: Node-RED started the way a user starts it, with this package installed
@@ -127,14 +128,11 @@ export function installedPackage(): Promise<string> {
   return installed;
 }
 
-async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs: number, log: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output so far:\n${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** As `valueOf`, with the process's output so far in the error. */
+function waitFor<T>(check: () => T | undefined, what: string, timeoutMs: number, log: () => string): Promise<T> {
+  return valueOf(check, what, timeoutMs).catch((err: Error) => {
+    throw new Error(`${err.message}; output so far:\n${log()}`);
+  });
 }
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {

@@ -62,15 +62,6 @@ export async function stationNodes(setup: StationSetup): Promise<FlowNode[]> {
   ];
 }
 
-/** Resolves with the first value `check` returns that is not undefined, polling; mocha's timeout ends a hang. */
-export async function eventually<T>(check: () => T | undefined): Promise<T> {
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 interface SpyCall {
   thisValue: unknown;
   args: unknown[];

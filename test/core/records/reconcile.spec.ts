@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { chargeDetailRecords, reconcile, RecordStore } from '../../../nodes/core/records';
 import type { PaymentEvent, SessionRecord } from '../../../nodes/core/session';
 import type { TangleConnection } from '../../../nodes/core/wallet';
-import { charge, devTangle, Pair, tempDir, until } from '../../support/parties';
+import { charge, devTangle, Pair, tempDir } from '../../support/parties';
+import { until } from '../../support/wait';
 
 const CLI = path.join(__dirname, '../../../nodes/core/records/cli.js');
 

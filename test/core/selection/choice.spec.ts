@@ -5,7 +5,8 @@ import type { Choice } from '../../../nodes/core/selection';
 import { offerFor, SessionJournal, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../../nodes/core/session';
 import { generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
 import { Bus } from '../../support/bus';
-import { charge, devTangle, Pair, tempDir, until } from '../../support/parties';
+import { charge, devTangle, Pair, tempDir } from '../../support/parties';
+import { until } from '../../support/wait';
 
 const PREFIX = 'm2m-ev/v1';
 /** The vehicle in the middle of Graz; station positions around it. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Pair, pairTests, until } from '../../support/parties';
+import { Pair, pairTests } from '../../support/parties';
+import { until } from '../../support/wait';
 
 describe('clocks: a configurable tolerance, a named clock problem, stale proposals withdrawn', function () {
   const { tangle, track } = pairTests();

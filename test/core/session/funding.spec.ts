@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Pair, pairTests, until } from '../../support/parties';
+import { Pair, pairTests } from '../../support/parties';
+import { until } from '../../support/wait';
 
 /**
  * A vehicle (or anyone on the broker posing as one) that opens a two-way channel and vanishes at each step of the

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AnyEnvelope } from '../../../nodes/core/protocol';
-import { Pair, pairTests, until } from '../../support/parties';
+import { Pair, pairTests } from '../../support/parties';
+import { until } from '../../support/wait';
 
 describe('heartbeats: the replay guard is kept per session', function () {
   const { tangle, track } = pairTests();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChannelState } from '../../../nodes/core/flash';
-import { attachState, Pair, pairTests, until } from '../../support/parties';
+import { attachState, Pair, pairTests } from '../../support/parties';
+import { until } from '../../support/wait';
 
 /**
  * The station's default `maxAtRisk`: with nothing configured, an older state that the vehicle attaches on the

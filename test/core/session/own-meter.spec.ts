@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { ProtocolError } from '../../../nodes/core/protocol';
 import type { TangleConnection } from '../../../nodes/core/wallet';
-import { devTangle, Pair, until } from '../../support/parties';
+import { devTangle, Pair } from '../../support/parties';
+import { until } from '../../support/wait';
 
 describe("session: the vehicle's own-meter check survives a restart", function () {
   let tangle: TangleConnection;

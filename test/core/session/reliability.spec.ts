@@ -4,7 +4,8 @@ import path from 'node:path';
 import { canonicalJson, makeEnvelope, newKeyPair, ProtocolError, signEnvelope } from '../../../nodes/core/protocol';
 import { emptySnapshot, JournalError, SessionJournal, SessionSnapshot, StationParty } from '../../../nodes/core/session';
 import type { TangleConnection, Wallet } from '../../../nodes/core/wallet';
-import { attachState, charge, devTangle, money, Pair, tempDir, until } from '../../support/parties';
+import { attachState, charge, devTangle, money, Pair, tempDir } from '../../support/parties';
+import { until } from '../../support/wait';
 
 /** The books: each wallet holds its 100 tokens, less or plus exactly what the record says was paid. */
 async function assertBooks(wallets: { station: Wallet; vehicle: Wallet }, paid: number): Promise<void> {

@@ -4,6 +4,7 @@ import { Outgoing, SessionJournal, SessionRecord, SessionSnapshot, StationParty,
 import { newKeyPair } from '../../../nodes/core/protocol';
 import { generateSeed, TangleConnection, Wallet } from '../../../nodes/core/wallet';
 import { devTangle, tempDir } from '../../support/parties';
+import { until } from '../../support/wait';
 import type { Party } from '../../../nodes/core/session';
 
 /** Carries messages between the parties as MQTT would: serialised, asynchronously, one at a time per side. */
@@ -78,10 +79,7 @@ describe('session: a whole charging session between a station and a vehicle (emb
       clock += 10_000;
       register += 10;
       await station.meterReading({ registerWh: register, timestamp: clock, source: 'test' });
-      await new Promise<void>((resolve) => {
-        const check = () => (station.session.paidIncrements >= station.session.claimedIncrements || station.session.stopReason ? resolve() : setTimeout(check, 10));
-        check();
-      });
+      await until(() => station.session.paidIncrements >= station.session.claimedIncrements || station.session.stopReason !== null, 'the claim to be paid');
     }
     const [stationRecord, vehicleRecord] = await Promise.all([stationSettled, vehicleSettled]);
     assert.deepEqual(errors, []);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChannelView } from '../../../nodes/core/session';
-import { charge, Pair, pairTests, until } from '../../support/parties';
+import { charge, Pair, pairTests } from '../../support/parties';
+import { until } from '../../support/wait';
 
 describe('session: the channel view for teaching (embedded Tangle, real crypto)', function () {
   const { tangle, track } = pairTests();
