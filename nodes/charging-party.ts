@@ -97,7 +97,10 @@ export = function (RED: NodeAPI) {
     const partyId = (def.partyId || '').trim();
     this.connectorIds =
       this.role === 'vehicle' ? [(def.stationId || '').trim()] : connectors === 1 ? [partyId] : Array.from({ length: connectors }, (_, i) => `${partyId}-${i + 1}`);
+    const stationKey = (def.stationKey || '').trim();
     this.parties = (async () => {
+      // A key pins the one station the vehicle charges at: without a Station id it would pin nothing.
+      if (this.role === 'vehicle' && stationKey !== '' && this.connectorIds[0] === '') throw new Error(RED._('charging-party.errors.key-without-station'));
       const wallet = await this.wallet;
       const folder = dataDir(RED, def.dataDir, 'sessions');
       const common = {
@@ -133,7 +136,7 @@ export = function (RED: NodeAPI) {
         parties = this.connectorIds.map((connectorId) => [connectorId, new StationParty({ ...common, id: connectorId, stationId: connectorId, journal: journal(connectorId) }, policy, identity)]);
       } else {
         const [stationId] = this.connectorIds;
-        const trust = new TrustStore(`${folder}/vehicle-${partyId}.trust.json`, def.stationKey?.trim() ? { [stationId]: def.stationKey.trim() } : {});
+        const trust = new TrustStore(`${folder}/vehicle-${partyId}.trust.json`, stationKey ? { [stationId]: stationKey } : {});
         parties = [[
           stationId,
           new VehicleParty({ ...common, id: partyId, stationId, journal: journal(partyId) }, {

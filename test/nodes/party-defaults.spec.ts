@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { PARTY_DEFAULTS } from '../../nodes/support/party-defaults';
+import type { ChargingPartyNode } from '../../nodes/types';
+import { helper, loadFlow } from '../support/nodered';
+import { callsOf, stationNodes, stubWalletNode } from '../support/station';
+import chargingParty = require('../../nodes/charging-party');
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -44,5 +48,30 @@ describe('charging-party defaults', () => {
         assert.equal(Number(node.stationDeposit), PARTY_DEFAULTS.stationDeposit, `${file}: ${String(node.partyId)}`);
       }
     }
+  });
+});
+
+describe('nodes: charging-party with a Station key but no Station id', function () {
+  const KEY = 'A'.repeat(43);
+  before(() => helper.startServer());
+  after(() => helper.stopServer());
+  afterEach(() => helper.unload());
+
+  it('is marked invalid in the editor, and takes the key once a Station id is set', function () {
+    const { stationKey } = editorDefaults('charging-party');
+    const vehicle = (stationId: string) => ({ role: 'vehicle', stationId });
+    const refused = '@m2m-ev/node-red-flash-charging/charging-party:charging-party.errors.key-without-station';
+    assert.equal(stationKey.validate!.call(vehicle(''), KEY, {}), refused);
+    assert.equal(stationKey.validate!.call(vehicle(' '), KEY, {}), refused);
+    assert.equal(stationKey.validate!.call(vehicle('ST1'), KEY, {}), true);
+    assert.equal(stationKey.validate!.call(vehicle(''), '', {}), true, 'no key: it chooses among stations');
+  });
+
+  it('does not start, and says why on the node', async function () {
+    const flow = await stationNodes({ partyId: 'EV1', role: 'vehicle' });
+    await loadFlow([stubWalletNode, chargingParty], flow.map((node) => (node.id === 'p1' ? { ...node, stationId: '', stationKey: KEY } : node)));
+    const partyNode = helper.getNode('p1') as ChargingPartyNode;
+    await assert.rejects(partyNode.parties, { message: 'charging-party.errors.key-without-station' });
+    assert.deepEqual(callsOf(partyNode, 'error').map(([text]) => text), ['charging-party.errors.start']);
   });
 });
