@@ -81,9 +81,13 @@ export function faultFlow(side: Side, bench: FaultBench, seed: string): FlowNode
 }
 
 /** A side's journal, as the test reads it from outside (null: no session yet). */
-export function journalOf(userDir: string, side: Side): Promise<SessionSnapshot | null> {
-  const file = path.join(userDir, 'm2m-ev', 'sessions', `${side}-${side === 'station' ? STATION_ID : VEHICLE_ID}.json`);
-  return new SessionJournal<SessionSnapshot>(file).load();
+export async function journalOf(userDir: string, side: Side): Promise<SessionSnapshot | null> {
+  const journal = new SessionJournal<SessionSnapshot>(path.join(userDir, 'm2m-ev', 'sessions', `${side}-${side === 'station' ? STATION_ID : VEHICLE_ID}.json`));
+  try {
+    return await journal.load();
+  } finally {
+    await journal.close();
+  }
 }
 
 /** The side's events so far, from all its processes. */

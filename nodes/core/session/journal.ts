@@ -54,10 +54,13 @@ export class SessionJournal<T extends object> {
   /** The leaves last written, by path; empty when the next save must write a whole snapshot. */
   private written = new Map<string, Leaf>();
   private deltas = 0;
+  /** Set by close(): the party has stopped, and a successor may own the file now; nothing more is written. */
+  private closed = false;
 
   constructor(readonly file: string) {}
 
   async save(snapshot: T): Promise<void> {
+    if (this.closed) throw new JournalError(`session journal ${this.file} is closed; the step was not saved`);
     const fields = snapshot as Fields;
     const leaves = leavesOf(fields, this.written);
     if (!this.log) this.log = (await this.open()).log;
@@ -87,7 +90,17 @@ export class SessionJournal<T extends object> {
   }
 
   private async open(): Promise<{ log: AppendLog<JournalRecord>; records: JournalRecord[]; version: number }> {
-    await this.close();
+    await this.release();
+    const opened = await this.openLog();
+    // Closed while the file was being opened: the handle must not outlive the journal.
+    if (this.closed) {
+      await opened.log.close();
+      throw new JournalError(`session journal ${this.file} is closed; the step was not saved`);
+    }
+    return opened;
+  }
+
+  private async openLog(): Promise<{ log: AppendLog<JournalRecord>; records: JournalRecord[]; version: number }> {
     const legacy = readVersion1(this.file);
     try {
       if (legacy === undefined) return await AppendLog.open<JournalRecord>(this.file, LOG);
@@ -99,7 +112,13 @@ export class SessionJournal<T extends object> {
     }
   }
 
+  /** Closes the file for good: a save after this (late work of a stopped party) is refused, not reopened. */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
     const log = this.log;
     this.log = null;
     await log?.close();

@@ -144,6 +144,26 @@ describe('session: the journal, an append-only log of changes', () => {
     assert.deepEqual(await readBack(file), session(4));
     assert.equal(fs.readFileSync(file).subarray(0, 8).toString('latin1'), 'M2MEVLOG');
   });
+
+  it('writes nothing after close: a late step of a stopped party is refused, and no file stays open', async () => {
+    const file = path.join(tempDir(), 'party.json');
+    const journal = new SessionJournal<Snapshot>(file);
+    await journal.save(session(1));
+    const closing = journal.close();
+    // A save that was under way as close began, and one after it.
+    await assert.rejects(journal.save(session(2)), /is closed; the step was not saved/);
+    await closing;
+    await assert.rejects(journal.save(session(3)), /is closed; the step was not saved/);
+    assert.deepEqual(await readBack(file), session(1));
+    const open = fs.readdirSync('/proc/self/fd').map((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    assert.ok(!open.includes(file), `${file} is still open`);
+  });
 });
 
 /** A random change to a nested session: fields set, removed, made null, objects and lists that grow and shrink. */
