@@ -3,7 +3,7 @@ import { ChargerCommandError, EvseStatus, MqttCommand, MqttCommandEvse, SessionC
 import { StationParty } from './core/session';
 import { ConnectorCoupling, SiteSnapshot } from './core/site';
 import type { ChargingPartyNode } from './types';
-import { isMqttTopic, messageOf, numberSetting } from './support/runtime';
+import { connectorField, isMqttTopic, messageOf, namedConnector, numberSetting } from './support/runtime';
 
 type Driver = 'simulated' | 'openevse' | 'smartevse';
 
@@ -71,7 +71,6 @@ export = function (RED: NodeAPI) {
     let closed = false;
     // With several connectors, every status names its connector.
     const several = ids.length > 1;
-    const named = (id: string) => (several ? { connector: id } : {});
 
     /** A pause reason in words; a reason without words in the catalogue shows as its code. */
     const reasonText = (reason: string) => {
@@ -98,7 +97,7 @@ export = function (RED: NodeAPI) {
         this.status({ fill: 'blue', shape: 'ring', text: prefix + RED._('evse-control.status.connected') });
       }
     };
-    const sendStatus = (status: EvseStatus, id: string) => this.send([{ topic: 'evse', payload: status, ...named(id) }, null]);
+    const sendStatus = (status: EvseStatus, id: string) => this.send([{ topic: 'evse', payload: status, ...connectorField(several, id) }, null]);
     const sendCommand = (command: MqttCommand) => this.send([null, { topic: command.topic, payload: command.payload }]);
     const showSite = (snapshot: SiteSnapshot) => {
       if (!several) return;
@@ -166,9 +165,7 @@ export = function (RED: NodeAPI) {
         for (const charger of chargers.values()) charger.command(msg.payload);
         return;
       }
-      const charger = chargers.get(String(connector));
-      if (!charger) throw new Error(RED._('evse-control.errors.no-connector', { connector: String(connector), connectors: ids.join(', ') }));
-      charger.command(msg.payload);
+      namedConnector(chargers, connector, (name, connectors) => RED._('evse-control.errors.no-connector', { connector: name, connectors })).command(msg.payload);
     };
 
     this.on('input', (msg: NodeMessageInFlow, _send, done) => {

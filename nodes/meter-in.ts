@@ -12,7 +12,7 @@ import {
   simulatedSupply,
 } from './core/meter';
 import type { ChargingPartyNode } from './types';
-import { dataDir, messageOf, numberSetting } from './support/runtime';
+import { connectorField, dataDir, messageOf, numberSetting } from './support/runtime';
 
 type MeterSource = 'ds18b20' | 'simulated' | 'msg';
 
@@ -44,7 +44,7 @@ export = function (RED: NodeAPI) {
      * Answers an input with its readings, one message each, with the connector it is for when the station has
      * several (none while a simulated meter waits for its EVSE).
      */
-    type Answer = { reading: MeterReading | null; named?: { connector: string } };
+    type Answer = { reading: MeterReading | null; named?: { connector?: string } };
     const answer = (read: (msg: NodeMessageInFlow) => Promise<Answer[]>) => (msg: NodeMessageInFlow, send: (msg: NodeMessageInFlow) => void, done: (err?: Error) => void) => {
       read(msg).then(
         (answers) => {
@@ -93,7 +93,7 @@ export = function (RED: NodeAPI) {
         register: new RegisterFile(path.join(dataDir(RED, '', 'meters'), several ? `${this.id}-${connectorId}.json` : `${this.id}.json`)),
         intervalMs: pollIntervalMs(numberSetting(def.interval, 1)),
       });
-      const named = several ? { connector: connectorId } : undefined;
+      const named = connectorField(several, connectorId);
       meter.on('reading', showReading);
       meter.on('waiting', () => this.status({ fill: 'yellow', shape: 'ring', text: RED._('meter-in.status.waiting') }));
       meter.on('polled', (reading: MeterReading) => this.send({ topic: 'meter', payload: reading, ...named }));

@@ -26,6 +26,21 @@ export function messageOf(err: unknown): string {
 }
 
 /**
+ * What a station with several connectors adds to every message and event it sends: the connector it is about. With
+ * one connector, messages keep their shape.
+ */
+export function connectorField(several: boolean, connectorId: string): { connector?: string } {
+  return several ? { connector: connectorId } : {};
+}
+
+/** The entry of the connector `msg.connector` names; one it does not know is refused with `unknown(connector, ids)`. */
+export function namedConnector<T>(entries: Map<string, T>, connector: unknown, unknown: (connector: string, ids: string) => string): T {
+  const entry = entries.get(String(connector));
+  if (entry === undefined) throw new Error(unknown(String(connector), [...entries.keys()].join(', ')));
+  return entry;
+}
+
+/**
  * A message whose topic has a `/` came from an `mqtt in` node: a node takes those addressed to it and ignores the
  * rest, so that one wildcard `mqtt in` per device feeds all its nodes. Any other message is a command or a reading.
  * The topic scheme: docs/PROTOCOL.md.

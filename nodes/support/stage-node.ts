@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from '
 import type { Stage } from '../core/protocol';
 import type { Phase, StationParty, VehicleParty } from '../core/session';
 import type { ChargingPartyNode } from '../types';
-import { isMqttTopic, messageOf } from './runtime';
+import { connectorField, isMqttTopic, messageOf, namedConnector } from './runtime';
 
 export type AnyParty = StationParty | VehicleParty;
 
@@ -26,9 +26,7 @@ export interface StageNodeSpec {
  */
 function partyFor(parties: Map<string, AnyParty>, connectorId: unknown): AnyParty {
   if (parties.size === 1) return [...parties.values()][0];
-  const party = typeof connectorId === 'string' ? parties.get(connectorId) : undefined;
-  if (!party) throw new Error(`no connector "${String(connectorId)}": msg.connector must be one of ${[...parties.keys()].join(', ')}`);
-  return party;
+  return namedConnector(parties, connectorId, (connector, ids) => `no connector "${connector}": msg.connector must be one of ${ids}`);
 }
 
 /** Parties whose restored session was reported: a redeployed stage node does not report it again. */
@@ -82,7 +80,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
       for (const [connectorId, party] of parties) {
         for (const event of new Set([...spec.events, 'phase'])) {
           const listener = (payload: unknown) => {
-            if (spec.events.includes(event)) node.send([null, { topic: event, payload, ...(several ? { connector: connectorId } : {}) } as NodeMessage]);
+            if (spec.events.includes(event)) node.send([null, { topic: event, payload, ...connectorField(several, connectorId) } as NodeMessage]);
             show(spec.status(event, payload, party), connectorId);
             if (spec.stage === 'open' && event === 'phase' && (payload === 'idle' || payload === 'charging')) reportBalance();
           };
@@ -93,7 +91,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
         // The party emitted `resumed` while it started, before any node could listen: the open stage reports it once.
         if (spec.stage === 'open' && party.resumedFrom && !reportedResumes.has(party)) {
           reportedResumes.add(party);
-          node.send([null, { topic: 'resumed', payload: party.resumedFrom, ...(several ? { connector: connectorId } : {}) } as NodeMessage]);
+          node.send([null, { topic: 'resumed', payload: party.resumedFrom, ...connectorField(several, connectorId) } as NodeMessage]);
         }
       }
       if (spec.stage === 'open') reportBalance();
