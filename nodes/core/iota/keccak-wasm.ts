@@ -33,6 +33,67 @@ const RHO = new Array<number>(25).fill(0);
 /** pi: lane (x, y) moves to (y, 2x + 3y). */
 const piTarget = (x: number, y: number): number => y + 5 * ((2 * x + 3 * y) % 5);
 
+/**
+ * What a round needs of its lane type: one i64 (one state) here, or an i64x2 of two states side by side
+ * (kerl-chains-wasm.ts). Each works on the values on the stack.
+ */
+export interface LaneOps {
+  xor(code: Emitter): void;
+  /** Rotates the value on the stack left by 1..63 bits; may use the local `scratch`. */
+  rotl(code: Emitter, by: number, scratch: number): void;
+  /** Pushes a ^ (~b & c) from three locals. */
+  chi(code: Emitter, a: number, b: number, c: number): void;
+  /** Pushes the round constant of the round whose constant's address is in local `at`. */
+  roundConstant(code: Emitter, at: number): void;
+}
+
+/** Where a round keeps its lanes: A the state, B after rho and pi, C and D theta's column sums, plus a scratch. */
+export interface RoundLocals {
+  A: number;
+  B: number;
+  C: number;
+  D: number;
+  scratch: number;
+  constantAt: number;
+}
+
+/** One round on the lanes in locals A: theta, rho and pi into B, chi back into A, iota from the constants. */
+export function roundBody(code: Emitter, lanes: LaneOps, { A, B, C, D, scratch, constantAt }: RoundLocals): void {
+  for (let x = 0; x < 5; x++) {
+    code.get(A + x);
+    for (let y = 1; y < 5; y++) {
+      code.get(A + x + 5 * y);
+      lanes.xor(code);
+    }
+    code.set(C + x);
+  }
+  for (let x = 0; x < 5; x++) {
+    code.get(C + ((x + 4) % 5)).get(C + ((x + 1) % 5));
+    lanes.rotl(code, 1, scratch);
+    lanes.xor(code);
+    code.set(D + x);
+  }
+  for (let x = 0; x < 5; x++) {
+    for (let y = 0; y < 5; y++) {
+      code.get(A + x + 5 * y).get(D + x);
+      lanes.xor(code);
+      if (RHO[x + 5 * y] !== 0) lanes.rotl(code, RHO[x + 5 * y], scratch);
+      code.set(B + piTarget(x, y));
+    }
+  }
+  for (let y = 0; y < 5; y++) {
+    for (let x = 0; x < 5; x++) {
+      const row = (dx: number): number => B + ((x + dx) % 5) + 5 * y;
+      lanes.chi(code, row(0), row(1), row(2));
+      code.set(A + x + 5 * y);
+    }
+  }
+  code.get(A);
+  lanes.roundConstant(code, constantAt);
+  lanes.xor(code);
+  code.set(A);
+}
+
 // keccak384(length)'s locals: the parameter, three i32 counters, then the i64 lanes A, B (after rho and pi), C, D.
 const LENGTH = 0;
 const BLOCK_AT = 1;
@@ -42,33 +103,15 @@ const A = 4;
 const B = A + 25;
 const C = B + 25;
 const D = C + 5;
+const LOCALS: RoundLocals = { A, B, C, D, scratch: -1, constantAt: ROUND_CONSTANT_AT };
 
-/** One round on the lanes in locals A: theta, rho and pi into B, chi back into A, iota from the constants. */
-function roundBody(code: Emitter): void {
-  for (let x = 0; x < 5; x++) {
-    code.get(A + x);
-    for (let y = 1; y < 5; y++) code.get(A + x + 5 * y).bytes(i64Op.xor);
-    code.set(C + x);
-  }
-  for (let x = 0; x < 5; x++) {
-    code.get(C + ((x + 4) % 5)).get(C + ((x + 1) % 5)).i64(1).bytes(i64Op.rotl, i64Op.xor).set(D + x);
-  }
-  for (let x = 0; x < 5; x++) {
-    for (let y = 0; y < 5; y++) {
-      code.get(A + x + 5 * y).get(D + x).bytes(i64Op.xor);
-      if (RHO[x + 5 * y] !== 0) code.i64(RHO[x + 5 * y]).bytes(i64Op.rotl);
-      code.set(B + piTarget(x, y));
-    }
-  }
-  for (let y = 0; y < 5; y++) {
-    for (let x = 0; x < 5; x++) {
-      const row = (dx: number): number => B + ((x + dx) % 5) + 5 * y;
-      // a ^ (~b & c); WebAssembly has no i64 and-not, so ~b is b ^ -1
-      code.get(row(0)).get(row(1)).i64(-1).bytes(i64Op.xor).get(row(2)).bytes(i64Op.and, i64Op.xor).set(A + x + 5 * y);
-    }
-  }
-  code.get(A).get(ROUND_CONSTANT_AT).i64Load(ROUND_CONSTANTS_AT).bytes(i64Op.xor).set(A);
-}
+const I64_LANES: LaneOps = {
+  xor: (code) => code.bytes(i64Op.xor),
+  rotl: (code, by) => code.i64(by).bytes(i64Op.rotl),
+  // WebAssembly has no i64 and-not, so ~b is b ^ -1
+  chi: (code, a, b, c) => code.get(a).get(b).i64(-1).bytes(i64Op.xor).get(c).bytes(i64Op.and, i64Op.xor),
+  roundConstant: (code, at) => code.get(at).i64Load(ROUND_CONSTANTS_AT),
+};
 
 /**
  * keccak384(length): pads the message at MESSAGE_AT in place (zeros to the end of its last block, 0x01 after it,
@@ -92,7 +135,7 @@ function keccak384Body(code: Emitter): void {
   }
   code.i32(0).set(ROUND_CONSTANT_AT);
   code.bytes(loop, voidBlock);
-  roundBody(code);
+  roundBody(code, I64_LANES, LOCALS);
   code.get(ROUND_CONSTANT_AT).i32(LANE_BYTES).bytes(i32Op.add).tee(ROUND_CONSTANT_AT);
   code.i32(ROUNDS * LANE_BYTES).bytes(i32Op.ltU, brIf, 0, end);
   code.get(BLOCK_AT).i32(RATE_BYTES).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end);

@@ -2,6 +2,7 @@ import { fromValue } from '@iota/converter';
 import { add, normalizedBundle } from '@iota/signing';
 import { bytesToTrits, digestTrytes, HASH_BYTES, HASH_TRITS, HASH_TRYTE_VALUES, kerlBytes, kerlHash, normalize, tritsToBytes, tryteValuesToBytes } from './kerl';
 import { keccak384 } from './keccak';
+import { instantiateKerlChains, type KerlChainPair } from './kerl-chains-wasm';
 import { fromTryteValues, toTrits, toTrytes, toTryteValues } from './trytes';
 
 /**
@@ -44,32 +45,68 @@ export function privateKey(subseedBytes: Uint8Array, security: number): Uint8Arr
   return key;
 }
 
-/** Hashes the chunk at `offset` `rounds` times, in place. */
-function hashChunk(buffer: Uint8Array, offset: number, rounds: number): void {
-  for (let r = 0; r < rounds; r++) kerlBytes(buffer, offset, HASH_BYTES, buffer, offset);
+/** undefined until first used; null where WebAssembly SIMD is missing. */
+let pair: KerlChainPair | null | undefined;
+
+/**
+ * Hashes each chunk j of `buffer` `rounds(j)` times, in place: two chains at a time where WebAssembly SIMD runs
+ * (kerl-chains-wasm.ts); when one ends, the next chunk takes its lane. Else one chain at a time.
+ */
+export function hashChains(buffer: Uint8Array, rounds: (chunk: number) => number): void {
+  if (pair === undefined) pair = instantiateKerlChains();
+  const chunks = buffer.length / HASH_BYTES;
+  if (pair === null) {
+    for (let j = 0; j < chunks; j++) for (let r = rounds(j); r > 0; r--) kerlBytes(buffer, j * HASH_BYTES, HASH_BYTES, buffer, j * HASH_BYTES);
+    return;
+  }
+  const lanes = pair;
+  const chunkOf = [-1, -1];
+  const left = [0, 0];
+  let next = 0;
+  const take = (lane: number) => {
+    while (next < chunks && rounds(next) === 0) next++;
+    chunkOf[lane] = next < chunks ? next : -1;
+    if (next === chunks) return;
+    left[lane] = rounds(next);
+    lanes.load(lane, buffer, next * HASH_BYTES);
+    next++;
+  };
+  take(0);
+  take(1);
+  while (chunkOf[0] >= 0 || chunkOf[1] >= 0) {
+    // A lane with no chunk left runs along with the other, on what it holds, and is not read.
+    const count = chunkOf[0] < 0 ? left[1] : chunkOf[1] < 0 ? left[0] : Math.min(left[0], left[1]);
+    lanes.run(count);
+    for (const lane of [0, 1]) {
+      if (chunkOf[lane] < 0) continue;
+      left[lane] -= count;
+      if (left[lane] > 0) continue;
+      lanes.store(lane, buffer, chunkOf[lane] * HASH_BYTES);
+      take(lane);
+    }
+  }
 }
 
 /** Hashes each chunk j of a fragment `rounds(j)` times, in place, then digests the fragment into `out`. */
 function chainAndDigest(fragment: Uint8Array, rounds: (chunk: number) => number, out: Uint8Array, outOffset: number): void {
-  for (let j = 0; j < CHUNKS_PER_FRAGMENT; j++) hashChunk(fragment, j * HASH_BYTES, rounds(j));
+  hashChains(fragment, rounds);
   kerlBytes(fragment, 0, FRAGMENT_BYTES, out, outOffset);
 }
 
 /** `@iota/signing digests`: one digest (48 bytes) per key fragment. */
 export function keyDigests(key: Uint8Array): Uint8Array {
   const fragments = key.length / FRAGMENT_BYTES;
+  const chained = key.slice();
+  hashChains(chained, () => 2 * MAX_TRYTE);
   const out = new Uint8Array(fragments * HASH_BYTES);
-  for (let f = 0; f < fragments; f++) {
-    const fragment = key.slice(f * FRAGMENT_BYTES, (f + 1) * FRAGMENT_BYTES);
-    chainAndDigest(fragment, () => 2 * MAX_TRYTE, out, f * HASH_BYTES);
-  }
+  for (let f = 0; f < fragments; f++) kerlBytes(chained, f * FRAGMENT_BYTES, FRAGMENT_BYTES, out, f * HASH_BYTES);
   return out;
 }
 
 /** `@iota/signing signatureFragment`: key fragment `index` of `key` signs 27 normalized trytes. */
 export function signatureFragment(normalized: ArrayLike<number>, key: Uint8Array, index: number): Uint8Array {
   const fragment = key.slice(index * FRAGMENT_BYTES, (index + 1) * FRAGMENT_BYTES);
-  for (let j = 0; j < CHUNKS_PER_FRAGMENT; j++) hashChunk(fragment, j * HASH_BYTES, MAX_TRYTE - normalized[j]);
+  hashChains(fragment, (j) => MAX_TRYTE - normalized[j]);
   return fragment;
 }
 
