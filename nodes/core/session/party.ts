@@ -427,9 +427,10 @@ export abstract class Party extends EventEmitter {
   }
 
   /**
-   * Sends our deposit once, also across crashes: 'sending' is journaled before the wallet sends; after a crash
-   * in between, the Tangle tells whether the bundle left (a transfer of our amount to the deposit address from
-   * one of our wallet's addresses).
+   * Sends our deposit once, also across crashes: 'sending' is journaled before the wallet sends, and the wallet
+   * sends to the deposit address at most once, keeping the receipt until 'sent' is journaled. A journal of an
+   * earlier version left in 'sending' asks the Tangle too (a transfer of our amount to the deposit address from
+   * one of the addresses our wallet still knows).
    */
   protected async depositOnce(address: string, value: number): Promise<string | null> {
     const own = this.snapshot.ownDeposit;
@@ -442,7 +443,7 @@ export abstract class Party extends EventEmitter {
         if (this.snapshot.sessionId !== session || this.snapshot.phase !== 'funding' || this.snapshot.stopReason) throw new Error(`session ${session} ended before our deposit: nothing deposited`);
         return this.apply({ snapshot: { ...this.snapshot, ownDeposit: { state: 'sending', tail: '' } } }, 'deposit sending');
       });
-      tail = (await this.options.wallet.send(address, value)).tail;
+      tail = (await this.options.wallet.send(address, value, { once: true })).tail;
       this.reached('deposit attached');
     }
     await this.exclusive(() =>
@@ -454,6 +455,7 @@ export abstract class Party extends EventEmitter {
         'deposit sent',
       ),
     );
+    this.options.wallet.forgetSentOnce(address);
     return tail;
   }
 

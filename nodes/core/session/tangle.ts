@@ -46,7 +46,10 @@ export class ChannelTangle {
     throw new Error('stopped while waiting for the deposits');
   }
 
-  /** Our deposit, if it left before a crash: a transfer of `value` to `address` from one of our wallet's addresses. */
+  /**
+   * Our deposit, if it left before a crash: a transfer of `value` to `address` from one of the addresses our wallet
+   * still knows. Only for a journal written before the wallet kept deposit receipts (see Party.depositOnce).
+   */
   async findOwnDeposit(address: string, value: number): Promise<string | null> {
     const api = this.wallet.api;
     const ours = new Set(this.wallet.addresses().map((a) => a.address));

@@ -15,6 +15,15 @@ export interface PendingSend {
   value: number;
   /** The signed bundle, as it goes to the Tangle: sent again as it is, never signed anew. */
   trytes: string[];
+  /** A send made at most once to its address (a channel deposit): its receipt is kept once it is on the Tangle. */
+  once?: boolean;
+}
+
+/** The receipt of a send made at most once to its address, kept until its caller has recorded it. */
+export interface OnceSent {
+  address: string;
+  bundle: string;
+  tail: string;
 }
 
 interface WalletFile {
@@ -31,12 +40,14 @@ interface WalletFile {
   retired?: WalletAddress[];
   /** Sends signed but not known to be on the Tangle (absent in files written before it existed). */
   pending?: PendingSend[];
+  /** Sends made at most once to their address, on the Tangle, that their caller has not yet forgotten (idem). */
+  sentOnce?: OnceSent[];
 }
 
 const FILE_KIND = 'm2m-ev-wallet';
 /**
- * Retired addresses kept: enough to recognise our own deposit after a crash (a party asks once it restarts, before
- * its wallet has sent many more bundles), few enough that the file stays small whatever the number of sessions.
+ * Retired addresses kept: for a party restarted from a journal of an earlier version, which finds its own deposit
+ * by them (a deposit sent since has a receipt, `sentOnce`); few enough that the file stays small.
  */
 export const RETIRED_KEPT = 16;
 
@@ -169,9 +180,27 @@ export class WalletStore {
     }));
   }
 
-  /** Forgets a pending transfer: it is on the Tangle, or can never be. */
-  settled(send: PendingSend): void {
-    this.change((data) => ({ ...data, pending: (data.pending ?? []).filter((p) => p.trytes[0] !== send.trytes[0]) }));
+  /**
+   * Forgets a pending transfer: it is on the Tangle (`receipt`), or can never be. A send made at most once keeps its
+   * receipt, in the same write: there is no moment at which it is neither pending nor known as sent.
+   */
+  settled(send: PendingSend, receipt?: { bundle: string; tail: string }): void {
+    this.change((data) => ({
+      ...data,
+      pending: (data.pending ?? []).filter((p) => p.trytes[0] !== send.trytes[0]),
+      ...(send.once && receipt ? { sentOnce: [...(data.sentOnce ?? []), { address: send.address, ...receipt }] } : {}),
+    }));
+  }
+
+  /** The receipt of the send made at most once to `address`, if it is on the Tangle and not yet forgotten. */
+  sentOnce(address: string): OnceSent | undefined {
+    return this.data.sentOnce?.find((s) => s.address === address);
+  }
+
+  /** Forgets the receipt of the send made at most once to `address`: its caller has recorded it. */
+  forgetSentOnce(address: string): void {
+    if (!this.sentOnce(address)) return;
+    this.change((data) => ({ ...data, sentOnce: (data.sentOnce ?? []).filter((s) => s.address !== address) }));
   }
 
   /**
@@ -221,7 +250,10 @@ function checkFile(file: string, data: unknown): WalletFile {
     candidate.pending === undefined ||
     (Array.isArray(candidate.pending) &&
       candidate.pending.every((p) => typeof p?.address === 'string' && Number.isSafeInteger(p?.value) && Array.isArray(p?.trytes) && p.trytes.every((t) => typeof t === 'string')));
-  if (!Number.isSafeInteger(candidate.nextIndex) || (candidate.nextIndex as number) < 0 || !addressesOk || !pendingOk) {
+  const sentOnceOk =
+    candidate.sentOnce === undefined ||
+    (Array.isArray(candidate.sentOnce) && candidate.sentOnce.every((s) => typeof s?.address === 'string' && typeof s?.bundle === 'string' && typeof s?.tail === 'string'));
+  if (!Number.isSafeInteger(candidate.nextIndex) || (candidate.nextIndex as number) < 0 || !addressesOk || !pendingOk || !sentOnceOk) {
     throw new WalletStoreError(`${file} is damaged; restore it from a backup`);
   }
   return candidate as WalletFile;

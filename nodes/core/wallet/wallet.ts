@@ -130,10 +130,16 @@ export class Wallet implements KeyHolder {
    * A send that failed or was cut off after its inputs were marked spent (the node unreachable, a crash during the
    * proof of work) is finished first, with the bundle signed then: the next send to the same address and value
    * is that send (so a retry never pays twice), and any other is sent before the new one.
+   *
+   * With `once` (a channel deposit), the wallet sends to `address` at most once until `forgetSentOnce(address)`:
+   * the receipt is written in the same step that forgets the pending send, so a caller that crashed before recording
+   * it gets the same send back, however many sends and retired addresses came in between.
    */
-  send(address: string, value: number): Promise<SentBundle> {
+  send(address: string, value: number, options: { once?: boolean } = {}): Promise<SentBundle> {
     if (!Number.isSafeInteger(value) || value <= 0) return Promise.reject(new WalletError(`invalid amount ${value}: a positive integer`));
     return this.exclusive(async () => {
+      const done = options.once ? this.store.sentOnce(address) : undefined;
+      if (done) return { bundle: done.bundle, tail: done.tail };
       let retried: SentBundle | null = null;
       for (const pending of this.store.pending()) {
         const sent = await this.finish(pending);
@@ -157,7 +163,7 @@ export class Wallet implements KeyHolder {
       const trytes = await this.guard(bundlePreparer.run({ seed: this.#seed, transfers: [{ address, value }], inputs, remainderAddress: change }));
       // Mark the inputs spent before the bundle leaves: a crash after sending must never let them sign again. The
       // signed bundle is kept with the mark, so that an interrupted send can be finished instead of stranding them.
-      const pending = { address, value, trytes: [...trytes] };
+      const pending = { address, value, trytes: [...trytes], ...(options.once ? { once: true } : {}) };
       this.store.markSpent(inputs.map((i) => i.address), pending);
       return (await this.finish(pending))!;
     });
@@ -183,8 +189,14 @@ export class Wallet implements KeyHolder {
       const sent = await this.guard(this.api.sendTrytes(pending.trytes, depth, minWeightMagnitude));
       tail = sent.find((tx) => tx.currentIndex === 0)!.hash;
     }
-    this.store.settled(pending);
+    this.store.settled(pending, { bundle, tail });
     return { bundle, tail };
+  }
+
+  /** Lets the wallet forget the receipt of a send made `once` to `address`: its caller has recorded it. */
+  forgetSentOnce(address: string): void {
+    // A closed wallet no longer holds the file: the receipt stays, harmless, until the next wallet forgets it.
+    if (!this.closed) this.store.forgetSentOnce(address);
   }
 
   /** An address at a never-used key index, recorded in the wallet; callers hold the wallet's turn. */

@@ -252,3 +252,51 @@ describe('wallet: bounded growth over many sessions', function () {
     assert.ok(file.addresses.length <= 4, `${file.addresses.length} addresses to ask about`);
   });
 });
+
+describe('wallet: a deposit sent at most once to its address', function () {
+  let tangle: TangleConnection;
+  before(async function () {
+    tangle = await connectTangle(settings({}));
+  });
+  after(async () => tangle.close());
+
+  it('gives a session that crashed before recording its deposit that deposit back, after more sessions than retired addresses kept, and never pays twice', async function () {
+    const seed = generateSeed();
+    const dataDir = tempDir();
+    const sessions = RETIRED_KEPT + 4;
+    const crashed = Array.from({ length: sessions }, () => generateAddress(generateSeed(), 0, 1));
+    const wallet = new Wallet({ seed, security: 1, dataDir, tangle });
+    await wallet.topUpFromFaucet(1000);
+    // Deposits whose sessions crash before they journal them as sent: nobody tells the wallet to forget them.
+    const sent = [];
+    for (const address of crashed) sent.push(await wallet.send(address, 3, { once: true }));
+    // Other sessions, recorded, each settled to a new address; every address the crashed deposits spent is retired.
+    for (let session = 0; session < sessions; session++) {
+      const address = generateAddress(generateSeed(), 0, 1);
+      await wallet.send(address, 2, { once: true });
+      wallet.forgetSentOnce(address);
+      await tangle.faucet(await wallet.newAddress(), 2);
+      await wallet.balance();
+    }
+    const inputsOf = async (address: string) => {
+      const [tx] = await tangle.api.getTransactionObjects(await tangle.api.findTransactions({ addresses: [address] }));
+      const bundle = await tangle.api.getTransactionObjects(await tangle.api.findTransactions({ bundles: [tx.bundle] }));
+      return bundle.filter((t) => t.value < 0).map((t) => t.address);
+    };
+    const known = new Set(wallet.addresses().map((a) => a.address));
+    assert.ok((await inputsOf(crashed[0])).every((input) => !known.has(input)), 'the first deposit is no longer recognisable by its inputs');
+
+    // The process restarts: the wallet is reopened from its file, and each crashed session asks for its deposit again.
+    await wallet.close();
+    const reopened = new Wallet({ seed, security: 1, dataDir, tangle });
+    for (let i = 0; i < sessions; i++) assert.deepEqual(await reopened.send(crashed[i], 3, { once: true }), sent[i]);
+    const { balances } = await tangle.api.getBalances(crashed);
+    assert.deepEqual(balances.map(Number), crashed.map(() => 3), 'each deposit address holds one deposit');
+    assert.equal((await reopened.balance()).total, 1000 - sessions * 3);
+    // Once recorded, the receipts are forgotten: the file keeps none.
+    for (const address of crashed) reopened.forgetSentOnce(address);
+    const file = JSON.parse(fs.readFileSync(WalletStore.open(dataDir, reopened.fingerprint).file, 'utf8')) as { sentOnce: unknown[] };
+    assert.deepEqual(file.sentOnce, []);
+    await reopened.close();
+  });
+});
