@@ -74,6 +74,8 @@ export class VehicleParty extends Party {
   private ownLatestWh: number | null = null;
   /** A fresh settlement address for the next channel, derived ahead because it costs a WOTS digest. */
   private settlementAddress: string | null = null;
+  /** After a rollover: the station the session goes on at, and the energy still wanted there (Wh, 0 = until it stops). */
+  private rollover: { stationId: string; remainingWh: number } | null = null;
 
   constructor(
     options: PartyOptions,
@@ -374,7 +376,8 @@ export class VehicleParty extends Party {
     }, timeoutMs);
   }
 
-  private async open(offer: Offer, targetWh = this.policy.targetWh): Promise<Step> {
+  private async open(offer: Offer): Promise<Step> {
+    const targetWh = this.rollover?.stationId === offer.stationId ? this.rollover.remainingWh : this.policy.targetWh;
     const sessionId = `${this.options.id}-${randomBytes(6).toString('hex')}`;
     const payments = Math.ceil(this.policy.deposit / incrementPrice(offer));
     // One state more than the payments: the opening state.
@@ -546,15 +549,20 @@ export class VehicleParty extends Party {
     await this.apply({ snapshot: emptySnapshot('vehicle'), events: [['settled', record]] }, 'settled');
     // The offer this session opened with is spent: its station takes the next session only with a new one.
     if (this.chooser.book.get(s.peerId)?.nonce === s.offer?.nonce) this.chooser.book.remove(s.peerId);
+    // After a rollover (the station settled to bound its risk) the session goes on at the same station, in a new
+    // channel, for the rest of the target: at once when the station's next offer has arrived meanwhile, else when
+    // it does (remembered until then, so that a late offer does not start the whole target again).
+    const doneWh = s.paidIncrements * s.offer!.incrementWh;
+    const goesOn = s.stopReason === 'rollover' && !(s.targetWh > 0 && s.targetWh <= doneWh);
+    this.rollover = goesOn ? { stationId: s.peerId, remainingWh: s.targetWh > 0 ? s.targetWh - doneWh : 0 } : null;
     if (!this.policy.autoStart) return;
     await this.prepare();
-    if (s.stopReason !== 'rollover') return this.apply(await this.choose(this.snapshot), 'open the next session');
-    // After a rollover (the station settled to bound its risk) the session goes on at the same station, in a new
-    // channel, for the rest of the target, when the station's next offer has arrived meanwhile (else it is chosen
-    // afresh when it does).
+    if (!goesOn) {
+      if (s.stopReason !== 'rollover') await this.apply(await this.choose(this.snapshot), 'open the next session');
+      return;
+    }
     const offer = this.chooser.book.get(s.peerId);
-    const doneWh = s.paidIncrements * s.offer!.incrementWh;
-    if (!offer || offerRefusal(offer, this.policy, this.expiryClock()) || (s.targetWh > 0 && s.targetWh <= doneWh)) return;
-    await this.apply(await this.open(offer, s.targetWh > 0 ? s.targetWh - doneWh : this.policy.targetWh), 'open the next session');
+    if (!offer || offerRefusal(offer, this.policy, this.expiryClock())) return;
+    await this.apply(await this.open(offer), 'open the next session');
   }
 }

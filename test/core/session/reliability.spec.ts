@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canonicalJson, makeEnvelope, newKeyPair, ProtocolError, signEnvelope } from '../../../nodes/core/protocol';
-import { emptySnapshot, JournalError, SessionJournal, SessionSnapshot, StationParty } from '../../../nodes/core/session';
+import { emptySnapshot, JournalError, Outgoing, SessionJournal, SessionSnapshot, StationParty } from '../../../nodes/core/session';
 import type { TangleConnection, Wallet } from '../../../nodes/core/wallet';
 import { attachState, charge, devTangle, money, Pair, tempDir } from '../../support/parties';
 import { until } from '../../support/wait';
@@ -172,6 +172,30 @@ describe('session reliability: crashes, a vanished peer, hostile input (embedded
     assert.ok(received <= first.total_cost.excl_vat + paidInSecond, `station received ${received}`);
     assert.ok(received >= first.total_cost.excl_vat + paidInSecond - 4, `station lost more than maxAtRisk: received ${received}`);
     assert.equal((await pair.wallets.station.balance()).total + (await pair.wallets.vehicle.balance()).total, 200, 'no token created or lost');
+  });
+
+  it('after a rollover whose next offer arrives only once the settlement is confirmed, buys exactly the rest of its target', async function () {
+    const clock = { t: Date.now() };
+    // One token per 10 Wh increment; with a cap of 4 the station rolls over once it holds 3. The vehicle hears only
+    // the first offer by itself: the station's next one is handed over by the test, late.
+    const pair = track(new Pair(tangle, { common: { now: () => clock.t }, maxOffers: 1, station: { maxAtRisk: 4, watchMs: 100 }, vehicle: { targetWh: 50 } }));
+    await pair.startCharging();
+    const offers: string[] = [];
+    pair.station.on('send', (out: Outgoing) => out.stage === 'offer' && offers.push(JSON.stringify(out.payload)));
+    await charge(pair, clock);
+    await until(() => pair.settled.station.length > 0 && pair.settled.vehicle.length > 0 && offers.length > 0);
+    const first = pair.settled.station[0];
+    assert.equal(first.remark, 'rollover');
+    assert.equal(pair.vehicle.phase, 'idle', 'no offer yet: the vehicle waits');
+
+    await pair.vehicle.receive('offer', offers.at(-1)!);
+    await until(() => pair.station.phase === 'charging' && pair.vehicle.phase === 'charging');
+    assert.equal(pair.vehicle.session.targetWh, 50 - first.increments * 10, 'the next channel is for the rest of the target');
+    await charge(pair, clock);
+    await until(() => pair.settled.station.length > 1 && pair.settled.vehicle.length > 1);
+    const second = pair.settled.station[1];
+    assert.equal(second.remark, 'target-reached');
+    assert.equal((first.increments + second.increments) * 10, 50, 'the two channels bought exactly the target');
   });
 
   it('changes nothing and never crashes on 10,000 random, mutated, forged and replayed messages', async function () {
