@@ -51,7 +51,7 @@ interface Leaf {
  */
 export class SessionJournal<T extends object> {
   private log: AppendLog<JournalRecord> | null = null;
-  /** The leaves last written, by path; empty when the next save must write a whole snapshot. */
+  /** The leaves last written, by their id (see leavesOf); empty when the next save must write a whole snapshot. */
   private written = new Map<string, Leaf>();
   private deltas = 0;
   /** Set by close(): the party has stopped, and a successor may own the file now; nothing more is written. */
@@ -141,8 +141,8 @@ function leavesOf(fields: Fields, before: Map<string, Leaf>): Map<string, Leaf> 
       let inners = 0;
       for (const key in value) {
         const inner = value[key];
-        // JSON leaves an undefined field out; so does the journal.
-        if (inner === undefined) continue;
+        // JSON leaves an undefined field out, and a function or a symbol; so does the journal (as in its snapshots).
+        if (inner === undefined || typeof inner === 'function' || typeof inner === 'symbol') continue;
         inners++;
         visit(inner, [...path, key], `${id}\u0000${key}`);
       }

@@ -51,6 +51,17 @@ describe('session: the journal, an append-only log of changes', () => {
     assert.deepEqual(await readBack(file), session(300));
   });
 
+  it('leaves out a field that JSON leaves out (a function), in a change as in a snapshot, and reads back', async () => {
+    const file = path.join(tempDir(), 'party.json');
+    const journal = new SessionJournal<Omit<Snapshot, 'note'> & { note?: unknown }>(file);
+    await journal.save({ ...session(1), note: 'a value first' });
+    await journal.save({ ...session(2), note: () => undefined });
+    assert.deepEqual(await readBack(file), session(2));
+    await journal.save({ ...session(3), channel: { chain: [bulky(3)], extra: () => undefined } as Snapshot['channel'] });
+    await journal.close();
+    assert.deepEqual(await readBack(file), { ...session(3), channel: { chain: [bulky(3)] } });
+  });
+
   it('appends only what changed: a payment writes a fraction of the session', async () => {
     const file = path.join(tempDir(), 'party.json');
     const journal = new SessionJournal<Snapshot>(file);
