@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { Stage } from '../core/protocol';
+import { parseTopic, type Stage } from '../core/protocol';
 import type { Phase, StationParty, VehicleParty } from '../core/session';
 import type { ChargingPartyNode } from '../types';
 import { connectorField, isMqttTopic, messageOf, namedConnector } from './runtime';
@@ -106,12 +106,12 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
     partyNode.parties
       .then(async (parties) => {
         if (!isMqttTopic(msg.topic)) return spec.command(partyFor(parties, (msg as { connector?: unknown }).connector), msg);
-        // The topic names the connector: the party it is addressed to takes it; the others ignore it.
-        for (const party of parties.values()) {
-          const stage = party.stageOf(msg.topic);
-          if (stage === null || (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open'))) continue;
-          return party.receiveOnTopic(msg.topic, stage, msg.payload);
-        }
+        // The topic names the connector (a station's parties are keyed by it): the party it is addressed to takes
+        // it. A vehicle has one party, whichever station it charges at.
+        const party = parties.size === 1 ? [...parties.values()][0] : parties.get(parseTopic(msg.topic)?.stationId ?? '');
+        const stage = party?.stageOf(msg.topic) ?? null;
+        if (!party || stage === null || (stage !== spec.stage && !(stage === 'offer' && spec.stage === 'open'))) return;
+        return party.receiveOnTopic(msg.topic, stage, msg.payload);
       })
       .then(
         () => done(),

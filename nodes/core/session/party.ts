@@ -14,6 +14,7 @@ import {
   MessageLimits,
   MessageType,
   parseEnvelope,
+  parseTopic,
   ProtocolError,
   RateLimiter,
   Role,
@@ -166,9 +167,10 @@ export abstract class Party extends EventEmitter {
    * station's, anything else.
    */
   stageOf(topic: unknown): Stage | null {
+    const parsed = parseTopic(topic);
+    if (!parsed || (parsed.stage === 'offer' && this.role === 'station')) return null;
     const stationId = this.stationOf(this.snapshot ?? emptySnapshot(this.role));
-    const stages: Stage[] = this.role === 'vehicle' ? ['offer', 'open', 'pay', 'settle'] : ['open', 'pay', 'settle'];
-    return stages.find((stage) => topic === topicFor(this.options.prefix, stationId, stage, this.role)) ?? null;
+    return topic === topicFor(this.options.prefix, stationId, parsed.stage, this.role) ? parsed.stage : null;
   }
 
   /** Handles one message as an MQTT subscription delivers it: `stage` is its topic's stageOf. */
