@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Browser, chromium } from 'playwright-core';
-import { DOC_IMAGES, freePort, installedPackage, Mosquitto, MODULE, NodeRed, OUTPUT_DIR, systemTool, tempDir } from '../support/real-nodered';
+import { chromiumOptions, DOC_IMAGES, freePort, installedPackage, Mosquitto, MODULE, NodeRed, OUTPUT_DIR, tempDir } from '../support/real-nodered';
 import { DASHBOARD_EXAMPLE, example, forTestBench } from './flows';
 
 /**
@@ -11,7 +11,6 @@ import { DASHBOARD_EXAMPLE, example, forTestBench } from './flows';
  * on a laptop and on a phone. The demo runs on a real Node-RED with mosquitto; the screenshots that the README
  * shows go to docs/images/ with UPDATE_DOC_IMAGES=1 (DOC_IMAGES).
  */
-
 
 const SCREENS = [
   { name: 'laptop', viewport: { width: 1366, height: 768 }, mobile: false },
@@ -46,11 +45,8 @@ describe('e2e: the Dashboard demo, as the paper\'s Fig. 4, in headless Chromium'
     const demo = example(DASHBOARD_EXAMPLE);
     const vehicleTarget = demo.find((n) => n.type === 'charging-party' && n.role === 'vehicle')?.targetWh;
     await nodeRed.deploy(forTestBench(demo, bench).map((n) => (n.type === 'charging-party' && n.role === 'vehicle' ? { ...n, targetWh: vehicleTarget } : n)));
-    browser = await chromium.launch({
-      executablePath: systemTool('/usr/bin/chromium', 'chromium'),
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    // Contexts of its own, one per screen: a phone's touch and mobile layout are set per context.
+    browser = await chromium.launch(chromiumOptions());
   });
   after(async function () {
     await browser?.close();

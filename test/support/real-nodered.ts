@@ -332,12 +332,16 @@ export function readExample(file: string): object[] {
   return JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8'));
 }
 
-/** Debian's Chromium, headless, on a fresh profile: the browser of the end-to-end tests. */
-export function launchChromium(viewport: { width: number; height: number }): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(tempDir('m2m-e2e-chromium-'), {
+/** How the end-to-end tests start Debian's Chromium: headless, and quiet (no updates, sync or first-run pages). */
+export function chromiumOptions() {
+  return {
     executablePath: systemTool('/usr/bin/chromium', 'chromium'),
     headless: true,
-    viewport,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  };
+}
+
+/** Debian's Chromium on a fresh profile: the browser of the end-to-end tests. */
+export function launchChromium(viewport: { width: number; height: number }): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(tempDir('m2m-e2e-chromium-'), { ...chromiumOptions(), viewport });
 }
