@@ -5,7 +5,7 @@ import { FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
 import { OBSOLETE_TAG_LENGTH, OBSOLETE_TAG_OFFSET, TRANSACTION_LENGTH } from '@iota/transaction';
 import { buildBundle, CHANNEL_TAG, finalizeBundle, normalizesToThirteen } from '../../../nodes/core/flash/bundles';
 import type { SecurityLevel } from '../../../nodes/core/flash/types';
-import { RANDOM_SEED, randomInt, randomTrits, randomTrytes } from '../iota/random';
+import { RANDOM_SEED, randomInt, randomTrits, randomTrytes } from '../../support/random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
 

@@ -3,7 +3,7 @@ import referenceIsBundle from '@iota/bundle-validator';
 import type { Transaction } from '@iota/core';
 import { isBundle } from '../../../nodes/core/iota/bundle-validator';
 import { Pair, parse } from '../flash/helpers';
-import { RANDOM_SEED, randomInt, randomTrytes } from './random';
+import { RANDOM_SEED, randomInt, randomTrytes } from '../../support/random';
 
 /** A transaction whose fields a test may change. */
 type Tx = { -readonly [K in keyof Transaction]: Transaction[K] };

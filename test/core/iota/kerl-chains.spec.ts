@@ -5,7 +5,7 @@ import Kerl from '@iota/kerl';
 import { bytesToTrits, HASH_BYTES, kerlBytes, normalize, tritsToBytes } from '../../../nodes/core/iota/kerl';
 import { instantiateKerlChains } from '../../../nodes/core/iota/kerl-chains-wasm';
 import { hashChains } from '../../../nodes/core/iota/wots';
-import { RANDOM_SEED, randomInt, randomTrits } from './random';
+import { RANDOM_SEED, randomInt, randomTrits } from '../../support/random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
 const H = (3n ** 242n - 1n) / 2n;

@@ -7,7 +7,7 @@ import { wordsToTrits } from '@iota/kerl/out/kerl/src/word-converter';
 import { keccak384 as referenceKeccak384 } from 'js-sha3';
 import { keccak384, keccak384Js, keccakBackend } from '../../../nodes/core/iota/keccak';
 import { bytesToTrits, digestTrytes, HASH_BYTES, Kerl, normalize, tritsToBytes, tryteValuesToBytes } from '../../../nodes/core/iota/kerl';
-import { RANDOM_SEED, randomInt, randomTrits } from './random';
+import { RANDOM_SEED, randomInt, randomTrits } from '../../support/random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { trits, trytes } from '@iota/converter';
 import { fromTryteValues, toTrits, toTrytes, toTryteValues } from '../../../nodes/core/iota/trytes';
-import { RANDOM_SEED, randomInt, randomTrits, randomTrytes } from './random';
+import { RANDOM_SEED, randomInt, randomTrits, randomTrytes } from '../../support/random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
 

@@ -3,7 +3,7 @@ import { trits, trytes } from '@iota/converter';
 import * as signing from '@iota/signing';
 import { generateAddress } from '@iota/core';
 import { address, bundleSignature, chunksToTrytes, fragmentDigest, keyDigests, privateKey, signatureFragment, subseed } from '../../../nodes/core/iota/wots';
-import { RANDOM_SEED, randomInt, randomTrytes } from './random';
+import { RANDOM_SEED, randomInt, randomTrytes } from '../../support/random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { SessionJournal } from '../../../nodes/core/session';
 import { tempDir } from '../../support/parties';
-import { RANDOM_SEED, random, randomInt } from '../iota/random';
+import { RANDOM_SEED, random, randomInt } from '../../support/random';
 
 interface Snapshot {
   phase: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConnectorShare, SiteBudget, SiteSnapshot, waterFill } from '../../../nodes/core/site';
-import { RANDOM_SEED, randomInt } from '../iota/random';
+import { RANDOM_SEED, randomInt } from '../../support/random';
 
 /** A budget with connectors c1..cN (16 A each unless given) and every `share` event it emits, in order. */
 function site(limitA: number, caps: number[] = [16, 16, 16]) {
