@@ -55,7 +55,7 @@ const STAGE_TYPES = ['flash-channel-open', 'pay-increment', 'channel-settle'];
 const files = fs.readdirSync(EXAMPLES).filter((name) => name.endsWith('.json'));
 const flows = new Map<string, FlowNode[]>(files.map((name) => [name, JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), 'utf8')) as FlowNode[]]));
 
-describe('example flows', () => {
+describe('examples: the example flows', () => {
   it('are the five documented examples', () => {
     assert.deepEqual([...files].sort(), ['Charging site.json', DASHBOARD_DEMO, 'Single-machine demo.json', 'Station pipeline (Raspberry Pi).json', 'Vehicle pipeline (Raspberry Pi).json']);
   });

@@ -23,7 +23,7 @@ export function editorDefaults(type: string): Defaults {
   return defaults!;
 }
 
-describe('charging-party defaults', () => {
+describe('nodes: charging-party defaults', () => {
   const defaults = editorDefaults('charging-party');
 
   it('are the same in the editor and the runtime, for every setting a flow may leave empty', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Pair, pairTests } from '../../support/parties';
 import { until } from '../../support/wait';
 
-describe('clocks: a configurable tolerance, a named clock problem, stale proposals withdrawn', function () {
+describe('session: clocks, a configurable tolerance, a named clock problem, stale proposals withdrawn', function () {
   const { tangle, track } = pairTests();
 
   const clockEvents = (pair: Pair, role: string) => pair.events.filter(([r, event]) => r === role && event === 'clock').map(([, , p]) => p as { skewS: number; ok: boolean });

@@ -7,7 +7,7 @@ import { until } from '../../support/wait';
  * opening must cost the station time, never tokens: the station deposits only once the vehicle's deposit is
  * confirmed, and gives the session up after its peer timeout or its funding wait.
  */
-describe('funding: a vehicle that vanishes or stalls during the opening costs the station no tokens', function () {
+describe('session: funding, a vehicle that vanishes or stalls during the opening costs the station no tokens', function () {
   const { tangle, track } = pairTests();
 
   /** The station's wallet holds its 100 tokens and none of its addresses ever signed. */

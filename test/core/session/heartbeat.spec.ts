@@ -3,7 +3,7 @@ import type { AnyEnvelope } from '../../../nodes/core/protocol';
 import { Pair, pairTests } from '../../support/parties';
 import { until } from '../../support/wait';
 
-describe('heartbeats: the replay guard is kept per session', function () {
+describe('session: heartbeats, the replay guard is kept per session', function () {
   const { tangle, track } = pairTests();
 
   it("takes the heartbeats of the next session's vehicle although its clock is behind the last one's", async function () {

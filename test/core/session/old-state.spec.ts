@@ -8,7 +8,7 @@ import { until } from '../../support/wait';
  * development Tangle (which confirms at once, before any watch can react) costs the station at most half the
  * vehicle's deposit.
  */
-describe('old states: the risk is bounded by default', function () {
+describe('session: old states, the risk is bounded by default', function () {
   const { tangle, track } = pairTests();
 
   it('caps each channel at half the vehicle deposit when maxAtRisk is not set, so an attached opening state costs at most that', async function () {
