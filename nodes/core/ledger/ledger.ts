@@ -198,9 +198,14 @@ export class DevTangle {
       } else if (records[0].type !== 'genesis') {
         throw new StoreError(`${log?.file}: the ledger does not start with its genesis record`);
       }
+      // A batch's transactions, read once for its record and the milestone that may follow it.
+      let known = new Map<string, StoredTransaction>();
       for (const record of records) {
-        if (record.type === 'txs') tangle.checkSlots(record);
-        tangle.apply(record);
+        if (record.type === 'txs') {
+          tangle.checkSlots(record);
+          known = new Map();
+        }
+        tangle.apply(record, known);
       }
       // Slots written for a batch whose record never made it (a crash in between) were never acknowledged.
       await slots.truncate(tangle.slotCount);
@@ -290,7 +295,7 @@ export class DevTangle {
         if (!isTrytes(t, TRANSACTION_TRYTES)) throw new RequestError('Invalid trytes input');
         const hash = hashOf(t);
         if (this.txs.has(hash) || batch.has(hash)) continue;
-        batch.set(hash, { trytes: t, tx: checkTransaction(t, hash, this.minWeightMagnitude, { notBeforeMs: this.createdAt, nowMs: now }) });
+        batch.set(hash, { trytes: t, tx: ownStrings(checkTransaction(t, hash, this.minWeightMagnitude, { notBeforeMs: this.createdAt, nowMs: now })) });
       }
       if (batch.size === 0) return;
       for (const { tx } of batch.values()) {
@@ -306,7 +311,7 @@ export class DevTangle {
       await this.slots.write(this.slotCount, trytesOfBatch);
       const records: LedgerRecord[] = [{ type: 'txs', first: this.slotCount, hashes: [...batch.keys()], sum: checksum(trytesOfBatch), accepted, reattached }];
       if (this.milestoneIntervalMs === 0 && accepted.length > 0) records.push(this.milestoneRecord([...this.pending, ...accepted]));
-      await this.persist(records);
+      await this.persist(records, batch);
     });
   }
 
@@ -328,7 +333,11 @@ export class DevTangle {
     });
   }
 
-  findTransactions(query: FindQuery): string[] {
+  /**
+   * The hashes IRI's findTransactions answers. For one key of one field (the usual query) that is the index's own
+   * array, not a copy: read it before the next store, which may add to it.
+   */
+  findTransactions(query: FindQuery): readonly string[] {
     const fields: [readonly string[] | undefined, Map<string, string[]>][] = [
       [query.addresses, this.byAddress],
       [query.bundles, this.byBundle],
@@ -336,11 +345,10 @@ export class DevTangle {
       [query.approvees, this.byApprovee],
     ];
     // Within a field any key matches; across fields, IRI keeps the hashes every field matched.
-    const perField = fields
-      .filter(([keys]) => keys !== undefined)
-      .map(([keys, index]) => new Set((keys ?? []).flatMap((key) => [...(index.get(key) ?? [])])));
-    if (perField.length === 0) return [];
-    return [...perField[0]].filter((hash) => perField.every((matches) => matches.has(hash)));
+    const perField = fields.flatMap(([keys, index]) => (keys === undefined ? [] : [matching(index, keys)]));
+    if (perField.length <= 1) return perField[0] ?? [];
+    const others = perField.slice(1).map((hashes) => new Set(hashes));
+    return perField[0].filter((hash) => others.every((matches) => matches.has(hash)));
   }
 
   /** Raw trytes by hash; all 9s for an unknown hash, as IRI. */
@@ -409,10 +417,13 @@ export class DevTangle {
     return run;
   }
 
-  /** Durable first, visible second: the records reach the disk before the state (and any caller) sees them. */
-  private async persist(records: LedgerRecord[]): Promise<void> {
+  /**
+   * Durable first, visible second: the records reach the disk before the state (and any caller) sees them.
+   * `batch`: the transactions a txs record names, already parsed, so that applying it reads no slot.
+   */
+  private async persist(records: LedgerRecord[], batch = new Map<string, StoredTransaction>()): Promise<void> {
     await this.log?.append(records);
-    for (const record of records) this.apply(record);
+    for (const record of records) this.apply(record, batch);
   }
 
   private milestoneRecord(tails: string[]): LedgerRecord {
@@ -425,11 +436,21 @@ export class DevTangle {
    */
   private async checkNewBundles(batch: Map<string, StoredTransaction>): Promise<{ accepted: string[]; reattached: string[] }> {
     const lookup = (hash: string): StoredTransaction | undefined => batch.get(hash) ?? this.stored(hash);
-    const bundleHashes = new Set([...batch.values()].map((b) => b.tx.bundle));
+    // The batch's tails by bundle, then the stored tails of those bundles that no valid bundle holds yet (an
+    // earlier batch may have brought a tail whose bundle this one completes): only those are read from the slots.
+    const tailsByBundle = new Map<string, StoredTransaction[]>();
+    for (const stored of batch.values()) {
+      const tails = tailsByBundle.get(stored.tx.bundle) ?? [];
+      if (stored.tx.currentIndex === 0) tails.push(stored);
+      tailsByBundle.set(stored.tx.bundle, tails);
+    }
     const candidates: StoredTransaction[][] = [];
-    for (const bundleHash of bundleHashes) {
-      const tails = [...batch.values(), ...[...(this.byBundle.get(bundleHash) ?? [])].map((h) => this.stored(h) as StoredTransaction)]
-        .filter((b) => b.tx.bundle === bundleHash && b.tx.currentIndex === 0 && !this.bundles.has(b.tx.hash));
+    for (const [bundleHash, tails] of tailsByBundle) {
+      for (const hash of this.byBundle.get(bundleHash) ?? []) {
+        if (this.tailOf.has(hash)) continue;
+        const stored = this.stored(hash) as StoredTransaction;
+        if (stored.tx.currentIndex === 0) tails.push(stored);
+      }
       for (const tail of tails) {
         const chain = [tail];
         while (chain.length <= tail.tx.lastIndex) {
@@ -486,7 +507,8 @@ export class DevTangle {
     return { accepted, reattached };
   }
 
-  private apply(record: LedgerRecord): void {
+  /** `known`: transactions parsed already (the batch of a txs record); the ones read from slots are added to it. */
+  private apply(record: LedgerRecord, known: Map<string, StoredTransaction>): void {
     switch (record.type) {
       case 'genesis':
         this.createdAt = record.createdAt;
@@ -498,21 +520,23 @@ export class DevTangle {
         this.minted += record.value;
         break;
       case 'txs':
-        record.hashes.forEach((hash, i) => this.index(hash, record.first + i));
+        record.hashes.forEach((hash, i) => this.index(hash, record.first + i, known));
         this.slotCount = record.first + record.hashes.length;
-        for (const tail of record.accepted) this.registerBundle(tail, true);
-        for (const tail of record.reattached) this.registerBundle(tail, false);
+        for (const tail of record.accepted) this.registerBundle(tail, true, known);
+        for (const tail of record.reattached) this.registerBundle(tail, false, known);
         break;
-      case 'milestone':
+      case 'milestone': {
         for (const tail of record.tails) {
           const entry = this.bundles.get(tail) as BundleEntry;
           entry.milestone = record.index;
-          for (const [address, diff] of bundleDiff(entry.hashes.map((h) => this.txOf(h)))) addTo(this.confirmedBalances, address, diff);
+          for (const [address, diff] of bundleDiff(entry.hashes.map((h) => this.txOf(h, known)))) addTo(this.confirmedBalances, address, diff);
         }
-        this.pending = this.pending.filter((t) => !record.tails.includes(t));
+        const confirmed = new Set(record.tails);
+        this.pending = this.pending.filter((t) => !confirmed.has(t));
         this.milestoneIndex = record.index;
         this.latestMilestone = record.tails[record.tails.length - 1];
         break;
+      }
     }
   }
 
@@ -523,9 +547,9 @@ export class DevTangle {
     }
   }
 
-  private index(hash: string, slot: number): void {
+  private index(hash: string, slot: number, known: Map<string, StoredTransaction>): void {
     this.txs.set(hash, slot);
-    const tx = this.txOf(hash);
+    const tx = this.txOf(hash, known);
     addToIndex(this.byAddress, tx.address, hash);
     addToIndex(this.byBundle, tx.bundle, hash);
     addToIndex(this.byTag, tx.tag, hash);
@@ -533,19 +557,19 @@ export class DevTangle {
     if (tx.branchTransaction !== tx.trunkTransaction) addToIndex(this.byApprovee, tx.branchTransaction, hash);
   }
 
-  private registerBundle(tail: string, counts: boolean): void {
-    const hashes = [tail];
-    const first = this.txOf(tail);
-    while (hashes.length <= first.lastIndex) hashes.push(this.txOf(hashes[hashes.length - 1]).trunkTransaction);
+  private registerBundle(tail: string, counts: boolean, known: Map<string, StoredTransaction>): void {
+    const txs = [this.txOf(tail, known)];
+    while (txs.length <= txs[0].lastIndex) txs.push(this.txOf(txs[txs.length - 1].trunkTransaction, known));
+    const hashes = txs.map((tx) => tx.hash);
     this.bundles.set(tail, { hashes, counts, milestone: null });
     for (const hash of hashes) this.tailOf.set(hash, tail);
-    const head = this.txOf(hashes[hashes.length - 1]);
+    const head = txs[txs.length - 1];
     this.tips.delete(head.trunkTransaction);
     this.tips.delete(head.branchTransaction);
     this.tips.add(tail);
     if (!counts) return;
-    this.acceptedBundleHashes.add(first.bundle);
-    for (const [address, diff] of bundleDiff(hashes.map((h) => this.txOf(h)))) {
+    this.acceptedBundleHashes.add(txs[0].bundle);
+    for (const [address, diff] of bundleDiff(txs)) {
       addTo(this.acceptedBalances, address, diff);
       if (diff < 0) this.spent.add(address);
     }
@@ -560,8 +584,14 @@ export class DevTangle {
     return { trytes, tx: ownStrings(asTransactionObject(trytes, hash)) };
   }
 
-  private txOf(hash: string): Transaction {
-    return (this.stored(hash) as StoredTransaction).tx;
+  /** A stored transaction from `known`, or read from its slot and kept in `known` for the rest of the record(s). */
+  private txOf(hash: string, known: Map<string, StoredTransaction>): Transaction {
+    let stored = known.get(hash);
+    if (!stored) {
+      stored = this.stored(hash) as StoredTransaction;
+      known.set(hash, stored);
+    }
+    return stored.tx;
   }
 }
 
@@ -596,6 +626,12 @@ function bundleDiff(txs: readonly Transaction[]): Map<string, number> {
   const diff = new Map<string, number>();
   for (const tx of txs) if (tx.value !== 0) addTo(diff, tx.address, tx.value);
   return diff;
+}
+
+/** The hashes of `keys` in one index, in index order and each once (a transaction's trunk and branch are two keys). */
+function matching(index: Map<string, string[]>, keys: readonly string[]): readonly string[] {
+  if (keys.length === 1) return index.get(keys[0]) ?? [];
+  return [...new Set(keys.flatMap((key) => index.get(key) ?? []))];
 }
 
 function addTo(map: Map<string, number>, key: string, value: number): void {

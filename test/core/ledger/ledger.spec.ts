@@ -8,6 +8,7 @@ import { isTransaction } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
 import { DevTangle, startTangleServer, TangleServer } from '../../../nodes/core/ledger';
 import { attachTrytes, closeLocalPow, localAttachToTangle, PowPool } from '../../../nodes/core/pow';
+import { NULL_HASH } from '../../../nodes/core/ledger/validate';
 import { cosign, headFirstTrytes, multisigAddress, Signer } from './multisig';
 import { MWM, post, seed, tempDir } from './support';
 
@@ -217,6 +218,49 @@ describe('ledger: milestones and modes', function () {
     } finally {
       await server.close();
       await tangle.close();
+    }
+  });
+
+  it('counts a reattached bundle once and never confirms it, finds both attachments by several keys, and keeps it all across a restart', async () => {
+    const dir = tempDir();
+    const pool = new PowPool(1);
+    const [alice0, alice1, settle] = [generateAddress(ALICE, 0, 2), generateAddress(ALICE, 1, 2), generateAddress(seed('SETTLE'), 0, 2)];
+    let tangle = await DevTangle.open({ dataDir: dir, dev: true, minWeightMagnitude: MWM, genesis: [{ seed: ALICE, count: 1, value: 1000 }] });
+    try {
+      // Index 0 pays SETTLE, 1 and 2 spend alice0 (security 2), 3 (the head) is the remainder to alice1.
+      const signed = await composeAPI().prepareTransfers(ALICE, [{ address: settle, value: 100 }], {
+        inputs: [{ address: alice0, keyIndex: 0, security: 2, balance: 1000 }],
+        remainderAddress: alice1,
+      });
+      const firstTrytes = await attachTrytes(NULL_HASH, NULL_HASH, MWM, signed, { pool });
+      await tangle.store(firstTrytes);
+      const first = firstTrytes.map((t) => asTransactionObject(t));
+      // The same bundle attached again, approving the first tail: a new tail, the same spend.
+      const againTrytes = await attachTrytes(first[0].hash, first[0].hash, MWM, signed, { pool });
+      await tangle.store(againTrytes);
+      const again = againTrytes.map((t) => asTransactionObject(t));
+      assert.deepEqual([first[0].address, first[3].address], [settle, alice1]);
+      const check = (): void => {
+        assert.deepEqual(tangle.balances([alice0, alice1, settle]).balances, [0, 900, 100]);
+        assert.deepEqual(tangle.wereAddressesSpentFrom([alice0, alice1]), [true, false]);
+        assert.deepEqual(tangle.inclusionStates([first[0].hash, again[0].hash]), [true, false]);
+        assert.deepEqual(tangle.checkConsistency([again[0].hash]), { state: true, info: '' });
+        assert.deepEqual(tangle.findTransactions({ bundles: [first[0].bundle] }), [...first, ...again].map((tx) => tx.hash));
+        // Across fields, the hashes every field matched, in the order of the first field asked (addresses, bundles, tags, approvees).
+        assert.deepEqual(tangle.findTransactions({ bundles: [first[0].bundle], addresses: [settle, alice1] }), [first[0], again[0], first[3], again[3]].map((tx) => tx.hash));
+        // Every transaction of the reattachment approves the first tail as its branch (the head as both), and
+        // index 2 approves the head as its trunk: each hash comes once.
+        assert.deepEqual(tangle.findTransactions({ approvees: [first[0].hash, again[3].hash] }), again.map((tx) => tx.hash));
+        assert.deepEqual(tangle.findTransactions({ approvees: [first[0].hash], addresses: [alice1] }), [again[3].hash]);
+      };
+      check();
+      await tangle.close();
+      tangle = await DevTangle.open({ dataDir: dir, minWeightMagnitude: MWM });
+      check();
+    } finally {
+      await tangle.close();
+      await pool.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
