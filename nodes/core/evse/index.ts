@@ -5,4 +5,5 @@ export { SimulatedEvse, SimulatedEvseOptions, SimulatedVehicle } from './simulat
 export { MqttCommand, MqttCommandEvse, MqttCommandEvseOptions, MqttEvseProtocol } from './mqtt-command';
 export { Watchdog, WatchdogOptions } from './watchdog';
 export { CreditDecision, CreditGate, CreditPolicy, completedIncrements, decideCredit } from './credit-gate';
+export { ConnectorSession } from './connector-session';
 export { ChargedSession, ChargerCommandError, ChargerCommandErrorCode, SessionCharger, SessionChargerOptions } from './session-charger';

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { StopReason } from '../protocol';
 import { Clock, systemClock } from './clock';
+import { ConnectorSession, restoredCharging } from './connector-session';
 import { CreditGate } from './credit-gate';
 import { MqttCommand, MqttCommandEvse } from './mqtt-command';
 import { SimulatedEvse, SimulatedVehicle } from './simulated';
@@ -12,13 +13,9 @@ const OPERATOR = 'remote';
 const CREDIT = 'credit';
 
 /** What the charger needs of the station's session (a StationParty is one). */
-export interface ChargedSession {
+export interface ChargedSession extends ConnectorSession {
   readonly offer: { incrementWh: number; creditWh: number };
   readonly phase: string;
-  /** The session as it stands; one restored from the journal may already be charging. */
-  readonly session: { phase: string; stopReason?: unknown };
-  on(event: string, listener: (payload: unknown) => void): unknown;
-  off(event: string, listener: (payload: unknown) => void): unknown;
   stop(reason: StopReason): Promise<unknown>;
 }
 
@@ -122,7 +119,7 @@ export class SessionCharger extends EventEmitter {
     this.party = party;
     this.gate = new CreditGate(this.evse, { incrementWh: party.offer.incrementWh, creditWh: party.offer.creditWh }, CREDIT);
     for (const [event, listener] of this.partyListeners) party.on(event, listener);
-    if (party.session.phase === 'charging' && !party.session.stopReason) {
+    if (restoredCharging(party)) {
       // What was paid and delivered comes with the next meter reading, which sets the energy limit again.
       this.anchorSession();
       this.evse.enable();

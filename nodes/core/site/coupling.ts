@@ -1,13 +1,6 @@
+import { ConnectorSession, restoredCharging } from '../evse/connector-session';
 import { BELOW_MINIMUM_CURRENT, Evse, EvseStatus } from '../evse/types';
 import type { ConnectorShare, SiteBudget } from './budget';
-
-/** What the coupling needs of a connector's session (a StationParty is one, once started). */
-export interface ConnectorSession {
-  /** The session as it stands; one restored from the journal may already be charging. */
-  readonly session: { phase: string; stopReason?: unknown };
-  on(event: string, listener: (payload: unknown) => void): unknown;
-  off(event: string, listener: (payload: unknown) => void): unknown;
-}
 
 /**
  * Couples one connector's session and charger to the site budget: the session asks for power when its channel
@@ -42,7 +35,7 @@ export class ConnectorCoupling {
     for (const [event, listener] of this.sessionListeners) session.on(event, listener);
     // No current until the budget gives some; a session restored mid-charge asks again.
     evse.setCurrentLimit(budget.shareOf(connectorId).currentA);
-    if (session.session.phase === 'charging' && !session.session.stopReason) budget.start(connectorId);
+    if (restoredCharging(session)) budget.start(connectorId);
   }
 
   /** Uncouples; the connector's share goes back to the site. */

@@ -1,3 +1,3 @@
 /** A charging site: connectors that share one power budget. */
 export { ConnectorShare, ConnectorState, SiteBudget, SiteBudgetOptions, SiteSnapshot, waterFill } from './budget';
-export { ConnectorCoupling, ConnectorSession } from './coupling';
+export { ConnectorCoupling } from './coupling';
