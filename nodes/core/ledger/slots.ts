@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { StoreError, writeFileAtomic } from '../store';
+import { checksumBytes, StoreError, writeFileAtomic } from '../store';
 import { TRANSACTION_TRYTES } from './validate';
 
 /**
@@ -19,11 +18,9 @@ export interface TransactionSlots {
   close(): Promise<void>;
 }
 
-/** First 8 bytes of the SHA-256 of the trytes, in hex: checked when the ledger is opened. */
+/** A batch's checksum, checked when the ledger is opened: the store's checksum of its trytes (a byte each), in hex. */
 export function checksum(trytes: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const t of trytes) hash.update(t, 'latin1');
-  return hash.digest('hex').slice(0, 16);
+  return checksumBytes(Buffer.from(trytes.join(''), 'latin1')).toString('hex');
 }
 
 /** Slots in memory, for a ledger without a data directory. */
@@ -74,7 +71,7 @@ export class FileSlots implements TransactionSlots {
   }
 
   checksumOf(first: number, count: number): string {
-    return createHash('sha256').update(this.bytes(first, count)).digest('hex').slice(0, 16);
+    return checksumBytes(this.bytes(first, count)).toString('hex');
   }
 
   async truncate(count: number): Promise<void> {

@@ -150,14 +150,15 @@ function encodeRecords(payloads: readonly string[], into: Buffer): { buffer: Buf
   for (const payload of payloads) {
     const bytes = buffer.write(payload, at + RECORD_HEAD, 'utf8');
     buffer.writeUInt32BE(bytes, at);
-    checksum(buffer.subarray(at + RECORD_HEAD, at + RECORD_HEAD + bytes)).copy(buffer, at + 4);
+    checksumBytes(buffer.subarray(at + RECORD_HEAD, at + RECORD_HEAD + bytes)).copy(buffer, at + 4);
     at += RECORD_HEAD + bytes;
   }
   return { buffer, length: at };
 }
 
-function checksum(payload: Buffer): Buffer {
-  return createHash('sha256').update(payload).digest().subarray(0, 8);
+/** The checksum of this package's data files: the first 8 bytes of the SHA-256. */
+export function checksumBytes(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest().subarray(0, 8);
 }
 
 function parse(file: string, data: Buffer, options: AppendLogOptions): { records: unknown[]; validLength: number; version: number } {
@@ -199,7 +200,7 @@ function readRecord(data: Buffer, offset: number): ReadResult {
   if (length > MAX_RECORD_BYTES) return isZeros(data, offset) ? 'torn' : 'damaged';
   if (end > data.length) return 'torn';
   const payload = data.subarray(offset + RECORD_HEAD, end);
-  const intact = checksum(payload).equals(data.subarray(offset + 4, offset + RECORD_HEAD));
+  const intact = checksumBytes(payload).equals(data.subarray(offset + 4, offset + RECORD_HEAD));
   if (!intact) return end === data.length || isZeros(data, offset) ? 'torn' : 'damaged';
   try {
     return { value: JSON.parse(payload.toString('utf8')), end };
