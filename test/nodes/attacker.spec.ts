@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import mqtt, { MqttClient } from 'mqtt';
 import { AnyEnvelope, makeEnvelope, newKeyPair, signEnvelope, Stage } from '../../nodes/core/protocol';
@@ -12,6 +11,7 @@ import { helper, loadFlow } from '../support/nodered';
 import { money } from '../support/parties';
 import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, EventMsg, NODES, ONE_SESSION, PREFIX, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
+import { tempDir } from '../support/temp';
 
 const STAGE_OF: Record<string, Stage> = { offer: 'offer', open: 'open', pay: 'pay', settle: 'settle' };
 /** `m2m-ev/v1/ST1/<stage>[/<receiver>]` → the stage. */
@@ -25,7 +25,7 @@ class Vanished extends Error {}
  * is sent or received.
  */
 async function strangerVehicle(port: number, step: string) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-stranger-'));
+  const dir = tempDir('m2m-stranger-');
   const tangle = await (helper.getNode('tangle') as IotaTangleNode).connection;
   const wallet = new Wallet({ seed: generateSeed(), security: 1, dataDir: path.join(dir, 'wallet'), tangle });
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
@@ -70,7 +70,7 @@ describe('nodes: an attacker on the broker, while an honest session runs', funct
   it('costs the station no token and the honest session nothing', async function () {
     this.timeout(600_000);
     const { broker } = context;
-    const wallets = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-attack-wallets-'));
+    const wallets = tempDir('m2m-attack-wallets-');
     // Peer timeouts of 6 s: a vanished stranger holds the station that long; the honest parties beat every 2 s.
     const timeouts = { peerTimeout: '6', fundingWait: '10' };
     const flow = sessionFlow(broker.port, { station: timeouts, vehicle: { ...ONE_SESSION, targetWh: '0', peerTimeout: '6' } }).map((node) =>

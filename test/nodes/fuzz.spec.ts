@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import mqtt, { MqttClient } from 'mqtt';
 import RED from 'node-red';
@@ -16,6 +15,7 @@ import { FuzzCase, fuzzer, Genuine } from '../support/fuzzer';
 import { seededRandom } from '../support/random';
 import { assertWalletBooks, collect, errorsOf, EventMsg, NODES, ONE_SESSION, readStationMeter, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
+import { tempDir } from '../support/temp';
 
 type Side = Role;
 const SIDES: readonly Side[] = ['station', 'vehicle'];
@@ -45,7 +45,7 @@ const sideOf = (topic: string): Side => (TOPICS.station.includes(topic) ? 'stati
  */
 function fuzzFlow(port: number, messagesPerSecond?: string) {
   const rate = { peerTimeout: '3600', ...(messagesPerSecond ? { messagesPerSecond } : {}) };
-  const wallets = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-fuzz-wallets-'));
+  const wallets = tempDir('m2m-fuzz-wallets-');
   const flow = sessionFlow(port, { vehicle: { targetWh: '0', ...rate, ...ONE_SESSION }, station: rate });
   return [
     ...flow.map((node) => {

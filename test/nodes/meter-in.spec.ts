@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
 import { SimulatedEvse } from '../../nodes/core/evse';
@@ -12,6 +11,7 @@ import { until, valueOf } from '../support/wait';
 
 import chargingParty = require('../../nodes/charging-party');
 import meterIn = require('../../nodes/meter-in');
+import { tempDir } from '../support/temp';
 
 const SENSOR = '28-000000000001';
 
@@ -36,7 +36,7 @@ describe('nodes: meter-in', function () {
   before(() => helper.startServer());
   after(() => helper.stopServer());
   beforeEach(() => {
-    bus = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-w1-')), 'w1_bus_master1');
+    bus = path.join(tempDir('m2m-w1-'), 'w1_bus_master1');
     fs.mkdirSync(path.join(bus, SENSOR), { recursive: true });
     fs.writeFileSync(path.join(bus, 'w1_master_slaves'), `${SENSOR}\n`);
     sensorFile = path.join(bus, SENSOR, 'w1_slave');

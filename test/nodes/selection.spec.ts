@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import mqtt from 'mqtt';
 import type { Choice } from '../../nodes/core/selection';
 import type { SessionRecord } from '../../nodes/core/session';
@@ -9,6 +6,7 @@ import { generateSeed } from '../../nodes/core/wallet';
 import { helper, FlowNode, loadFlow } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES } from '../support/session-flow';
 import { until } from '../support/wait';
+import { tempDir } from '../support/temp';
 
 const PREFIX = 'm2m-ev/v1';
 
@@ -17,7 +15,7 @@ const PREFIX = 'm2m-ev/v1';
  * The stations' connections publish an empty retained offer as their Close and Last Will messages.
  */
 function siteFlow(port: number): FlowNode[] {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-site-'));
+  const dataDir = tempDir('m2m-site-');
   const broker = (id: string, station?: string): FlowNode => ({
     id, type: 'mqtt-broker', broker: '127.0.0.1', port: String(port), clientid: '', protocolVersion: '4', keepalive: '60', cleansession: true,
     ...(station ? { closeTopic: `${PREFIX}/${station}/offer`, closePayload: '', closeRetain: 'true', closeQos: '1', willTopic: `${PREFIX}/${station}/offer`, willPayload: '', willRetain: 'true', willQos: '1' } : {}),

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { BillingSummary, reconcile, Reconciliation } from '../../nodes/core/records';
 import type { SessionRecord } from '../../nodes/core/session';
@@ -10,12 +8,13 @@ import { helper, loadFlow } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES, sessionFlow } from '../support/session-flow';
 import { until } from '../support/wait';
 import sessionRecords = require('../../nodes/session-records');
+import { tempDir } from '../support/temp';
 
 describe('nodes: session-records keeps a real session and serves it over HTTP', function () {
   const context = brokerAndRuntime();
 
   it('writes the start, each payment and the settlement; reconciles it and sums it up for billing; the CSV and JSON export list it; the records match the Tangle', async function () {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-records-')), 'records.sqlite');
+    const file = path.join(tempDir('m2m-records-'), 'records.sqlite');
     const flow = sessionFlow(context.broker.port, { stationPipeline: true });
     for (const id of ['open-s', 'pay-s', 'settle-s']) flow.find((n) => n.id === id)!.wires = [['out-s'], ['events-s', 'records-s']];
     flow.push(
@@ -78,7 +77,7 @@ describe('nodes: session-records keeps a real session and serves it over HTTP', 
 
   it('refuses a malformed event with a clear error and passes other events by', async function () {
     await helper.unload();
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-records-')), 'records.sqlite');
+    const file = path.join(tempDir('m2m-records-'), 'records.sqlite');
     await loadFlow([sessionRecords], [{ id: 'records', type: 'session-records', role: 'station', file, wires: [['out'], ['billing']] }, { id: 'out', type: 'helper' }, { id: 'billing', type: 'helper' }]);
     const out = collect('out');
     const billing = collect('billing');

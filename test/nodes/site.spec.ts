@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { SiteSnapshot } from '../../nodes/core/site';
 import { generateSeed } from '../../nodes/core/wallet';
@@ -8,6 +6,7 @@ import { FlowNode, helper, loadFlow } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES } from '../support/session-flow';
 import { until } from '../support/wait';
 import sessionRecords = require('../../nodes/session-records');
+import { tempDir } from '../support/temp';
 
 const CONNECTORS = ['ST1-1', 'ST1-2', 'ST1-3'];
 
@@ -16,7 +15,7 @@ const CONNECTORS = ['ST1-1', 'ST1-2', 'ST1-3'];
  * one meter-in, wildcard subscriptions), and three vehicles, each at one connector, through the core MQTT nodes.
  */
 function siteFlow(brokerPort: number, vehicles = 3): FlowNode[] {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-site-'));
+  const dataDir = tempDir('m2m-site-');
   const mqttIn = (id: string, topic: string, wires: string[]) => ({ id, z: 'tab', type: 'mqtt in', broker: 'broker', topic, qos: '0', datatype: 'json', wires: [wires] });
   const vehicle = (n: number): FlowNode[] => {
     const topics = `m2m-ev/v1/ST1-${n}`;

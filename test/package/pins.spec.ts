@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { listInstalled, wrongIotaVersions } from '../support/installed';
+import { tempDir } from '../support/temp';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 
@@ -16,7 +16,7 @@ describe('package: @iota version pins', function () {
 
   it('keeps the pins when the packed tarball is installed as a dependency', function () {
     this.timeout(300000);
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-pack-'));
+    const work = tempDir('m2m-pack-');
     try {
       // dist/ is fresh: `npm test` builds before it runs the suite.
       const packed = JSON.parse(

@@ -1,13 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
+import { tempDir } from './temp';
 
 /**
  * node-red-node-test-helper bound to the node-red package installed as a dev dependency, with a throw-away user
  * directory, so that nodes writing to their default data folders never touch the real ~/.node-red.
  */
-export const testUserDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-nr-user-'));
+export const testUserDir = tempDir('m2m-nr-user-');
 helper.init(require.resolve('node-red'), { userDir: testUserDir } as unknown as Parameters<typeof helper.init>[1]);
 
 /** Node-RED's own core MQTT nodes (`mqtt in`, `mqtt out`, `mqtt-broker`), loaded from node-red's package. */

@@ -1,15 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { settlementBundles, type ChannelState } from '../../nodes/core/flash';
 import { KeyPair, newKeyPair } from '../../nodes/core/protocol';
 import { Outgoing, Party, SessionRecord, PartyOptions, SessionJournal, SessionSnapshot, StationParty, StationPolicy, TrustStore, VehicleParty, VehiclePolicy } from '../../nodes/core/session';
 import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../nodes/core/wallet';
+import { tempDir } from './temp';
 import { until } from './wait';
 
-export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-rel-'));
-}
+export { tempDir };
 
 export function devTangle(): Promise<TangleConnection> {
   return connectTangle({

@@ -1,10 +1,10 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort } from './real-nodered';
 import { until } from './wait';
+import { tempDir } from './temp';
 
 export interface TestPostgres {
   /** Connection settings for `pg`: user `m2m`, database `postgres`, no password (trust on loopback). */
@@ -30,7 +30,7 @@ function idOf(flag: '-u' | '-g'): number {
  */
 export async function startPostgres(): Promise<TestPostgres> {
   const bin = serverBin();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-pg-'));
+  const dir = tempDir('m2m-pg-');
   // As root, the server's processes run as the postgres user (spawned with its ids, so that signals reach them).
   const owner = process.getuid?.() === 0 ? { uid: idOf('-u'), gid: idOf('-g') } : {};
   if ('uid' in owner) fs.chownSync(dir, owner.uid!, owner.gid!);

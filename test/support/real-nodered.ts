@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, BrowserContext } from 'playwright-core';
+import { tempDir } from './temp';
 import { valueOf } from './wait';
 
 /**
@@ -23,20 +24,13 @@ export const OUTPUT_DIR = path.join(repoRoot, 'test-output');
 export const DOC_IMAGES = process.env.UPDATE_DOC_IMAGES === '1' ? path.join(repoRoot, 'docs', 'images') : OUTPUT_DIR;
 
 const running = new Set<ChildProcess>();
-const scratch: string[] = [];
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
-  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
 });
 // A run stopped from outside (a CI timeout) exits through the handler above too.
 process.once('SIGTERM', () => process.exit(143));
 
-/** A fresh temp directory, removed when the test run ends. */
-export function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-}
+export { tempDir };
 
 /** A system program the suite needs: its path, or an error that says how to install it. Never a skip. */
 export function systemTool(file: string, aptPackage: string): string {

@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Node } from 'node-red';
 import type { StationParty, VehicleParty } from '../../nodes/core/session';
 import type { ChargingPartyNode, IotaWalletNode } from '../../nodes/types';
@@ -16,6 +13,7 @@ import payIncrement = require('../../nodes/pay-increment');
 import channelSettle = require('../../nodes/channel-settle');
 import meterIn = require('../../nodes/meter-in');
 import evseControl = require('../../nodes/evse-control');
+import { tempDir } from './temp';
 
 /** A station and a vehicle in one Node-RED runtime, wired as the example flows wire them. */
 export const NODES = [coreMqttNodes, iotaTangle, iotaWallet, chargingParty, flashChannelOpen, payIncrement, channelSettle, meterIn, evseControl];
@@ -34,7 +32,7 @@ export interface SessionFlowOptions {
 
 export function sessionFlow(brokerPort: number, overrides: SessionFlowOptions = {}): FlowNode[] {
   // Fresh journals for every flow: a session left open by an earlier test must not be resumed here.
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-sessions-'));
+  const dataDir = tempDir('m2m-sessions-');
   const pipeline: FlowNode[] = overrides.stationPipeline
     ? [
         { id: 'evse-s', z: 'tab', type: 'evse-control', party: 'party-s', driver: 'simulated', maxCurrentA: '32', volts: '230', phases: '3', autoPlug: true, vehicleTargetWh: '0', watchdog: '30', wires: [['evse-status'], []] },

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { emptySnapshot, SessionJournal, SessionSnapshot } from '../../nodes/core/session';
 import type { FlowNode } from './nodered';
+import { tempDir } from './temp';
 
 /**
  * A station for the stage-node tests without a Tangle: the real `charging-party` config node and StationParty,
@@ -33,7 +32,7 @@ export interface StationSetup {
 
 /** The wallet and charging-party nodes (ids `w1`, `p1`) of a station, in a fresh data folder. */
 export async function stationNodes(setup: StationSetup): Promise<FlowNode[]> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-station-'));
+  const dataDir = tempDir('m2m-station-');
   const role = setup.role ?? 'station';
   if (setup.charging) {
     // Named as charging-party names its journal: <role>-<id>.json in the data folder.

@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 export const MWM = 9;
 
@@ -9,9 +6,7 @@ export function seed(name: string): string {
   return name.padEnd(81, '9');
 }
 
-export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-ledger-'));
-}
+export { tempDir } from '../../support/temp';
 
 /** A raw IRI request, as any HTTP client would send it, to check the node's answers byte for byte. */
 export async function post(

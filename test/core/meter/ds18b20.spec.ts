@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Ds18b20Error, Ds18b20Meter, Ds18b20MeterOptions, powerFromTemperature } from '../../../nodes/core/meter/ds18b20';
 import { FakeClock } from '../evse/fake-clock';
 import { FifoWriter } from './fifo-writer';
+import { tempDir } from '../../support/temp';
 
 const HOUR = 3_600_000;
 const SENSOR = '28-000000000001';
@@ -46,7 +46,7 @@ describe('core/meter DS18B20 meter (ds18b20-raspi in a worker)', () => {
   }
 
   beforeEach(() => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'ds18b20-'));
+    root = tempDir('ds18b20-');
     bus = path.join(root, 'w1_bus_master1');
     fs.mkdirSync(bus);
     fs.writeFileSync(path.join(bus, 'w1_master_slaves'), '');

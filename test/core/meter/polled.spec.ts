@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Evse, SimulatedEvse } from '../../../nodes/core/evse';
 import { Meter, MeterReading, NotSimulatedError, PolledMeter, pollIntervalMs, RegisterFile, simulatedSupply } from '../../../nodes/core/meter';
 import { MqttCommandEvse } from '../../../nodes/core/evse';
 import { FakeClock } from '../evse/fake-clock';
+import { tempDir } from '../../support/temp';
 
 const HOUR = 3_600_000;
 
 function registerFile(savedWh?: number | string): RegisterFile {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-polled-'));
+  const dir = tempDir('m2m-polled-');
   const file = path.join(dir, 'meter.json');
   if (typeof savedWh === 'string') fs.writeFileSync(file, savedWh);
   else if (savedWh !== undefined) fs.writeFileSync(file, JSON.stringify({ registerWh: savedWh, timestamp: 1, source: 'test' }));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { AppendLog, DirectoryLock, writeFileAtomic } from '../../../nodes/core/store';
 import { writeUntilKilled } from './crash';
+import { tempDir } from '../../support/temp';
 
 const KIND = { kind: 'test-log', version: 1 };
 
@@ -11,7 +11,7 @@ describe('store: append-only log', function () {
   let dir: string;
   let file: string;
   beforeEach(() => {
-    dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-store-')), 'data');
+    dir = path.join(tempDir('m2m-store-'), 'data');
     file = path.join(dir, 'test.log');
   });
   afterEach(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
@@ -80,7 +80,7 @@ describe('store: append-only log', function () {
 
 describe('store: atomic write and lock', function () {
   let dir: string;
-  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-store-'))));
+  beforeEach(() => (dir = tempDir('m2m-store-')));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('replaces a file atomically with mode 0600 and leaves no temporary file', async () => {

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { generateAddress } from '@iota/core';
+import { tempDir } from '../../support/temp';
 import { connectTangle, generateSeed, seedFingerprint, TangleConnection, Wallet, WalletStore, WalletStoreError } from '../../../nodes/core/wallet';
 
 const CHILD = path.resolve(__dirname, '..', '..', 'support', 'wallet-child.js');
 
 /** Every child started, killed after each test whatever its outcome. */
 const children: ChildProcess[] = [];
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-counter-'));
-}
 
 /** Runs the wallet child process; resolves with its first line of output (and the process, still running or not). */
 function child(dir: string, fingerprint: string, mode: 'hold' | 'allocate-and-die'): Promise<{ line: string; proc: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {

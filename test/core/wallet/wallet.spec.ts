@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import util from 'node:util';
 import { generateAddress } from '@iota/core';
 import {
@@ -17,12 +15,9 @@ import {
   WalletStoreError,
 } from '../../../nodes/core/wallet';
 import { RETIRED_KEPT } from '../../../nodes/core/wallet/wallet-store';
+import { tempDir } from '../../support/temp';
 
 const MWM = 7;
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-wallet-'));
-}
 
 function settings(overrides: Partial<TangleSettings>): TangleSettings {
   return {
