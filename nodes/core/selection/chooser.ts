@@ -64,7 +64,8 @@ export class StationChooser {
     }
     const candidates = ranking.candidates.filter((c) => {
       const skip = this.skipped.get(c.offer.stationId);
-      if (skip?.digest !== digestOf(c.offer)) return true;
+      // Only a skipped station's offer is digested: to see whether it is still the one skipped.
+      if (!skip || skip.digest !== digestOf(c.offer)) return true;
       passed.push({ stationId: c.offer.stationId, reason: skip.reason });
       return false;
     });

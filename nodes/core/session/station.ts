@@ -68,8 +68,11 @@ export class StationParty extends Party {
   private announced = { sessionId: '', registerWh: 0 };
   /** The current offer; a fresh nonce for every session. */
   offer!: Offer;
-  /** The offers a vehicle may open against: the current one, and the one it refreshed (the same terms). */
-  private acceptable: Offer[] = [];
+  /**
+   * The offers a vehicle may open against: the current one, and the one it refreshed (the same terms), each with
+   * its digest (made once, not for every open).
+   */
+  private acceptable: { offer: Offer; digest: string }[] = [];
   private refresher: NodeJS.Timeout | null = null;
   private readonly opens: RateLimiter;
   private watcher: NodeJS.Timeout | null = null;
@@ -121,7 +124,7 @@ export class StationParty extends Party {
       if (this.closed) return;
       if (this.snapshot.phase === 'idle') {
         this.offer = { ...this.offer, notAfter: this.now() + this.offerValidityMs() };
-        this.acceptable = [this.offer, this.acceptable[0]];
+        this.acceptable = [{ offer: this.offer, digest: digestOf(this.offer) }, this.acceptable[0]];
       }
       await this.apply({ snapshot: this.snapshot, send: [this.offerMessage()] }, 'offer refreshed');
     });
@@ -331,7 +334,7 @@ export class StationParty extends Party {
       sessionId: envelope.session,
       peerId: body.vehicleId,
       peerKey: body.vehicleKey,
-      offer: this.acceptable.find((o) => digestOf(o) === body.offerDigest)!,
+      offer: this.acceptable.find((a) => a.digest === body.offerDigest)!.offer,
       channel: state,
       targetWh: body.targetWh,
       startedAt: this.now(),
@@ -357,7 +360,7 @@ export class StationParty extends Party {
   private checkTerms(envelope: Envelope<'open'>): { code: string; message: string } | null {
     const { setup, offerDigest } = envelope.body;
     if (envelope.session !== setup.channelId) return { code: 'bad-session', message: 'the session id must be the channel id' };
-    if (!this.acceptable.some((o) => digestOf(o) === offerDigest)) return { code: 'stale-offer', message: 'the terms differ from the current offer' };
+    if (!this.acceptable.some((a) => a.digest === offerDigest)) return { code: 'stale-offer', message: 'the terms differ from the current offer' };
     if (setup.security !== this.policy.security) return { code: 'security', message: `security must be ${this.policy.security}` };
     if (setup.depth > this.policy.maxDepth) return { code: 'depth', message: `channel depth ${setup.depth} exceeds ${this.policy.maxDepth}` };
     if (setup.deposits[1] !== this.policy.stationDeposit) return { code: 'deposit', message: `the station deposits ${this.policy.stationDeposit}` };
@@ -498,7 +501,7 @@ export class StationParty extends Party {
   private newOffer(): Send<'offer'> {
     const nonce = randomBytes(8).toString('hex');
     this.offer = offerFor(this.options.id, this.policy, this.identity.publicKey, nonce, { freeConnectors: 1, notAfter: this.now() + this.offerValidityMs() });
-    this.acceptable = [this.offer];
+    this.acceptable = [{ offer: this.offer, digest: digestOf(this.offer) }];
     return { stage: 'offer', type: 'offer', body: this.offer };
   }
 
