@@ -110,16 +110,21 @@ export function rankOffers(offers: readonly Offer[], limits: OfferLimits, policy
   }
   if (policy.strategy === 'weighted' && candidates.length > 0) {
     const w = policy.weights!;
-    const costs = candidates.map((c) => c.cost);
-    const powers = candidates.map((c) => c.powerW);
-    const distances = candidates.map((c) => c.distanceM).filter((d): d is number => d !== null);
+    const [cheapest, dearest] = range(candidates.map((c) => c.cost));
+    const [weakest, strongest] = range(candidates.map((c) => c.powerW));
+    const [nearest, farthest] = range(candidates.map((c) => c.distanceM).filter((d): d is number => d !== null));
     for (const c of candidates) {
-      const distance = c.distanceM === null ? 1 : scaled(c.distanceM, Math.min(...distances), Math.max(...distances));
-      c.score = w.cost * scaled(c.cost, Math.min(...costs), Math.max(...costs)) + w.power * scaled(c.powerW, Math.max(...powers), Math.min(...powers)) + w.distance * distance;
+      const distance = c.distanceM === null ? 1 : scaled(c.distanceM, nearest, farthest);
+      c.score = w.cost * scaled(c.cost, cheapest, dearest) + w.power * scaled(c.powerW, strongest, weakest) + w.distance * distance;
     }
   }
   candidates.sort((a, b) => compare(a, b, policy.strategy));
   return { candidates, excluded };
+}
+
+/** The smallest and the largest of `values`, found once for all candidates. */
+function range(values: number[]): [number, number] {
+  return [Math.min(...values), Math.max(...values)];
 }
 
 function kilowatts(w: number): string {
