@@ -1,7 +1,7 @@
 import type { Database } from 'node-sqlite3-wasm';
 
 /** Stop reasons of a session that ran its course; every other reason ended it early. */
-export const COMPLETED_REASONS: readonly string[] = ['target-reached', 'vehicle-full'];
+const COMPLETED_REASONS: readonly string[] = ['target-reached', 'vehicle-full'];
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

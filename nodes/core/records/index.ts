@@ -8,5 +8,5 @@ export { RecordError } from './validate';
 export { ChargeDetailRecord, ChargingPeriod, SessionStatus, chargeDetailRecord, chargingPeriods, PERIOD_GAP_MS } from './cdr';
 export { chargeDetailRecords, toCsv } from './export';
 export { IncrementRow, SessionRow, SettlementRow } from './rows';
-export { BillingBucket, BillingSession, BillingSummary, COMPLETED_REASONS } from './billing';
+export { BillingSummary } from './billing';
 export { reconcile, Reconciliation, Difference, TangleReader } from './reconcile';

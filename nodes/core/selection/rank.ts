@@ -5,7 +5,7 @@ import { distanceTo, offerRefusal, OfferLimits, Position } from './offers';
 /** How a vehicle chooses among the acceptable offers. */
 export type Strategy = 'cheapest' | 'fastest' | 'nearest' | 'weighted';
 
-export const STRATEGIES: readonly Strategy[] = ['cheapest', 'fastest', 'nearest', 'weighted'];
+const STRATEGIES: readonly Strategy[] = ['cheapest', 'fastest', 'nearest', 'weighted'];
 
 export interface Weights {
   cost: number;

@@ -6,5 +6,5 @@ export { StationParty, StationPolicy, EnergyEvent, offerFor } from './station';
 export { VehicleParty, VehiclePolicy } from './vehicle';
 export { SessionJournal, JournalError } from './journal';
 export { incrementPrice } from './accounting';
-export { ChannelNarrator, ChannelStep, ChannelView, ChannelViewNode } from './teaching';
+export { ChannelStep, ChannelView, ChannelViewNode } from './teaching';
 export type { Phase, SessionSnapshot, PaymentEvent, SessionRecord } from './types';
