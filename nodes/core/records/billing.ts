@@ -43,9 +43,12 @@ export interface BillingSummary {
   open: { sessions: number; deposits: number; paid: number };
 }
 
-/** The last payment of each session: its totals while it charges. */
-const LAST_PAYMENT = `SELECT session_id, paid_wh, total_paid FROM increments AS i
-  WHERE seq = (SELECT max(seq) FROM increments WHERE session_id = i.session_id)`;
+/**
+ * The last payment of each session still open: its totals while it charges. An ended session has its record's
+ * totals, so its payments are not read again (a summary follows every payment).
+ */
+const LAST_PAYMENT = `SELECT o.session_id, i.paid_wh, i.total_paid FROM sessions AS o JOIN increments AS i USING (session_id)
+  WHERE o.ended_at IS NULL AND i.seq = (SELECT max(seq) FROM increments WHERE session_id = o.session_id)`;
 
 /** Each payment's energy (Wh) and tokens, for the sessions paid since `?`, with the time it arrived. */
 const PAYMENTS_SINCE = `SELECT at, amount AS tokens,

@@ -53,6 +53,24 @@ describe('records: billing summary', function () {
     assert.deepEqual(billing.open, { sessions: 1, deposits: 120, paid: 4 });
   });
 
+  it('gives each open session the totals of its own last payment, and an ended one those of its record', async () => {
+    await store.started({ ...station, sessionId: 'S1', vehicleId: 'EV1', deposits: { vehicle: 100, station: 20 }, at: NOW - 3 * 60_000 });
+    for (let n = 1; n <= 3; n++) await store.paid(payment('S1', n), station, NOW - 3 * 60_000 + n * 1000);
+    await store.settled(settledRecord('S1', 3, NOW - 3 * 60_000, NOW - 60_000), station, NOW - 60_000);
+    for (const [id, paid] of [['S2', 2], ['S3', 5]] as const) {
+      await store.started({ ...station, sessionId: id, vehicleId: `EV-${id}`, deposits: { vehicle: 100, station: 20 }, at: NOW - paid * 1000 - 10_000 });
+      for (let n = 1; n <= paid; n++) await store.paid(payment(id, n), station, NOW - 10_000 + n * 1000);
+    }
+    const billing = store.billing(NOW);
+    assert.deepEqual(billing.sessions.map((s) => [s.session_id, s.status, s.energy_wh, s.cost]), [
+      ['S2', 'charging', 20, 2],
+      ['S3', 'charging', 50, 5],
+      ['S1', 'ended', 30, 3],
+    ]);
+    assert.deepEqual(billing.totals, { sessions: 3, energy_wh: 100, tokens: 10, price_per_kwh: 100 });
+    assert.deepEqual(billing.open, { sessions: 2, deposits: 240, paid: 7 });
+  });
+
   it('leaves out payments older than the windows, and counts a session paid across the window edge by its payments inside it', async () => {
     await store.started({ ...station, sessionId: 'OLD', at: NOW - 30 * HOUR });
     await store.paid(payment('OLD', 1), station, NOW - 30 * HOUR);
