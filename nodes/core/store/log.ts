@@ -18,6 +18,10 @@ import { StoreError } from './errors';
 const MAGIC = Buffer.from('M2MEVLOG', 'latin1');
 const RECORD_HEAD = 12;
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/** A scratch buffer up to this size is kept whatever the appends; above it, only while appends need it. */
+const SCRATCH_KEEP_BYTES = 64 * 1024;
+/** Appends after which the scratch is fitted to the largest of them. */
+const SCRATCH_WINDOW = 32;
 
 export interface AppendLogOptions {
   /** What the file holds, e.g. 'tangle-ledger'. Opening a file of another kind fails. */
@@ -46,6 +50,9 @@ export class AppendLog<T> {
    * the garbage collector must account for, and allocating it cost more than encoding the record.
    */
   private scratch: Buffer = Buffer.alloc(0);
+  /** The largest append of the current window, and the appends in it (see fitScratch). */
+  private windowPeak = 0;
+  private windowAppends = 0;
 
   private constructor(
     readonly file: string,
@@ -117,43 +124,83 @@ export class AppendLog<T> {
 
   private async write(payloads: readonly string[]): Promise<void> {
     if (this.broken) throw new StoreError(`${this.file} cannot be written any more: ${this.broken.message}`);
-    const encoded = encodeRecords(payloads, this.scratch);
-    this.scratch = encoded.buffer;
-    const buffer = encoded.buffer.subarray(0, encoded.length);
+    const { buffer, length } = encodeRecords(payloads, this.scratch, 0);
+    this.scratch = buffer;
     try {
-      await this.handle.write(buffer, 0, buffer.length, this.size);
+      await this.handle.write(buffer, 0, length, this.size);
       await this.handle.datasync();
-      this.size += buffer.length;
+      this.size += length;
     } catch (err) {
       // Cut the partial write off so that a later append does not land behind garbage.
       await this.handle.truncate(this.size).catch((truncateError: Error) => {
         this.broken = truncateError;
       });
       throw err;
+    } finally {
+      this.fitScratch(length);
     }
+  }
+
+  /**
+   * Every SCRATCH_WINDOW appends, a scratch that grew far beyond the largest of them (one huge record) is
+   * replaced by one of twice that size, so that it does not hold the memory for good; one that fits is kept.
+   */
+  private fitScratch(appended: number): void {
+    this.windowPeak = Math.max(this.windowPeak, appended);
+    if (++this.windowAppends < SCRATCH_WINDOW) return;
+    if (this.scratch.length > Math.max(SCRATCH_KEEP_BYTES, 4 * this.windowPeak)) this.scratch = Buffer.allocUnsafe(2 * this.windowPeak);
+    this.windowPeak = 0;
+    this.windowAppends = 0;
   }
 }
 
 /** Writes a new log file atomically: magic, header, records. Returns its length. */
 async function writeLog(file: string, options: AppendLogOptions, records: readonly unknown[]): Promise<number> {
-  const encoded = encodeRecords([{ kind: options.kind, version: options.version }, ...records].map((record) => JSON.stringify(record)), Buffer.alloc(0));
-  const data = Buffer.concat([MAGIC, encoded.buffer.subarray(0, encoded.length)]);
-  await writeFileAtomic(file, data);
-  return data.length;
+  const payloads = [{ kind: options.kind, version: options.version }, ...records].map((record) => JSON.stringify(record));
+  const { buffer, length } = encodeRecords(payloads, Buffer.from(MAGIC), MAGIC.length);
+  await writeFileAtomic(file, buffer.subarray(0, length));
+  return length;
 }
 
-/** The records' JSON, one after the other, at the start of `into`, or of a larger buffer when they do not fit. */
-function encodeRecords(payloads: readonly string[], into: Buffer): { buffer: Buffer; length: number } {
-  const length = payloads.reduce((sum, payload) => sum + RECORD_HEAD + Buffer.byteLength(payload, 'utf8'), 0);
-  const buffer = length <= into.length ? into : Buffer.allocUnsafe(Math.max(length, 2 * into.length));
-  let at = 0;
+/**
+ * The records, one after the other, from byte `from` of `into`, or of a larger copy of its first `from` bytes when
+ * they do not fit. Each payload is encoded once, straight into the buffer.
+ */
+function encodeRecords(payloads: readonly string[], into: Buffer, from: number): { buffer: Buffer; length: number } {
+  // JSON is mostly ASCII, whose UTF-8 is as long as the string: room for that is nearly always room enough.
+  let buffer = withRoom(into, from, payloads.reduce((sum, payload) => sum + RECORD_HEAD + payload.length, 0));
+  let at = from;
   for (const payload of payloads) {
-    const bytes = buffer.write(payload, at + RECORD_HEAD, 'utf8');
+    let bytes = writePayload(buffer, at, payload);
+    if (bytes === undefined) {
+      buffer = withRoom(buffer, at, RECORD_HEAD + Buffer.byteLength(payload, 'utf8'));
+      bytes = buffer.write(payload, at + RECORD_HEAD, 'utf8');
+    }
     buffer.writeUInt32BE(bytes, at);
     checksumBytes(buffer.subarray(at + RECORD_HEAD, at + RECORD_HEAD + bytes)).copy(buffer, at + 4);
     at += RECORD_HEAD + bytes;
   }
   return { buffer, length: at };
+}
+
+/** The payload's UTF-8 behind the record head at `at`: its length in bytes, or undefined if it did not fit whole. */
+function writePayload(buffer: Buffer, at: number, payload: string): number | undefined {
+  const start = at + RECORD_HEAD;
+  if (start > buffer.length) return undefined;
+  const bytes = buffer.write(payload, start, 'utf8');
+  // write() stops before a character that does not fit whole, and no character takes more than 4 bytes.
+  return start + bytes + 4 <= buffer.length || bytes === Buffer.byteLength(payload, 'utf8') ? bytes : undefined;
+}
+
+/**
+ * `buffer` if `more` bytes fit after its first `used`, else a larger buffer holding those: at least twice as large,
+ * and 4 bytes beyond what is needed, so that writePayload sees a payload that fits as whole without measuring it.
+ */
+function withRoom(buffer: Buffer, used: number, more: number): Buffer {
+  if (used + more <= buffer.length) return buffer;
+  const larger = Buffer.allocUnsafe(Math.max(used + more + 4, 2 * buffer.length));
+  buffer.copy(larger, 0, 0, used);
+  return larger;
 }
 
 /** The checksum of this package's data files: the first 8 bytes of the SHA-256. */

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppendLog, DirectoryLock, writeFileAtomic } from '../../../nodes/core/store';
+import { RANDOM_SEED, randomInt } from '../../support/random';
 import { writeUntilKilled } from './crash';
 import { tempDir } from '../../support/temp';
 
@@ -69,6 +71,43 @@ describe('store: append-only log', function () {
     await assert.rejects(read(), /format version 2; this version reads up to 1/);
   });
 
+  it(`writes the documented format byte for byte: random ASCII and multi-byte records, records ending at the edge of its buffer and one larger than it (RANDOM_SEED=${RANDOM_SEED})`, async () => {
+    const { log } = await AppendLog.open<unknown>(file, KIND);
+    const scratchOf = (): Buffer => (log as unknown as { scratch: Buffer }).scratch;
+    const written: string[] = [];
+    const append = async (...payloads: string[]): Promise<void> => {
+      await log.appendJson(payloads);
+      written.push(...payloads);
+    };
+    for (let i = 0; i < 60; i++) await append(...Array.from({ length: 1 + randomInt(3) }, () => JSON.stringify({ i, text: randomText(randomInt(4000)) })));
+    const usual = scratchOf();
+    for (let i = 0; i < 40; i++) await append(JSON.stringify({ same: 'y'.repeat(Math.floor(usual.length / 2)) }));
+    assert.equal(scratchOf(), usual, 'the buffer is reused, not replaced, while the records fit');
+    // Records whose UTF-8 ends 5 to 0 bytes before the end of the buffer with a character of 1 to 4 bytes last,
+    // then one that ends in the same character cut by the end of the buffer.
+    for (const last of ['a', 'é', '€', '😀']) {
+      for (const spare of [5, 4, 3, 2, 1, 0, 1 - Buffer.byteLength(last)]) {
+        const room = scratchOf().length - 12 - spare;
+        const fill = 'x'.repeat(room - JSON.stringify({ edge: '' }).length - Buffer.byteLength(last));
+        await append(JSON.stringify({ edge: fill + last }));
+        assert.equal(Buffer.byteLength(written[written.length - 1]), room);
+      }
+    }
+    const huge = JSON.stringify({ huge: randomText(400_000) });
+    await append(JSON.stringify({ before: 1 }), huge, JSON.stringify({ after: '😀' }));
+    assert.ok(scratchOf().length >= Buffer.byteLength(huge));
+    for (let i = 0; i < 64; i++) await append(JSON.stringify({ i, text: randomText(randomInt(4000)) }));
+    assert.ok(scratchOf().length < 64 * 1024, `after the huge record the buffer shrinks back (${scratchOf().length} bytes)`);
+    await log.close();
+    assert.ok(fs.readFileSync(file).equals(documentedLog(written)), `RANDOM_SEED=${RANDOM_SEED}`);
+
+    const records = written.map((payload) => JSON.parse(payload) as unknown);
+    assert.deepEqual((await read()).records, records);
+    const created = await AppendLog.create<unknown>(file, KIND, records);
+    await created.close();
+    assert.ok(fs.readFileSync(file).equals(documentedLog(written)), 'a log created with records is the same file');
+  });
+
   it('loses no acknowledged record when the writer is killed with SIGKILL mid-stream', async () => {
     const acknowledged = await writeUntilKilled<number>('log', file, 200);
     const { records } = await read();
@@ -77,6 +116,25 @@ describe('store: append-only log', function () {
     assert.deepEqual(seqs, seqs.map((_, i) => i), 'records are whole and in order');
   });
 });
+
+/** Text of ASCII, 2-, 3- and 4-byte UTF-8 characters, and characters JSON escapes. */
+function randomText(length: number): string {
+  const alphabet = ['a', 'Z', '7', ' ', '"', '\\', '\n', 'é', 'ß', '€', '中', '😀', '𝄞'];
+  return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/** The file the log's comment describes: magic, then for the header and each payload its length, checksum, UTF-8. */
+function documentedLog(payloads: string[]): Buffer {
+  const parts = [Buffer.from('M2MEVLOG', 'latin1')];
+  for (const json of [JSON.stringify(KIND), ...payloads]) {
+    const payload = Buffer.from(json, 'utf8');
+    const head = Buffer.alloc(12);
+    head.writeUInt32BE(payload.length, 0);
+    createHash('sha256').update(payload).digest().copy(head, 4, 0, 8);
+    parts.push(head, payload);
+  }
+  return Buffer.concat(parts);
+}
 
 describe('store: atomic write and lock', function () {
   let dir: string;
