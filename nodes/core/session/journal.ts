@@ -135,8 +135,10 @@ function isRecord(value: unknown): value is Fields {
  */
 function leavesOf(fields: Fields, before: Map<string, Leaf>): Map<string, Leaf> {
   const leaves = new Map<string, Leaf>();
+  // The keys down to the value visited; a leaf's path is copied from them only when the leaf is new.
+  const keys: Path = [];
   // The id is the path joined by a character that JSON keys here never hold: cheaper than encoding the path.
-  const visit = (value: unknown, path: Path, id: string) => {
+  const visit = (value: unknown, id: string) => {
     if (isRecord(value)) {
       let inners = 0;
       for (const key in value) {
@@ -144,14 +146,16 @@ function leavesOf(fields: Fields, before: Map<string, Leaf>): Map<string, Leaf> 
         // JSON leaves an undefined field out, and a function or a symbol; so does the journal (as in its snapshots).
         if (inner === undefined || typeof inner === 'function' || typeof inner === 'symbol') continue;
         inners++;
-        visit(inner, [...path, key], `${id}\u0000${key}`);
+        keys.push(key);
+        visit(inner, `${id}\u0000${key}`);
+        keys.pop();
       }
-      if (inners > 0 || path.length === 0) return;
+      if (inners > 0 || keys.length === 0) return;
     }
     const was = before.get(id);
-    leaves.set(id, { path, value, json: was && was.value === value ? was.json : encode(value, was?.value, was?.json) });
+    leaves.set(id, { path: was?.path ?? [...keys], value, json: was && was.value === value ? was.json : encode(value, was?.value, was?.json) });
   };
-  visit(fields, [], '');
+  visit(fields, '');
   return leaves;
 }
 
