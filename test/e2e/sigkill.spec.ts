@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { SessionRecord } from '../../nodes/core/session';
 import { connectTangle, generateSeed, TangleConnection, Wallet } from '../../nodes/core/wallet';
 import { installedPackage, Mosquitto, tempDir } from '../support/real-nodered';
+import { eventually } from '../support/wait';
 import { eventsIn, faultFlow, journalOf, Side, Supervised, TERMS } from './fault-bench';
 
 /** What each wallet holds before the session. */
@@ -41,11 +42,9 @@ async function sessionWithCrashes(tangle: TangleConnection, crashes: Crash[], ta
   try {
     await sides.station.start(faultFlow('station', bench, seeds.station));
     await sides.vehicle.start(faultFlow('vehicle', bench, seeds.vehicle));
-    // The vehicle opens once it has the station's offer (retained on the broker): press its start button.
-    while (((await journalOf(dirs.vehicle, 'vehicle'))?.phase ?? 'idle') === 'idle') {
-      await sides.vehicle.current.request('POST', '/inject/vehicle-start');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+    // The vehicle opens once it has the station's offer (retained on the broker): then its start button is pressed.
+    await eventually(async () => eventsIn(bench.eventsFile('vehicle')).some((e) => e.event === 'offer'), "the station's offer to reach the vehicle", 60_000);
+    await sides.vehicle.current.request('POST', '/inject/vehicle-start');
     const deadline = Date.now() + 240_000;
     while (settledOf('station').length === 0 || settledOf('vehicle').length === 0) {
       for (const side of Object.values(sides)) if (side.failure) throw side.failure;
