@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Node } from 'node-red';
 import { KeyPair, makeEnvelope, newKeyPair, signEnvelope } from '../../nodes/core/protocol';
 import type { VehicleParty } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
 import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker, TestBroker } from '../support/broker';
-import { helper, loadFlow } from '../support/nodered';
+import { callsOf, helper, loadFlow } from '../support/nodered';
 import { errorsOf, NODES, PREFIX, sessionFlow } from '../support/session-flow';
 import { until } from '../support/wait';
 
@@ -135,7 +134,6 @@ describe('nodes: bad messages on the protocol topics', function () {
     await until(() => errorCount() > count, 'the vehicle to refuse the claim', 20_000);
     assert.match(errorsOf(['pay-v']).at(-1)!, /over-claim: 5000 Wh in \d+ s is more than 100000 W can deliver/);
     assert.equal(moneyState(vehicle), before);
-    const stationNode = helper.getNode('party-s') as Node & { warn: { getCalls(): { thisValue: Node; args: unknown[] }[] } };
-    await until(() => stationNode.warn.getCalls().some((c) => /vehicle reports INVALID_FIELD: over-claim/.test(String(c.args[0]))), 'the station to hear why');
+    await until(() => callsOf(helper.getNode('party-s'), 'warn').some(([warning]) => /vehicle reports INVALID_FIELD: over-claim/.test(String(warning))), 'the station to hear why');
   });
 });

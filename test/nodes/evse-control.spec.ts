@@ -6,8 +6,8 @@ import type { StationParty } from '../../nodes/core/session';
 import type { ChargingPartyNode } from '../../nodes/types';
 import mqtt from 'mqtt';
 import { startBroker } from '../support/broker';
-import { coreMqttNodes, FlowNode, helper, loadFlow } from '../support/nodered';
-import { callsOf, StationSetup, stationNodes, statusText, stubWalletNode } from '../support/station';
+import { callsOf, coreMqttNodes, FlowNode, helper, loadFlow, statusText } from '../support/nodered';
+import { StationSetup, stationNodes, stubWalletNode } from '../support/station';
 import { until, valueOf } from '../support/wait';
 
 import chargingParty = require('../../nodes/charging-party');

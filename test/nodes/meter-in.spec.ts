@@ -5,8 +5,8 @@ import type { Node, NodeMessage } from 'node-red';
 import { SimulatedEvse } from '../../nodes/core/evse';
 import type { MeterReading } from '../../nodes/core/meter';
 import type { ChargingPartyNode } from '../../nodes/types';
-import { FlowNode, helper, loadFlow, testUserDir } from '../support/nodered';
-import { callsOf, stationNodes, statusText, stubWalletNode } from '../support/station';
+import { callsOf, FlowNode, helper, loadFlow, statusText, testUserDir } from '../support/nodered';
+import { stationNodes, stubWalletNode } from '../support/station';
 import { until, valueOf } from '../support/wait';
 
 import chargingParty = require('../../nodes/charging-party');

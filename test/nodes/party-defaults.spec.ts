@@ -4,8 +4,8 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { PARTY_DEFAULTS } from '../../nodes/support/party-defaults';
 import type { ChargingPartyNode } from '../../nodes/types';
-import { helper, loadFlow } from '../support/nodered';
-import { callsOf, stationNodes, stubWalletNode } from '../support/station';
+import { callsOf, helper, loadFlow } from '../support/nodered';
+import { stationNodes, stubWalletNode } from '../support/station';
 import chargingParty = require('../../nodes/charging-party');
 
 const REPO = path.resolve(__dirname, '..', '..');

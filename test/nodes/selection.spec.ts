@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import type { Choice } from '../../nodes/core/selection';
 import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
-import { helper, FlowNode, loadFlow } from '../support/nodered';
+import { FlowNode, helper, loadFlow, statusTexts } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES } from '../support/session-flow';
 import { until } from '../support/wait';
 import { tempDir } from '../support/temp';
@@ -88,9 +88,7 @@ describe('nodes: a vehicle chooses between two stations through the core MQTT no
     assert.deepEqual(choices.map((c) => c.chosen), ['ST2', 'ST1']);
     assert.equal(choices[0].text, 'chose ST2: 200 i/kWh, 22 kW, 301 m');
     assert.match(choices[1].text, /^chose ST1: 100 i\/kWh, 11 kW, 1\.2 km; skipped ST2: refused \(channel depth \d+ exceeds 1\)$/);
-    // The helper spies on Node.prototype.status: the calls of all nodes, told apart by node id.
-    const spy = (helper.getNode('open-v') as unknown as { status: { getCalls(): { thisValue: { id: string }; args: { text?: string }[] }[] } }).status;
-    const statuses = spy.getCalls().filter((call) => call.thisValue.id === 'open-v').map((call) => call.args[0]?.text);
+    const statuses = statusTexts(helper.getNode('open-v'));
     assert.ok(statuses.includes(choices[1].text), `the node's status tells the choice: ${statuses.join(' | ')}`);
 
     // ST1's meter: its first reading starts the session's count, then 10 Wh a reading, each paid before the next,

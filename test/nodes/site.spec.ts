@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { SiteSnapshot } from '../../nodes/core/site';
 import { generateSeed } from '../../nodes/core/wallet';
-import { FlowNode, helper, loadFlow } from '../support/nodered';
+import { FlowNode, helper, loadFlow, statusTexts } from '../support/nodered';
 import { brokerAndRuntime, collect, errorsOf, NODES } from '../support/session-flow';
 import { until } from '../support/wait';
 import sessionRecords = require('../../nodes/session-records');
@@ -101,7 +101,7 @@ describe('nodes: a station with three connectors on a shared 16 A site budget, o
     assert.ok(settledRecords.length >= 3);
     for (const r of settledRecords) assert.equal(r.cdr_location.connector_id, r.cdr_location.id);
     // The charger node's status tells the site at a glance.
-    const texts = (helper.getNode('evse-s') as unknown as { status: { getCalls(): { args: [{ text?: string }] }[] } }).status.getCalls().map((call) => call.args[0].text);
+    const texts = statusTexts(helper.getNode('evse-s'));
     assert.ok(texts.includes('evse-control.status.site'), texts.slice(-5).join(' | '));
     assert.deepEqual(errorsOf(['records-s', 'party-s', 'open-s', 'pay-s', 'settle-s', 'evse-s', 'meter-s']), []);
   });

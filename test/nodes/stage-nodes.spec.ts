@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { helper, loadFlow, FlowNode } from '../support/nodered';
+import { FlowNode, helper, loadFlow, statusTexts } from '../support/nodered';
 import { stationNodes, stubWalletNode } from '../support/station';
 import { until, valueOf } from '../support/wait';
 import chargingParty = require('../../nodes/charging-party');
@@ -56,10 +56,7 @@ async function station(extra: FlowNode[] = []): Promise<Record<string, Output>> 
   return outputs;
 }
 
-function statusTexts(id: string): string[] {
-  const node = helper.getNode(id) as Node & { status: { getCalls(): { thisValue: Node; args: [{ text?: string }] }[] } };
-  return node.status.getCalls().filter((c) => c.thisValue.id === id).map((c) => String(c.args[0].text));
-}
+const statusesOf = (id: string) => statusTexts(helper.getNode(id));
 
 describe('nodes: flash-channel-open, pay-increment and channel-settle on their own', function () {
   before(() => helper.startServer());
@@ -74,7 +71,7 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     assert.equal((offer as NodeMessage & { qos: number }).qos, 1);
     assert.deepEqual((offer.payload as { type: string; body: { stationId: string } }).type, 'offer');
     assert.equal((offer.payload as { body: { stationId: string } }).body.stationId, 'ST7');
-    assert.ok(statusTexts('open').includes('flash-channel-open.status.idle-station'));
+    assert.ok(statusesOf('open').includes('flash-channel-open.status.idle-station'));
   });
 
   it('refuses, as errors a catch node sees, inputs a node does not take', async function () {
@@ -90,7 +87,7 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     assert.equal(bySource('pay').length, 2);
     assert.ok(bySource('pay').includes('pay-increment.errors.not-a-reading'));
     assert.ok(bySource('pay').some((m) => /^protocol version 2 is not supported/.test(m)));
-    assert.ok(statusTexts('pay').includes('pay-increment.status.error'));
+    assert.ok(statusesOf('pay').includes('pay-increment.status.error'));
   });
 
   it('ignores MQTT messages addressed to another stage, the vehicle or another station, so that one wildcard mqtt in feeds all three', async function () {
@@ -169,6 +166,6 @@ describe('nodes: flash-channel-open, pay-increment and channel-settle on their o
     helper.getNode('lonely').receive({ payload: { registerWh: 1 } } as never);
     const msg = await valueOf(() => caught[0] as (NodeMessage & { error: { message: string } }) | undefined, 'the error');
     assert.equal(msg.error.message.replace(/^Error: /, ''), 'pay-increment.errors.no-party');
-    assert.ok(statusTexts('lonely').includes('pay-increment.status.no-party'));
+    assert.ok(statusesOf('lonely').includes('pay-increment.status.no-party'));
   });
 });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Node } from 'node-red';
 import helper from 'node-red-node-test-helper';
 import { tempDir } from './temp';
 
@@ -21,6 +22,30 @@ export type FlowNode = Record<string, unknown> & { id: string; type: string };
 export function loadFlow(nodes: unknown, flow: FlowNode[], credentials: Record<string, object> = {}): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return helper.load(nodes as any, flow as any, credentials as any) as unknown as Promise<void>;
+}
+
+interface SpyCall {
+  thisValue: unknown;
+  args: unknown[];
+}
+
+/** The arguments of every call of a spied Node method (the test helper spies status, error, warn, send) on `node`. */
+export function callsOf(node: Node, method: 'status' | 'error' | 'warn' | 'send'): unknown[][] {
+  const spy = (node as unknown as Record<string, { getCalls(): SpyCall[] }>)[method];
+  return spy
+    .getCalls()
+    .filter((call) => call.thisValue === node)
+    .map((call) => call.args);
+}
+
+/** The texts of every status the node showed, in order. */
+export function statusTexts(node: Node): (string | undefined)[] {
+  return callsOf(node, 'status').map(([status]) => (status as { text?: string } | undefined)?.text);
+}
+
+/** The text of the node's latest status. */
+export function statusText(node: Node): string | undefined {
+  return statusTexts(node).at(-1);
 }
 
 export { helper };

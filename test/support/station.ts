@@ -60,23 +60,3 @@ export async function stationNodes(setup: StationSetup): Promise<FlowNode[]> {
     },
   ];
 }
-
-interface SpyCall {
-  thisValue: unknown;
-  args: unknown[];
-}
-
-/** The arguments of every call of a spied Node method (the test helper spies status, error, warn, send) on `node`. */
-export function callsOf(node: Node, method: 'status' | 'error' | 'warn' | 'send'): unknown[][] {
-  const spy = (node as unknown as Record<string, { getCalls(): SpyCall[] }>)[method];
-  return spy
-    .getCalls()
-    .filter((call) => call.thisValue === node)
-    .map((call) => call.args);
-}
-
-/** The text of the node's latest status. */
-export function statusText(node: Node): string | undefined {
-  const calls = callsOf(node, 'status');
-  return (calls[calls.length - 1]?.[0] as { text?: string } | undefined)?.text;
-}
