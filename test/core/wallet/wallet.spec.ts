@@ -246,16 +246,8 @@ describe('wallet: bounded growth over many sessions', function () {
     assert.deepEqual([file.retired.length, file.addresses.length], [RETIRED_KEPT, wallet.addresses().length - RETIRED_KEPT]);
     assert.ok(file.addresses.length <= 4, `${file.addresses.length} addresses to ask about`);
   });
-});
 
-describe('wallet: a deposit sent at most once to its address', function () {
-  let tangle: TangleConnection;
-  before(async function () {
-    tangle = await connectTangle(settings({}));
-  });
-  after(async () => tangle.close());
-
-  it('gives a session that crashed before recording its deposit that deposit back, after more sessions than retired addresses kept, and never pays twice', async function () {
+  it('sends a deposit at most once to its address: a session that crashed before recording it gets it back after more sessions than retired addresses kept, and nothing is paid twice', async function () {
     const seed = generateSeed();
     const dataDir = tempDir();
     const sessions = RETIRED_KEPT + 4;
