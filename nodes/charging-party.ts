@@ -95,6 +95,7 @@ export = function (RED: NodeAPI) {
     const siteLimitA = this.role === 'station' ? setting('siteLimitA') : 0;
     this.site = siteLimitA > 0 ? new SiteBudget({ limitA: Math.floor(siteLimitA) }) : null;
     const partyId = (def.partyId || '').trim();
+    this.partyId = partyId;
     this.connectorIds =
       this.role === 'vehicle' ? [(def.stationId || '').trim()] : connectors === 1 ? [partyId] : Array.from({ length: connectors }, (_, i) => `${partyId}-${i + 1}`);
     const stationKey = (def.stationKey || '').trim();

@@ -69,8 +69,9 @@ export = function (RED: NodeAPI) {
     const site = partyNode.site;
     const couplings: ConnectorCoupling[] = [];
     let closed = false;
-    // With several connectors, every status names its connector.
+    // Every status names the station (msg.party); with several connectors, its connector too.
     const several = ids.length > 1;
+    const named = (id: string) => ({ party: partyNode.partyId, ...connectorField(several, id) });
 
     /** A pause reason in words; a reason without words in the catalogue shows as its code. */
     const reasonText = (reason: string) => {
@@ -97,7 +98,7 @@ export = function (RED: NodeAPI) {
         this.status({ fill: 'blue', shape: 'ring', text: prefix + RED._('evse-control.status.connected') });
       }
     };
-    const sendStatus = (status: EvseStatus, id: string) => this.send([{ topic: 'evse', payload: status, ...connectorField(several, id) }, null]);
+    const sendStatus = (status: EvseStatus, id: string) => this.send([{ topic: 'evse', payload: status, ...named(id) }, null]);
     const sendCommand = (command: MqttCommand) => this.send([null, { topic: command.topic, payload: command.payload }]);
     const showSite = (snapshot: SiteSnapshot) => {
       if (!several) return;
@@ -106,7 +107,7 @@ export = function (RED: NodeAPI) {
       this.status({ fill: snapshot.allocatedA > 0 ? 'green' : 'grey', shape: 'dot', text });
     };
     const sendSite = (snapshot: SiteSnapshot) => {
-      this.send([{ topic: 'site', payload: snapshot }, null]);
+      this.send([{ topic: 'site', payload: snapshot, party: partyNode.partyId }, null]);
       showSite(snapshot);
     };
 

@@ -29,6 +29,8 @@ export interface StageOutlet {
 
 export interface ChargingPartyNode extends Node {
   role: Role;
+  /** The party's own id (a station's, or a vehicle's): every event of its nodes names it as `msg.party`. */
+  partyId: string;
   /** The party's wallet, as its `iota-wallet` node opens it; rejects when there is none. */
   wallet: Promise<Wallet>;
   /** Resolves to the started station (its first connector) or vehicle; rejects (once, logged) when it cannot start. */

@@ -12,6 +12,9 @@ import { mqttMatches } from './support/bus';
 const REPO = path.resolve(__dirname, '..', '..');
 const EXAMPLES = path.join(REPO, 'examples');
 const DASHBOARD_DEMO = 'Dashboard demo.json';
+const CHARGING_SITE = 'Charging site.json';
+/** The examples with Dashboard 2.0 pages, which need @flowfuse/node-red-dashboard. */
+const WITH_DASHBOARD = [DASHBOARD_DEMO, CHARGING_SITE];
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
@@ -57,7 +60,7 @@ const flows = new Map<string, FlowNode[]>(files.map((name) => [name, JSON.parse(
 
 describe('examples: the example flows', () => {
   it('are the five documented examples', () => {
-    assert.deepEqual([...files].sort(), ['Charging site.json', DASHBOARD_DEMO, 'Single-machine demo.json', 'Station pipeline (Raspberry Pi).json', 'Vehicle pipeline (Raspberry Pi).json']);
+    assert.deepEqual([...files].sort(), [CHARGING_SITE, DASHBOARD_DEMO, 'Single-machine demo.json', 'Station pipeline (Raspberry Pi).json', 'Vehicle pipeline (Raspberry Pi).json']);
   });
 
   it('read the core node types from Node-RED itself', () => {
@@ -98,8 +101,8 @@ describe('examples: the example flows', () => {
         for (const id of ids) assert.match(id, /^[0-9a-f]{16}$/);
       });
 
-      it('uses only our node types, Node-RED core types, and (the Dashboard demo only) Dashboard 2.0 types', () => {
-        const allowed = new Set(['tab', ...OUR_TYPES, ...CORE_TYPES, ...(name === DASHBOARD_DEMO ? DASHBOARD_TYPES : [])]);
+      it('uses only our node types, Node-RED core types, and (the examples with a dashboard only) Dashboard 2.0 types', () => {
+        const allowed = new Set(['tab', ...OUR_TYPES, ...CORE_TYPES, ...(WITH_DASHBOARD.includes(name) ? DASHBOARD_TYPES : [])]);
         const unknown = flow.map((node) => node.type).filter((type) => !allowed.has(type));
         assert.deepEqual(unknown, []);
       });
@@ -169,13 +172,29 @@ describe('examples: the example flows', () => {
     });
   }
 
-  it('name the palette module the Dashboard demo needs, in a comment node and in its description', () => {
-    const flow = flows.get(DASHBOARD_DEMO)!;
-    assert.match(String(flow[0].info), /@flowfuse\/node-red-dashboard/);
-    assert.ok(flow.some((node) => node.type === 'comment' && /@flowfuse\/node-red-dashboard/.test(String(node.name))), 'a comment node titled with the module');
-    for (const [name, other] of flows) {
-      if (name !== DASHBOARD_DEMO) assert.match(String(other[0].info), /only this package/, `${name} says it needs nothing else`);
+  it('name the palette module the examples with a dashboard need, in a comment node and in their description', () => {
+    for (const [name, flow] of flows) {
+      if (!WITH_DASHBOARD.includes(name)) {
+        assert.match(String(flow[0].info), /only this package/, `${name} says it needs nothing else`);
+        continue;
+      }
+      assert.match(String(flow[0].info), /^Needs the palette module @flowfuse\/node-red-dashboard/, name);
+      assert.ok(flow.some((node) => node.type === 'comment' && /@flowfuse\/node-red-dashboard/.test(String(node.name))), `${name}: a comment node titled with the module`);
     }
+  });
+
+  it('share one dashboard: the same ui-base and ui-theme in every example with a dashboard, so that importing both reuses them', () => {
+    const shared = (name: string) => flows.get(name)!.filter((node) => node.type === 'ui-base' || node.type === 'ui-theme');
+    const [first, ...others] = WITH_DASHBOARD.map(shared);
+    assert.equal(first.length, 2);
+    for (const other of others) assert.deepEqual(other, first);
+  });
+
+  it('the Charging site lets every vehicle choose its station by a policy, and among them uses each policy', () => {
+    const vehicles = flows.get(CHARGING_SITE)!.filter((node) => node.type === 'charging-party' && node.role === 'vehicle');
+    assert.ok(vehicles.length >= 4);
+    for (const vehicle of vehicles) assert.equal(vehicle.stationId, '', `${String(vehicle.partyId)} is told no station`);
+    assert.deepEqual([...new Set(vehicles.map((v) => v.strategy))].sort(), ['cheapest', 'fastest', 'nearest', 'weighted']);
   });
 
   it('together show every node type of ours that is not a configuration node', () => {

@@ -61,7 +61,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
     partyNode.wallet
       .then((wallet) => wallet.balance())
       .then(
-        (balance) => node.send([null, { topic: 'wallet', payload: { total: balance.total } } as NodeMessage]),
+        (balance) => node.send([null, { topic: 'wallet', payload: { total: balance.total }, party: partyNode.partyId } as NodeMessage]),
         (err) => node.warn(RED._(`${node.type}.errors.balance`, { message: messageOf(err) })),
       );
   };
@@ -72,15 +72,17 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
   partyNode.parties.then(
     (parties) => {
       if (closed) return;
-      // With several connectors, every event and status names its connector.
+      // Every event names its party (a dashboard of a site tells its vehicles apart); with several connectors,
+      // every event and status names its connector too.
       const several = parties.size > 1;
+      const whose = (connectorId: string) => ({ party: partyNode.partyId, ...connectorField(several, connectorId) });
       const show = (status: NodeStatus | null, connectorId: string) => {
         if (status) node.status(several ? { ...status, text: `${connectorId}: ${String(status.text)}` } : status);
       };
       for (const [connectorId, party] of parties) {
         for (const event of new Set([...spec.events, 'phase'])) {
           const listener = (payload: unknown) => {
-            if (spec.events.includes(event)) node.send([null, { topic: event, payload, ...connectorField(several, connectorId) } as NodeMessage]);
+            if (spec.events.includes(event)) node.send([null, { topic: event, payload, ...whose(connectorId) } as NodeMessage]);
             show(spec.status(event, payload, party), connectorId);
             if (spec.stage === 'open' && event === 'phase' && (payload === 'idle' || payload === 'charging')) reportBalance();
           };
@@ -91,7 +93,7 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
         // The party emitted `resumed` while it started, before any node could listen: the open stage reports it once.
         if (spec.stage === 'open' && party.resumedFrom && !reportedResumes.has(party)) {
           reportedResumes.add(party);
-          node.send([null, { topic: 'resumed', payload: party.resumedFrom, ...connectorField(several, connectorId) } as NodeMessage]);
+          node.send([null, { topic: 'resumed', payload: party.resumedFrom, ...whose(connectorId) } as NodeMessage]);
         }
       }
       if (spec.stage === 'open') reportBalance();

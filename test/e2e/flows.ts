@@ -11,6 +11,7 @@ import { readExample } from '../support/real-nodered';
 export const STATION_EXAMPLE = 'Station pipeline (Raspberry Pi).json';
 export const VEHICLE_EXAMPLE = 'Vehicle pipeline (Raspberry Pi).json';
 export const DASHBOARD_EXAMPLE = 'Dashboard demo.json';
+export const CHARGING_SITE_EXAMPLE = 'Charging site.json';
 
 /** An example flow of examples/, as the package ships it. */
 export function example(file: string): FlowNode[] {

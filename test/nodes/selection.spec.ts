@@ -86,6 +86,7 @@ describe('nodes: a vehicle chooses between two stations through the core MQTT no
 
     const choices: Choice[] = vehicle.filter((m) => m.topic === 'choice').map((m) => m.payload);
     assert.deepEqual(choices.map((c) => c.chosen), ['ST2', 'ST1']);
+    for (const m of vehicle.filter((m) => m.topic === 'choice')) assert.deepEqual([m.party, m.payload.strategy], ['EV1', 'fastest'], 'each choice names its vehicle and its policy');
     assert.equal(choices[0].text, 'chose ST2: 200 i/kWh, 22 kW, 301 m');
     assert.match(choices[1].text, /^chose ST1: 100 i\/kWh, 11 kW, 1\.2 km; skipped ST2: refused \(channel depth \d+ exceeds 1\)$/);
     const statuses = statusTexts(helper.getNode('open-v'));

@@ -81,8 +81,10 @@ describe('nodes: a station with three connectors on a shared 16 A site budget, o
     const vehiclesSettled = () => vehicles.filter((m) => m.topic === 'settled').length;
     await until(() => CONNECTORS.every(settledAt) && vehiclesSettled() >= 3, 'a settled session on every connector, on both sides', 200_000);
 
-    // Every station event names its connector; each connector had a session of its own.
+    // Every station event names its connector, and every event and charger status its station; each connector had a
+    // session of its own.
     assert.ok(station.filter((m) => m.topic !== 'wallet').every((m) => CONNECTORS.includes(m.connector as string)));
+    assert.deepEqual([...new Set([...station, ...evse].map((m) => m.party))], ['ST1']);
     const sessions = new Set(station.filter((m) => m.topic === 'settled').map((m) => m.payload.session_id as string));
     assert.ok(sessions.size >= 3);
     // The budget: never more than 16 A, 6 A or more for each charging connector, and a connector that waited.

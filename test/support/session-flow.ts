@@ -80,6 +80,8 @@ export interface EventMsg {
   topic: string;
   /** The connector an event or status is for, on a station with several. */
   connector?: string;
+  /** The id of the party whose event or status it is. */
+  party?: string;
   payload: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 

@@ -1,6 +1,6 @@
 import { digestOf, type Offer } from '../protocol';
 import { OfferBook, OfferLimits } from './offers';
-import { checkSelectionPolicy, describeChoice, rankOffers, SelectionPolicy, Skip } from './rank';
+import { checkSelectionPolicy, describeChoice, rankOffers, SelectionPolicy, Skip, Strategy } from './rank';
 
 /** A station the vehicle could choose, as the `choice` event lists it. */
 export interface Alternative {
@@ -16,6 +16,8 @@ export interface Alternative {
 export interface Choice {
   /** The station chosen, or null when none can be taken now. */
   chosen: string | null;
+  /** The policy it chose by. */
+  strategy: Strategy;
   /** One line: "chose station-2: 100 i/kWh, 11 kW, 1.2 km; skipped station-1: busy". */
   text: string;
   /** The stations it may take, best first (the chosen one first). */
@@ -75,6 +77,7 @@ export class StationChooser {
       best: best?.offer ?? null,
       choice: {
         chosen: best?.offer.stationId ?? null,
+        strategy: this.policy.strategy,
         text: describeChoice(best, skipped),
         candidates: candidates.map((c) => ({ stationId: c.offer.stationId, pricePerKWh: c.offer.pricePerKWh, cost: c.cost, powerW: c.powerW, distanceM: c.distanceM })),
         skipped,
