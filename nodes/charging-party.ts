@@ -168,9 +168,7 @@ export = function (RED: NodeAPI) {
       await Promise.all(parties.map(([, party]) => party.start()));
       return new Map(parties);
     })();
-    this.party = this.parties.then((parties) => [...parties.values()][0]);
     this.parties.catch((err) => this.error(RED._('charging-party.errors.start', { message: messageOf(err) })));
-    this.party.catch(() => undefined); // reported once, above
 
     this.on('close', (_removed: boolean, done: () => void) => {
       this.parties.then((parties) => Promise.all([...parties.values()].map((party) => party.close())), () => undefined).finally(done);

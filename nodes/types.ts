@@ -33,11 +33,10 @@ export interface ChargingPartyNode extends Node {
   partyId: string;
   /** The party's wallet, as its `iota-wallet` node opens it; rejects when there is none. */
   wallet: Promise<Wallet>;
-  /** Resolves to the started station (its first connector) or vehicle; rejects (once, logged) when it cannot start. */
-  party: Promise<StationParty | VehicleParty>;
   /**
    * Every started party by connector id: a station's connectors (`<id>` alone, or `<id>-1` … `<id>-N`), or the
    * vehicle under the id of the station it charges at. Protocol topics name the connector, so messages go by topic.
+   * Rejects (once, logged) when the party cannot start.
    */
   parties: Promise<Map<string, StationParty | VehicleParty>>;
   /** The connector ids, known at once (the parties start later): `[<id>]`, or `<id>-1` … `<id>-N`. */

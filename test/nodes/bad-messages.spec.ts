@@ -4,9 +4,8 @@ import path from 'node:path';
 import { KeyPair, makeEnvelope, newKeyPair, signEnvelope } from '../../nodes/core/protocol';
 import type { VehicleParty } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
-import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker, TestBroker } from '../support/broker';
-import { callsOf, helper, loadFlow } from '../support/nodered';
+import { callsOf, helper, loadFlow, startedParty } from '../support/nodered';
 import { errorsOf, NODES, PREFIX, sessionFlow } from '../support/session-flow';
 import { until } from '../support/wait';
 
@@ -34,7 +33,7 @@ describe('nodes: bad messages on the protocol topics', function () {
       { id: 'completed-v', z: 'tab', type: 'helper' },
     ];
     await loadFlow(NODES, [...sessionFlow(broker.port, { vehicle: { targetWh: '0' } }), ...completions], { 'wallet-s': { seed: generateSeed() }, 'wallet-v': { seed: generateSeed() } });
-    vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
+    vehicle = await startedParty<VehicleParty>('party-v');
     helper.getNode('completed-v').on('input', () => completed++);
     await until(() => vehicle.phase === 'charging', 'the channel to open');
     const journalFile = (vehicle as unknown as { options: { journal: { file: string } } }).options.journal.file;

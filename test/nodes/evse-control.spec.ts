@@ -6,7 +6,7 @@ import type { StationParty } from '../../nodes/core/session';
 import type { ChargingPartyNode } from '../../nodes/types';
 import mqtt from 'mqtt';
 import { startBroker } from '../support/broker';
-import { callsOf, coreMqttNodes, FlowNode, helper, loadFlow, statusText } from '../support/nodered';
+import { callsOf, coreMqttNodes, FlowNode, helper, loadFlow, startedParty, statusText } from '../support/nodered';
 import { StationSetup, stationNodes, stubWalletNode } from '../support/station';
 import { until, valueOf } from '../support/wait';
 
@@ -50,7 +50,7 @@ describe('nodes: evse-control', function () {
       ],
     );
     const partyNode = helper.getNode('p1') as ChargingPartyNode;
-    const party = (await partyNode.party) as StationParty;
+    const party = await startedParty<StationParty>('p1');
     const node = helper.getNode('e1');
     const out = { status: received('status'), commands: received('commands'), caught: received('caught') };
     /** Sends a command and resolves with the next status it causes. */

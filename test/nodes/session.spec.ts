@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { SessionRecord } from '../../nodes/core/session';
 import { generateSeed } from '../../nodes/core/wallet';
-import type { ChargingPartyNode } from '../../nodes/types';
 import { startBroker } from '../support/broker';
-import { helper, loadFlow } from '../support/nodered';
+import { helper, loadFlow, startedParty } from '../support/nodered';
 import { assertWalletBooks, brokerAndRuntime, collect, errorsOf, NODES, ONE_SESSION, readStationMeter, sessionFlow, startOneSession } from '../support/session-flow';
 import { until } from '../support/wait';
 
@@ -44,8 +43,7 @@ describe('nodes: a whole charging session through the core MQTT nodes and a brok
     const reported = (events: typeof station, total: number) => events.some((m) => m.topic === 'wallet' && m.payload.total === total);
     await until(() => reported(station, 100 + cost) && reported(vehicle, 100 - cost), 'the open nodes to send the balances after the settlement', 30_000);
     assert.deepEqual(errorsOf(['open-s', 'pay-s', 'settle-s', 'open-v', 'pay-v', 'settle-v']), []);
-    const party = helper.getNode('party-s') as ChargingPartyNode;
-    assert.equal((await party.party).role, 'station');
+    assert.equal((await startedParty('party-s')).role, 'station');
   });
 
   it('runs the paper’s station pipeline by itself: simulated EVSE and meter, with the credit gate holding', async function () {

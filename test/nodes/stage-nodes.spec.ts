@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { FlowNode, helper, loadFlow, statusTexts } from '../support/nodered';
+import { FlowNode, helper, loadFlow, startedParty, statusTexts } from '../support/nodered';
 import { stationNodes, stubWalletNode } from '../support/station';
 import { until, valueOf } from '../support/wait';
 import chargingParty = require('../../nodes/charging-party');
@@ -52,7 +52,7 @@ async function station(extra: FlowNode[] = []): Promise<Record<string, Output>> 
     helper.getNode(`${stage}-events`).on('input', (msg: NodeMessage) => outputs[stage].events.push(msg));
   }
   helper.getNode('caught').on('input', (msg: NodeMessage) => caught.push(msg as Output['caught'][number]));
-  await (helper.getNode('p1') as ChargingPartyNode).party;
+  await startedParty('p1');
   return outputs;
 }
 

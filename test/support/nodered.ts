@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Node } from 'node-red';
 import helper from 'node-red-node-test-helper';
+import type { StationParty, VehicleParty } from '../../nodes/core/session';
+import type { ChargingPartyNode } from '../../nodes/types';
 import { tempDir } from './temp';
 
 /**
@@ -46,6 +48,12 @@ export function statusTexts(node: Node): (string | undefined)[] {
 /** The text of the node's latest status. */
 export function statusText(node: Node): string | undefined {
   return statusTexts(node).at(-1);
+}
+
+/** The started party of the `charging-party` node `id`: its vehicle, or a station's (first) connector. */
+export async function startedParty<T extends StationParty | VehicleParty>(id: string): Promise<T> {
+  const [party] = (await (helper.getNode(id) as ChargingPartyNode).parties).values();
+  return party as T;
 }
 
 export { helper };

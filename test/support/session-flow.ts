@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Node } from 'node-red';
 import type { StationParty, VehicleParty } from '../../nodes/core/session';
-import type { ChargingPartyNode, IotaWalletNode } from '../../nodes/types';
+import type { IotaWalletNode } from '../../nodes/types';
 import { startBroker, TestBroker } from './broker';
-import { coreMqttNodes, FlowNode, helper } from './nodered';
+import { coreMqttNodes, FlowNode, helper, startedParty } from './nodered';
 import { until } from './wait';
 import iotaTangle = require('../../nodes/iota-tangle');
 import iotaWallet = require('../../nodes/iota-wallet');
@@ -152,8 +152,8 @@ export function brokerAndRuntime(): { broker: TestBroker } {
  * stopped, the reading waits until the station has heard the stop (it claims nothing more then).
  */
 export async function readStationMeter(registerWh: number, startWh: number): Promise<void> {
-  const station = (await (helper.getNode('party-s') as ChargingPartyNode).party) as StationParty;
-  const vehicle = (await (helper.getNode('party-v') as ChargingPartyNode).party) as VehicleParty;
+  const station = await startedParty<StationParty>('party-s');
+  const vehicle = await startedParty<VehicleParty>('party-v');
   const mayRead = () => {
     if (vehicle.phase === 'charging') return registerWh - startWh <= vehicle.plausibleWh();
     if (vehicle.phase === 'opening' || vehicle.phase === 'funding') return false;
