@@ -1,9 +1,9 @@
 import type { NodeAPI, NodeDef } from 'node-red';
-import { loadOrCreateIdentity, Outgoing, SessionJournal, SessionSnapshot, StationParty, TrustStore, VehicleParty } from './core/session';
+import { loadOrCreateIdentity, SessionJournal, SessionSnapshot, StationParty, TrustStore, VehicleParty } from './core/session';
 import { SiteBudget } from './core/site';
 import type { Role, Stage } from './core/protocol';
 import type { Position, Strategy } from './core/selection';
-import type { ChargingPartyNode, IotaWalletNode, StageOutlet } from './types';
+import type { ChargingPartyNode, IotaWalletNode, Published, StageOutlet } from './types';
 import { dataDir, messageOf, numberSetting } from './support/runtime';
 import { PARTY_DEFAULTS, PartyNumberSetting } from './support/party-defaults';
 
@@ -72,8 +72,8 @@ export = function (RED: NodeAPI) {
     this.role = def.role === 'vehicle' ? 'vehicle' : 'station';
     this.evses = new Map();
     const outlets = new Map<Stage, StageOutlet>();
-    const waiting: Outgoing[] = [];
-    const deliver = (message: Outgoing) => {
+    const waiting: Published[] = [];
+    const deliver = (message: Published) => {
       const stage = message.stage === 'offer' ? 'open' : message.stage;
       const outlet = outlets.get(stage);
       if (outlet) outlet.sendProtocol(message);

@@ -1,7 +1,7 @@
 import type { Node } from 'node-red';
 import type { Evse } from './core/evse';
 import type { Role, Stage } from './core/protocol';
-import type { Outgoing, StationParty, VehicleParty } from './core/session';
+import type { OfferWithdrawal, Outgoing, StationParty, VehicleParty } from './core/session';
 import type { SiteBudget } from './core/site';
 import type { TangleConnection, Wallet } from './core/wallet';
 
@@ -21,10 +21,13 @@ export interface IotaWalletNode extends Node<IotaWalletCredentials> {
   wallet: Promise<Wallet>;
 }
 
+/** What a party publishes: a protocol message, or the empty retained message that withdraws a station's offer. */
+export type Published = Outgoing | OfferWithdrawal;
+
 /** A stage node's handler for the party's outgoing messages and events. */
 export interface StageOutlet {
-  /** Sends a protocol message on the node's first output (to an `mqtt out` node). */
-  sendProtocol(message: Outgoing): void;
+  /** Sends a message on the node's first output (to an `mqtt out` node). */
+  sendProtocol(message: Published): void;
 }
 
 export interface ChargingPartyNode extends Node {

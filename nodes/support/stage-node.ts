@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { parseTopic, type Stage } from '../core/protocol';
 import type { Phase, StationParty, VehicleParty } from '../core/session';
-import type { ChargingPartyNode } from '../types';
+import type { ChargingPartyNode, StageOutlet } from '../types';
 import { connectorField, isMqttTopic, messageOf, namedConnector } from './runtime';
 
 export type AnyParty = StationParty | VehicleParty;
@@ -46,8 +46,8 @@ export function runStageNode(RED: NodeAPI, node: Node, partyId: string, spec: St
     return;
   }
 
-  const outlet = {
-    sendProtocol: (message: { topic: string; payload: unknown; retain: boolean }) =>
+  const outlet: StageOutlet = {
+    sendProtocol: (message) =>
       node.send([{ topic: message.topic, payload: message.payload, qos: 1, retain: message.retain } as NodeMessage, null]),
   };
   partyNode.attachOutlet(spec.stage, outlet);

@@ -2,7 +2,7 @@
 export { Party, PartyOptions, Outgoing, emptySnapshot } from './party';
 export { OldStateError } from './tangle';
 export { loadOrCreateIdentity, TrustStore } from './identity';
-export { StationParty, StationPolicy, EnergyEvent, offerFor } from './station';
+export { StationParty, StationPolicy, EnergyEvent, OfferWithdrawal, offerFor } from './station';
 export { VehicleParty, VehiclePolicy } from './vehicle';
 export { SessionJournal, JournalError } from './journal';
 export { incrementPrice } from './accounting';
