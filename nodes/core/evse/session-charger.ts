@@ -96,7 +96,8 @@ export class SessionCharger extends EventEmitter {
     this.vehicle = options.vehicle ?? {};
     this.watchdogMs = options.watchdogMs ?? 0;
     if (!Number.isSafeInteger(this.watchdogMs) || this.watchdogMs < 0) {
-      throw new RangeError(`the watchdog must be 0 (off) or more ms, got ${this.watchdogMs}`);
+      // The user sets it in seconds (evse-control's Watchdog s): the error speaks in them.
+      throw new RangeError(`the watchdog must be 0 (off) or more seconds, got ${this.watchdogMs / 1000} s`);
     }
     this.clock = options.clock ?? this.simulated?.clock ?? systemClock;
     this.previous = evse.status();

@@ -78,6 +78,10 @@ describe('core/evse session charger', () => {
     charger.close();
   });
 
+  it('refuses a negative watchdog in the seconds the user sets it in', () => {
+    assert.throws(() => setup({ watchdogMs: -5000 }), { name: 'RangeError', message: 'the watchdog must be 0 (off) or more seconds, got -5 s' });
+  });
+
   it('pauses when payments go silent while energy flows, until the operator resumes; each payment rearms it', () => {
     const { clock, charger, session, events } = setup({ watchdogMs: 5000 });
     session.open();
