@@ -11,7 +11,7 @@ import {
 } from '@iota/transaction';
 import { asTransactionObject } from '@iota/transaction-converter';
 import { addPowerOfThree, bytesToTrits, digestTrytes, HASH_BYTES, HASH_TRITS, tritsToBytes } from '../iota/kerl';
-import { keccak384 } from '../iota/keccak';
+import { hashTries } from '../iota/keccak-pair';
 import { toTrits as trits, toTrytes as trytes } from '../iota/trytes';
 import type { Party, SecurityLevel } from './types';
 
@@ -67,9 +67,9 @@ const TAG_PLACE = OBSOLETE_TAG_OFFSET - TRANSACTION_ESSENCE_OFFSET - HASH_TRITS;
 /**
  * `@iota/bundle finalizeBundle`, bit for bit (the suite compares them): the Kerl hash of the essences, with the
  * first obsoleteTag incremented until no normalized fragment below `protectedFragments` holds a 13; the hash goes
- * into every transaction's bundle field. It takes about 120 tries, so a try does the least it can: one Keccak call
- * and the check, reading the digest's trytes only as far as the first fragment that fails (most fail in the
- * first); the increment adds 3^k to the chunk's bytes instead of converting it again.
+ * into every transaction's bundle field. It takes about 120 tries, so a try does the least it can: two tries are
+ * hashed at once (hashTries), each checked in turn, reading the digest's trytes only as far as the first fragment
+ * that fails (most fail in the first); the increment adds 3^k to the chunk's bytes instead of converting it again.
  */
 export function finalizeBundle(bundle: Int8Array, protectedFragments: number): Int8Array {
   const out = bundle.slice();
@@ -80,19 +80,42 @@ export function finalizeBundle(bundle: Int8Array, protectedFragments: number): I
       tritsToBytes(out, tx * TRANSACTION_LENGTH + TRANSACTION_ESSENCE_OFFSET + c * HASH_TRITS, essences, (tx * ESSENCE_CHUNKS + c) * HASH_BYTES);
     }
   }
-  const digest = new Uint8Array(HASH_BYTES);
+  // The chunk that holds the first obsoleteTag, of this try and of the next.
+  const tagChunk = essences.subarray(HASH_BYTES, 2 * HASH_BYTES);
+  const nextTagChunk = new Uint8Array(HASH_BYTES);
+  const digests = new Uint8Array(2 * HASH_BYTES);
+  const isSecure = (digest: number) => {
+    digestTrytes.start(digests, digest * HASH_BYTES);
+    return !normalizesToThirteen((n) => digestTrytes.upTo(n), protectedFragments);
+  };
+  let digest: number;
   for (;;) {
-    keccak384(essences, 0, essences.length, digest, 0);
-    digestTrytes.start(digest);
-    if (!normalizesToThirteen((n) => digestTrytes.upTo(n), protectedFragments)) break;
-    // A tag that wraps around (from all 1s to all -1s) changes its chunk by more than 3^k.
-    if (incrementTag(out)) tritsToBytes(out, TRANSACTION_ESSENCE_OFFSET + HASH_TRITS, essences, HASH_BYTES);
-    else addPowerOfThree(essences, HASH_BYTES, TAG_PLACE);
+    const tag = out.slice(OBSOLETE_TAG_OFFSET, OBSOLETE_TAG_OFFSET + OBSOLETE_TAG_LENGTH);
+    nextTag(out, tagChunk, nextTagChunk);
+    hashTries(essences, nextTagChunk, digests);
+    if (isSecure(0)) {
+      out.set(tag, OBSOLETE_TAG_OFFSET);
+      digest = 0;
+      break;
+    }
+    if (isSecure(1)) {
+      digest = 1;
+      break;
+    }
+    nextTag(out, nextTagChunk, tagChunk);
   }
   const hash = new Int8Array(HASH_TRITS);
-  bytesToTrits(digest, 0, hash, 0);
+  bytesToTrits(digests, digest * HASH_BYTES, hash, 0);
   for (let offset = BUNDLE_OFFSET; offset < out.length; offset += TRANSACTION_LENGTH) out.set(hash, offset);
   return out;
+}
+
+/** Increments the first obsoleteTag of `bundle`; `to` gets the bytes of its chunk, which were `from`'s. */
+function nextTag(bundle: Int8Array, from: Uint8Array, to: Uint8Array): void {
+  // A tag that wraps around (from all 1s to all -1s) changes its chunk by more than 3^k.
+  if (incrementTag(bundle)) return tritsToBytes(bundle, TRANSACTION_ESSENCE_OFFSET + HASH_TRITS, to, 0);
+  to.set(from);
+  addPowerOfThree(to, 0, TAG_PLACE);
 }
 
 /** The first obsoleteTag plus one, in place, wrapping as `@iota/signing increment` does; true when it wrapped. */

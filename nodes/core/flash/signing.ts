@@ -1,7 +1,7 @@
 import { toTrits as trits, toTrytes as trytes } from '../iota/trytes';
 import { FRAGMENT_LENGTH, HASH_LENGTH, MAX_TRYTE_VALUE, NORMALIZED_FRAGMENT_LENGTH, normalizedBundle } from '@iota/signing';
-import { bytesToTrits, kerlHash } from '../iota/kerl';
-import { chunksToTrytes, fragmentDigest, keyDigests, privateKey, signatureFragment, subseed, trytesToChunks } from '../iota/wots';
+import { bytesToTrits, HASH_BYTES, kerlHash } from '../iota/kerl';
+import { chunksToTrytes, FRAGMENT_BYTES, fragmentDigests, keyDigests, privateKey, signatureFragments, subseed, trytesToChunks } from '../iota/wots';
 import type { Party, SecurityLevel } from './types';
 
 /**
@@ -81,6 +81,12 @@ export function hasInsecureFragment(bundleHash: string, security: SecurityLevel)
   return [...signedSlots].some((slot) => normalizedFragment(normalized, slot).includes(MAX_TRYTE_VALUE));
 }
 
+/** The normalized fragments that party `party`'s signature fragments sign, in their order. */
+function signedFragments(bundleHash: string, security: SecurityLevel, party: Party): Int8Array[] {
+  const normalized = normalizedBundle(trits(bundleHash));
+  return [...Array(security)].map((_, j) => normalizedFragment(normalized, fragmentSlot(party, security, j)));
+}
+
 /** One party's `security` signature fragments (2187 trytes each) for a bundle hash. */
 export function signFragments(
   seed: string,
@@ -90,12 +96,8 @@ export function signFragments(
   bundleHash: string,
 ): string[] {
   const key = privateKey(subseed(seed, keyIndex), security);
-  const normalized = normalizedBundle(trits(bundleHash));
-  const fragments: string[] = [];
-  for (let j = 0; j < security; j++) {
-    fragments.push(chunksToTrytes(signatureFragment(normalizedFragment(normalized, fragmentSlot(party, security, j)), key, j)));
-  }
-  return fragments;
+  const signature = signatureFragments(signedFragments(bundleHash, security, party), key);
+  return [...Array(security)].map((_, j) => chunksToTrytes(signature.subarray(j * FRAGMENT_BYTES, (j + 1) * FRAGMENT_BYTES)));
 }
 
 /**
@@ -111,10 +113,9 @@ export function firstBadFragment(
 ): number {
   const expected = trits(partyDigest);
   const actual = new Int8Array(HASH_LENGTH);
-  const normalized = normalizedBundle(trits(bundleHash));
+  const digests = fragmentDigests(signedFragments(bundleHash, security, party), trytesToChunks(fragments.slice(0, security).join('')));
   for (let j = 0; j < security; j++) {
-    const digest = fragmentDigest(normalizedFragment(normalized, fragmentSlot(party, security, j)), trytesToChunks(fragments[j]));
-    bytesToTrits(digest, 0, actual, 0);
+    bytesToTrits(digests, j * HASH_BYTES, actual, 0);
     // Compared in trits, so that a digest whose last trit is not 0 never matches.
     const want = expected.subarray(j * HASH_LENGTH, (j + 1) * HASH_LENGTH);
     if (!actual.every((trit, i) => trit === want[i])) return j;

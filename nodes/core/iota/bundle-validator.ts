@@ -2,8 +2,8 @@ import { toTrits as trits, toTrytes as trytes } from './trytes';
 import type { Transaction } from '@iota/core';
 import { normalizedBundle } from '@iota/signing';
 import { asTransactionTrytes } from '@iota/transaction-converter';
-import { HASH_BYTES, HASH_TRITS, kerlHash } from './kerl';
-import { fragmentDigest, trytesToChunks } from './wots';
+import { HASH_TRITS, kerlHash } from './kerl';
+import { fragmentDigests, trytesToChunks } from './wots';
 
 /**
  * The default export of `@iota/bundle-validator` 1.0.0-beta.30, decision for decision, on our Kerl and WOTS: about
@@ -41,11 +41,8 @@ function signaturesValid(bundle: readonly Transaction[], bundleHash: Int8Array):
   });
   const normalized = normalizedBundle(bundleHash);
   for (const [address, signature] of fragments) {
-    const digests = new Uint8Array(signature.length * HASH_BYTES);
-    signature.forEach((fragment, i) => {
-      const slot = i % 3;
-      digests.set(fragmentDigest(normalized.subarray(slot * 27, (slot + 1) * 27), trytesToChunks(fragment)), i * HASH_BYTES);
-    });
+    const slots = signature.map((_, i) => normalized.subarray((i % 3) * 27, ((i % 3) + 1) * 27));
+    const digests = fragmentDigests(slots, trytesToChunks(signature.join('')));
     if (trytes(kerlHash(digests)) !== address) return false;
   }
   return true;

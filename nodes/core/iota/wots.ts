@@ -2,7 +2,7 @@ import { fromValue } from '@iota/converter';
 import { add, normalizedBundle } from '@iota/signing';
 import { bytesToTrits, digestTrytes, HASH_BYTES, HASH_TRITS, HASH_TRYTE_VALUES, kerlBytes, kerlHash, normalize, tritsToBytes, tryteValuesToBytes } from './kerl';
 import { keccak384 } from './keccak';
-import { instantiateKerlChains, type KerlChainPair } from './kerl-chains-wasm';
+import { hashChains } from './keccak-pair';
 import { fromTryteValues, toTrits, toTrytes, toTryteValues } from './trytes';
 
 /**
@@ -45,76 +45,49 @@ export function privateKey(subseedBytes: Uint8Array, security: number): Uint8Arr
   return key;
 }
 
-/** undefined until first used; null where WebAssembly SIMD is missing. */
-let pair: KerlChainPair | null | undefined;
-
 /**
- * Hashes each chunk j of `buffer` `rounds(j)` times, in place: two chains at a time where WebAssembly SIMD runs
- * (kerl-chains-wasm.ts); when one ends, the next chunk takes its lane. Else one chain at a time.
+ * The digests of the first `fragments` fragments of `bytes` after each chunk c is hashed `rounds(c)` times: one
+ * Kerl hash of each chained fragment. The chains of all fragments pair up (hashChains).
  */
-export function hashChains(buffer: Uint8Array, rounds: (chunk: number) => number): void {
-  if (pair === undefined) pair = instantiateKerlChains();
-  const chunks = buffer.length / HASH_BYTES;
-  if (pair === null) {
-    for (let j = 0; j < chunks; j++) for (let r = rounds(j); r > 0; r--) kerlBytes(buffer, j * HASH_BYTES, HASH_BYTES, buffer, j * HASH_BYTES);
-    return;
-  }
-  const lanes = pair;
-  const chunkOf = [-1, -1];
-  const left = [0, 0];
-  let next = 0;
-  const take = (lane: number) => {
-    while (next < chunks && rounds(next) === 0) next++;
-    chunkOf[lane] = next < chunks ? next : -1;
-    if (next === chunks) return;
-    left[lane] = rounds(next);
-    lanes.load(lane, buffer, next * HASH_BYTES);
-    next++;
-  };
-  take(0);
-  take(1);
-  while (chunkOf[0] >= 0 || chunkOf[1] >= 0) {
-    // A lane with no chunk left runs along with the other, on what it holds, and is not read.
-    const count = chunkOf[0] < 0 ? left[1] : chunkOf[1] < 0 ? left[0] : Math.min(left[0], left[1]);
-    lanes.run(count);
-    for (const lane of [0, 1]) {
-      if (chunkOf[lane] < 0) continue;
-      left[lane] -= count;
-      if (left[lane] > 0) continue;
-      lanes.store(lane, buffer, chunkOf[lane] * HASH_BYTES);
-      take(lane);
-    }
-  }
-}
-
-/** Hashes each chunk j of a fragment `rounds(j)` times, in place, then digests the fragment into `out`. */
-function chainAndDigest(fragment: Uint8Array, rounds: (chunk: number) => number, out: Uint8Array, outOffset: number): void {
-  hashChains(fragment, rounds);
-  kerlBytes(fragment, 0, FRAGMENT_BYTES, out, outOffset);
-}
-
-/** `@iota/signing digests`: one digest (48 bytes) per key fragment. */
-export function keyDigests(key: Uint8Array): Uint8Array {
-  const fragments = key.length / FRAGMENT_BYTES;
-  const chained = key.slice();
-  hashChains(chained, () => 2 * MAX_TRYTE);
+function chainedDigests(bytes: Uint8Array, fragments: number, rounds: (chunk: number) => number): Uint8Array {
+  const chained = bytes.slice(0, fragments * FRAGMENT_BYTES);
+  hashChains(chained, rounds);
   const out = new Uint8Array(fragments * HASH_BYTES);
   for (let f = 0; f < fragments; f++) kerlBytes(chained, f * FRAGMENT_BYTES, FRAGMENT_BYTES, out, f * HASH_BYTES);
   return out;
 }
 
+/** The normalized tryte that chunk c of a run of fragments signs, fragment f signing `normalized[f]`. */
+const signedTryte = (normalized: readonly ArrayLike<number>[], c: number) => normalized[Math.floor(c / CHUNKS_PER_FRAGMENT)][c % CHUNKS_PER_FRAGMENT];
+
+/** `@iota/signing digests`: one digest (48 bytes) per key fragment. */
+export function keyDigests(key: Uint8Array): Uint8Array {
+  return chainedDigests(key, key.length / FRAGMENT_BYTES, () => 2 * MAX_TRYTE);
+}
+
+/**
+ * `@iota/signing signatureFragment` for the first fragments of `key` at once: fragment f signs the 27 normalized
+ * trytes `normalized[f]`. Returns the fragments' bytes, one after the other.
+ */
+export function signatureFragments(normalized: readonly ArrayLike<number>[], key: Uint8Array): Uint8Array {
+  const signature = key.slice(0, normalized.length * FRAGMENT_BYTES);
+  hashChains(signature, (c) => MAX_TRYTE - signedTryte(normalized, c));
+  return signature;
+}
+
 /** `@iota/signing signatureFragment`: key fragment `index` of `key` signs 27 normalized trytes. */
 export function signatureFragment(normalized: ArrayLike<number>, key: Uint8Array, index: number): Uint8Array {
-  const fragment = key.slice(index * FRAGMENT_BYTES, (index + 1) * FRAGMENT_BYTES);
-  hashChains(fragment, (j) => MAX_TRYTE - normalized[j]);
-  return fragment;
+  return signatureFragments([normalized], key.subarray(index * FRAGMENT_BYTES));
+}
+
+/** `@iota/signing digest` for several fragments at once: fragment f of `signature` signs `normalized[f]`. */
+export function fragmentDigests(normalized: readonly ArrayLike<number>[], signature: Uint8Array): Uint8Array {
+  return chainedDigests(signature, normalized.length, (c) => MAX_TRYTE + signedTryte(normalized, c));
 }
 
 /** `@iota/signing digest`: the digest that a signature fragment of 27 normalized trytes leads to. */
 export function fragmentDigest(normalized: ArrayLike<number>, signature: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HASH_BYTES);
-  chainAndDigest(signature.slice(), (j) => MAX_TRYTE + normalized[j], out, 0);
-  return out;
+  return fragmentDigests([normalized], signature);
 }
 
 /** Trits (whole chunks) as Kerl bytes, 48 a chunk. */
@@ -158,10 +131,6 @@ export function address(seed: string, index: number, security: number): string {
 export function bundleSignature(seed: string, index: number, security: number, bundleHash: Int8Array): Int8Array {
   const key = privateKey(subseed(seed, index), security);
   const normalized = normalizedBundle(bundleHash);
-  const signature = new Int8Array(security * CHUNKS_PER_FRAGMENT * HASH_TRITS);
-  for (let f = 0; f < security; f++) {
-    const fragment = chunksToTrits(signatureFragment(normalized.subarray(f * CHUNKS_PER_FRAGMENT, (f + 1) * CHUNKS_PER_FRAGMENT), key, f));
-    signature.set(fragment, f * CHUNKS_PER_FRAGMENT * HASH_TRITS);
-  }
-  return signature;
+  const slices = [...Array(security)].map((_, f) => normalized.subarray(f * CHUNKS_PER_FRAGMENT, (f + 1) * CHUNKS_PER_FRAGMENT));
+  return chunksToTrits(signatureFragments(slices, key));
 }

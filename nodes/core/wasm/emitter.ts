@@ -16,6 +16,7 @@ export const simd = {
   store: 0x0b,
   const: 0x0c,
   shuffle: 0x0d,
+  i64x2Splat: 0x12,
   i64x2ExtractLane: 0x1d,
   i64x2ReplaceLane: 0x1e,
   not: 0x4d,

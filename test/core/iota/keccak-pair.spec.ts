@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import Kerl from '@iota/kerl';
+import { keccak384 } from '../../../nodes/core/iota/keccak';
 import { bytesToTrits, HASH_BYTES, kerlBytes, normalize, tritsToBytes } from '../../../nodes/core/iota/kerl';
-import { instantiateKerlChains } from '../../../nodes/core/iota/kerl-chains-wasm';
-import { hashChains } from '../../../nodes/core/iota/wots';
+import { hashChains, hashTries } from '../../../nodes/core/iota/keccak-pair';
+import { instantiateKeccakPair } from '../../../nodes/core/iota/keccak-pair-wasm';
 import { RANDOM_SEED, randomInt, randomTrits } from '../../support/random';
 
 const seedNote = `(RANDOM_SEED=${RANDOM_SEED})`;
@@ -26,7 +27,7 @@ function randomChunks(count: number): Uint8Array {
 }
 
 describe('iota: Kerl hash chains two at a time (WebAssembly SIMD)', () => {
-  const pair = instantiateKerlChains();
+  const pair = instantiateKeccakPair();
 
   it('runs on this Node (WebAssembly SIMD), so that the tests below test it', () => {
     assert.notEqual(pair, null);
@@ -91,15 +92,31 @@ describe('iota: Kerl hash chains two at a time (WebAssembly SIMD)', () => {
   it('gives the same bytes one chain at a time where WebAssembly is missing (node --jitless)', () => {
     const chunks = randomChunks(30);
     const rounds = Array.from({ length: 30 }, () => randomInt(27));
-    const wots = JSON.stringify(path.join(__dirname, '../../../nodes/core/iota/wots.js'));
+    const wots = JSON.stringify(path.join(__dirname, '../../../nodes/core/iota/keccak-pair.js'));
     const script = [
       `const chunks = Uint8Array.from(Buffer.from('${Buffer.from(chunks).toString('hex')}', 'hex'));`,
       `require(${wots}).hashChains(chunks, (j) => ${JSON.stringify(rounds)}[j]);`,
-      `console.log(Buffer.from(chunks).toString('hex'), require(${JSON.stringify(path.join(__dirname, '../../../nodes/core/iota/kerl-chains-wasm.js'))}).instantiateKerlChains());`,
+      `console.log(Buffer.from(chunks).toString('hex'), require(${JSON.stringify(path.join(__dirname, '../../../nodes/core/iota/keccak-pair-wasm.js'))}).instantiateKeccakPair());`,
     ].join('\n');
     const output = execFileSync(process.execPath, ['--jitless', '--no-warnings', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     hashChains(chunks, (j) => rounds[j]);
     assert.equal(output.trim(), `${Buffer.from(chunks).toString('hex')} null`, seedNote);
+  });
+
+  it('hashes two tries of a message, the second with its bytes 48 to 95 replaced, as Keccak-384 does each, on lengths around the rate and past a page of memory', () => {
+    const lengths = [96, 100, 104, 108, 200, 204, 208, 212, 288, 576, 1000, 4 * (24 + randomInt(500)), 70_000, 96];
+    for (const length of lengths) {
+      const message = Uint8Array.from({ length }, () => randomInt(256));
+      const alternative = Uint8Array.from({ length: HASH_BYTES }, () => randomInt(256));
+      const digests = new Uint8Array(2 * HASH_BYTES);
+      hashTries(message, alternative, digests);
+      const expected = new Uint8Array(2 * HASH_BYTES);
+      keccak384(message, 0, length, expected, 0);
+      const second = message.slice();
+      second.set(alternative, HASH_BYTES);
+      keccak384(second, 0, length, expected, HASH_BYTES);
+      assert.deepEqual(digests, expected, `length ${length} ${seedNote}`);
+    }
   });
 
   it('leaves normalized bytes normalized: a chunk hashed zero times is unchanged', () => {

@@ -1,20 +1,27 @@
 /**
- * Two Kerl hash chains at once, in WebAssembly SIMD: each 128-bit value holds the same Keccak lane of two states
- * side by side (i64x2), so one permutation step works on both chains. WOTS hashes up to 81 independent chunks per
- * signature, digest or check, so there is always a second chain to pair with.
+ * Two Keccak-384 states at once, in WebAssembly SIMD: each 128-bit value holds the same lane of both states side
+ * by side (i64x2), so one permutation step works on both. A payment's hashing is mostly independent work that
+ * pairs up: WOTS hashes up to 81 chunks per signature, digest or check, each in a chain of its own, and a bundle's
+ * finalization tries obsoleteTags one after another, each try a hash of the whole bundle.
  *
- * One round of a chain is one Kerl hash of a 48-byte chunk: Keccak-384 of the chunk (one block, one permutation),
- * then `normalize` (kerl.ts), done here on the digest's six 64-bit words: a byte swap makes the big-endian words
- * numbers, then a comparison with ±H and at most one addition or subtraction of 3^242, with carries.
+ * rounds(n): n rounds of two Kerl hash chains. One round is one Kerl hash of a 48-byte chunk: Keccak-384 of the
+ * chunk (one block, one permutation), then `normalize` (kerl.ts), done here on the digest's six 64-bit words: a
+ * byte swap makes the big-endian words numbers, then a comparison with ±H and at most one addition or subtraction
+ * of 3^242, with carries.
+ *
+ * tries(length): Keccak-384 of the message, and of the message with its bytes 48 .. 95 (the chunk that holds the
+ * first obsoleteTag) replaced by the alternative: the digests of two tries.
  *
  * Memory layout, in bytes:
  *   ROUND_CONSTANTS_AT: 24 x 16 (each constant twice)   WORDS_AT: H, 2^384 - H and 3^242, six i64 words each
  *   CHUNKS_AT: the two chunks, lane by lane: bytes 8i .. 8i + 7 of chain 0, then of chain 1, for i = 0 .. 5
- * Exports: memory; rounds(n) hashes both chunks n times (n >= 1); normalize(0) normalizes both (for the tests).
+ *   DIGESTS_AT: the two digests of tries()   ALTERNATIVE_AT: its 48 alternative bytes
+ *   MESSAGE_AT: its message, then room for the padding (at most one rate block)
+ * Exports: memory; rounds(n) (n >= 1); tries(length); normalize(0) normalizes both chunks (for the tests).
  */
 import { Emitter, I32, I64, V128, functionBody, i32Op, i64Op, moduleBytes, op, simd } from '../wasm/emitter';
 import { type LaneOps, roundBody } from './keccak-wasm';
-import { KECCAK384_BYTES, ROUNDS, ROUND_CONSTANTS } from './keccak-constants';
+import { KECCAK384_BYTES, RATE_BYTES, ROUNDS, ROUND_CONSTANTS } from './keccak-constants';
 
 const V128_BYTES = 16;
 const WORDS = KECCAK384_BYTES / 8;
@@ -24,6 +31,13 @@ const HALF_AT = WORDS_AT;
 const MINUS_HALF_AT = HALF_AT + KECCAK384_BYTES;
 const THREE_242_AT = MINUS_HALF_AT + KECCAK384_BYTES;
 const CHUNKS_AT = THREE_242_AT + KECCAK384_BYTES;
+const DIGESTS_AT = CHUNKS_AT + 2 * KECCAK384_BYTES;
+const ALTERNATIVE_AT = DIGESTS_AT + 2 * KECCAK384_BYTES;
+const MESSAGE_AT = ALTERNATIVE_AT + KECCAK384_BYTES;
+/** The bytes of the message that the alternative replaces, as Keccak lanes of the first block. */
+const ALTERNATIVE_LANES = { from: KECCAK384_BYTES / 8, to: (2 * KECCAK384_BYTES) / 8 };
+const RATE_LANES = RATE_BYTES / 8;
+const PAGE_BYTES = 65536;
 
 const H = (3n ** 242n - 1n) / 2n;
 /** The numbers normalize compares with and adds, as words, the most significant first. */
@@ -33,20 +47,23 @@ const CONSTANT_WORDS: Array<[at: number, value: bigint]> = [
   [THREE_242_AT, 3n ** 242n],
 ];
 
-// Locals of both functions: the parameter, three i32, the v128 lanes A, B, C, D and a scratch, six i64 words
-// and a temporary.
+// Locals of every function: the parameter, five i32, the v128 lanes A, B, C, D and a scratch, six i64 words and
+// a temporary.
 const COUNT = 0;
+const LENGTH = 0;
 const ROUND_CONSTANT_AT = 1;
 const BORROW = 2;
 const FIRST_BORROW = 3;
-const A = 4;
+const BLOCK_AT = 4;
+const PADDED_END = 5;
+const A = 6;
 const B = A + 25;
 const C = B + 25;
 const D = C + 5;
 const SCRATCH = D + 5;
 const W = SCRATCH + 1;
 const TEMP = W + WORDS;
-const LOCALS: Array<[number, number]> = [[3, I32], [SCRATCH + 1 - A, V128], [WORDS + 1, I64]];
+const LOCALS: Array<[number, number]> = [[5, I32], [SCRATCH + 1 - A, V128], [WORDS + 1, I64]];
 
 const I64X2_LANES: LaneOps = {
   xor: (code) => code.simd(simd.xor),
@@ -140,35 +157,82 @@ function storeChunks(code: Emitter): void {
   for (let i = 0; i < WORDS; i++) code.i32(0).get(A + i).v128Store(CHUNKS_AT + i * V128_BYTES);
 }
 
+/** Keccak-f[1600] on both states in A. */
+function permute(code: Emitter): void {
+  code.i32(0).set(ROUND_CONSTANT_AT);
+  code.bytes(op.loop, op.voidBlock);
+  roundBody(code, I64X2_LANES, { A, B, C, D, scratch: SCRATCH, constantAt: ROUND_CONSTANT_AT });
+  code.get(ROUND_CONSTANT_AT).i32(V128_BYTES).bytes(i32Op.add).tee(ROUND_CONSTANT_AT);
+  code.i32(ROUNDS * V128_BYTES).bytes(i32Op.ltU, op.brIf, 0, op.end);
+}
+
 function roundsBody(code: Emitter): void {
-  const { loop, voidBlock, brIf, end } = op;
   loadChunks(code);
-  code.bytes(loop, voidBlock);
+  code.bytes(op.loop, op.voidBlock);
   // A fresh state that has absorbed the padded chunk: the chunk is lanes 0 .. 5 already.
   for (let i = WORDS; i < 25; i++) {
     pushBoth(code, i === 6 ? PAD_START : i === 12 ? PAD_END : ZERO_LANE);
     code.set(A + i);
   }
-  code.i32(0).set(ROUND_CONSTANT_AT);
-  code.bytes(loop, voidBlock);
-  roundBody(code, I64X2_LANES, { A, B, C, D, scratch: SCRATCH, constantAt: ROUND_CONSTANT_AT });
-  code.get(ROUND_CONSTANT_AT).i32(V128_BYTES).bytes(i32Op.add).tee(ROUND_CONSTANT_AT);
-  code.i32(ROUNDS * V128_BYTES).bytes(i32Op.ltU, brIf, 0, end);
+  permute(code);
   normalizeBody(code);
-  code.get(COUNT).i32(1).bytes(i32Op.sub).tee(COUNT).bytes(brIf, 0, end);
+  code.get(COUNT).i32(1).bytes(i32Op.sub).tee(COUNT).bytes(op.brIf, 0, op.end);
   storeChunks(code);
 }
 
-export function kerlChainsModule(): Uint8Array<ArrayBuffer> {
+/** Pushes lane i of the block at BLOCK_AT, the same in both states. */
+function pushMessageLane(code: Emitter, i: number): void {
+  code.get(BLOCK_AT).i64Load(MESSAGE_AT + 8 * i).simd(simd.i64x2Splat);
+}
+
+/**
+ * tries(length): pads the message in place (zeros to the end of its last block, 0x01 after it, 0x80 in the
+ * block's last byte: never the same byte, as lengths are whole words), absorbs the first block into both states,
+ * the second with the alternative lanes, then every other block into both, and stores each state's digest.
+ */
+function triesBody(code: Emitter): void {
+  const { loop, voidBlock, brIf, end } = op;
+  code.get(LENGTH).i32(RATE_BYTES).bytes(i32Op.divU).i32(1).bytes(i32Op.add).i32(RATE_BYTES).bytes(i32Op.mul).set(PADDED_END);
+  code.get(LENGTH).set(BLOCK_AT);
+  code.bytes(loop, voidBlock);
+  code.get(BLOCK_AT).i32(0).i32Store(MESSAGE_AT);
+  code.get(BLOCK_AT).i32(4).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end);
+  code.get(LENGTH).i32(0x01).i32Store8(MESSAGE_AT);
+  code.get(PADDED_END).i32(0x80).i32Store8(MESSAGE_AT - 1);
+
+  code.i32(0).set(BLOCK_AT);
+  for (let i = 0; i < 25; i++) {
+    if (i < RATE_LANES) pushMessageLane(code, i);
+    else pushBoth(code, ZERO_LANE);
+    if (i >= ALTERNATIVE_LANES.from && i < ALTERNATIVE_LANES.to) code.i32(0).i64Load(ALTERNATIVE_AT + 8 * (i - ALTERNATIVE_LANES.from)).simd(simd.i64x2ReplaceLane).bytes(1);
+    code.set(A + i);
+  }
+  permute(code);
+  code.i32(RATE_BYTES).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, op.if, voidBlock, loop, voidBlock);
+  for (let i = 0; i < RATE_LANES; i++) {
+    code.get(A + i);
+    pushMessageLane(code, i);
+    code.simd(simd.xor).set(A + i);
+  }
+  permute(code);
+  code.get(BLOCK_AT).i32(RATE_BYTES).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end, end);
+  for (const lane of [0, 1]) {
+    for (let i = 0; i < WORDS; i++) code.i32(0).get(A + i).simd(simd.i64x2ExtractLane).bytes(lane).i64Store(DIGESTS_AT + lane * KECCAK384_BYTES + 8 * i);
+  }
+}
+
+export function keccakPairModule(): Uint8Array<ArrayBuffer> {
   const types = new Emitter().unsigned(1).bytes(0x60, 1, I32, 0);
-  const functions = new Emitter().bytes(2, 0, 0);
+  const functions = new Emitter().bytes(3, 0, 0, 0);
   const memory = new Emitter().bytes(1, 0x00).unsigned(1);
-  const exports = new Emitter().unsigned(3);
+  const exports = new Emitter().unsigned(4);
   exports.text('memory').bytes(0x02, 0);
   exports.text('rounds').bytes(0x00, 0);
-  exports.text('normalize').bytes(0x00, 1);
-  const code = new Emitter().unsigned(2);
+  exports.text('tries').bytes(0x00, 1);
+  exports.text('normalize').bytes(0x00, 2);
+  const code = new Emitter().unsigned(3);
   code.sized(functionBody(LOCALS, roundsBody));
+  code.sized(functionBody(LOCALS, triesBody));
   code.sized(
     functionBody(LOCALS, (body) => {
       loadChunks(body);
@@ -193,19 +257,20 @@ export function kerlChainsModule(): Uint8Array<ArrayBuffer> {
   return moduleBytes({ types, functions, memory, exports, code, data });
 }
 
-interface ChainExports {
+interface PairExports {
   memory: WebAssembly.Memory;
   rounds(count: number): void;
+  tries(length: number): void;
   normalize(unused: number): void;
 }
 
-/** One instance with its two chunk slots (lanes 0 and 1). */
-export class KerlChainPair {
-  private readonly exports: ChainExports;
-  private readonly bytes: Uint8Array;
+/** One instance: its two chunk slots (lanes 0 and 1) for chains, and its message for tries. */
+export class KeccakPair {
+  private readonly exports: PairExports;
+  private bytes: Uint8Array;
 
   constructor(module: WebAssembly.Module) {
-    this.exports = new WebAssembly.Instance(module).exports as unknown as ChainExports;
+    this.exports = new WebAssembly.Instance(module).exports as unknown as PairExports;
     this.bytes = new Uint8Array(this.exports.memory.buffer);
   }
 
@@ -229,14 +294,29 @@ export class KerlChainPair {
   normalizeBoth(): void {
     this.exports.normalize(0);
   }
+
+  /**
+   * Keccak-384 of `message` (a multiple of 4 bytes, at least 96) into `digests[0 .. 48)`, and of `message` with
+   * bytes 48 .. 95 replaced by `alternative` into `digests[48 .. 96)`.
+   */
+  tries(message: Uint8Array, alternative: Uint8Array, digests: Uint8Array): void {
+    if (MESSAGE_AT + message.length + RATE_BYTES > this.bytes.length) {
+      this.exports.memory.grow(Math.ceil((MESSAGE_AT + message.length + RATE_BYTES - this.bytes.length) / PAGE_BYTES));
+      this.bytes = new Uint8Array(this.exports.memory.buffer);
+    }
+    this.bytes.set(message, MESSAGE_AT);
+    this.bytes.set(alternative, ALTERNATIVE_AT);
+    this.exports.tries(message.length);
+    digests.set(this.bytes.subarray(DIGESTS_AT, DIGESTS_AT + 2 * KECCAK384_BYTES));
+  }
 }
 
-/** An instance, or null where WebAssembly or its SIMD is missing (then the chains run one at a time). */
-export function instantiateKerlChains(): KerlChainPair | null {
+/** An instance, or null where WebAssembly or its SIMD is missing (then the hashes run one at a time). */
+export function instantiateKeccakPair(): KeccakPair | null {
   if (typeof WebAssembly !== 'object') return null;
   try {
-    const bytes = kerlChainsModule();
-    return WebAssembly.validate(bytes) ? new KerlChainPair(new WebAssembly.Module(bytes)) : null;
+    const bytes = keccakPairModule();
+    return WebAssembly.validate(bytes) ? new KeccakPair(new WebAssembly.Module(bytes)) : null;
   } catch {
     return null;
   }
