@@ -26,7 +26,7 @@ function randomChunks(count: number): Uint8Array {
   return chunks;
 }
 
-describe('iota: Kerl hash chains two at a time (WebAssembly SIMD)', () => {
+describe('iota: two Keccak states at once (WebAssembly SIMD): Kerl chains and obsoleteTag tries', () => {
   const pair = instantiateKeccakPair();
 
   it('runs on this Node (WebAssembly SIMD), so that the tests below test it', () => {
