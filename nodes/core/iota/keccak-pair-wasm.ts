@@ -20,7 +20,7 @@
  * Exports: memory; rounds(n) (n >= 1); tries(length); normalize(0) normalizes both chunks (for the tests).
  */
 import { Emitter, I32, I64, V128, functionBody, i32Op, i64Op, moduleBytes, op, simd } from '../wasm/emitter';
-import { type LaneOps, roundBody } from './keccak-wasm';
+import { type LaneOps, padMessage, permutation } from './keccak-wasm';
 import { KECCAK384_BYTES, RATE_BYTES, ROUNDS, ROUND_CONSTANTS } from './keccak-constants';
 
 const V128_BYTES = 16;
@@ -159,11 +159,7 @@ function storeChunks(code: Emitter): void {
 
 /** Keccak-f[1600] on both states in A. */
 function permute(code: Emitter): void {
-  code.i32(0).set(ROUND_CONSTANT_AT);
-  code.bytes(op.loop, op.voidBlock);
-  roundBody(code, I64X2_LANES, { A, B, C, D, scratch: SCRATCH, constantAt: ROUND_CONSTANT_AT });
-  code.get(ROUND_CONSTANT_AT).i32(V128_BYTES).bytes(i32Op.add).tee(ROUND_CONSTANT_AT);
-  code.i32(ROUNDS * V128_BYTES).bytes(i32Op.ltU, op.brIf, 0, op.end);
+  permutation(code, I64X2_LANES, { A, B, C, D, scratch: SCRATCH, constantAt: ROUND_CONSTANT_AT }, V128_BYTES);
 }
 
 function roundsBody(code: Emitter): void {
@@ -186,19 +182,12 @@ function pushMessageLane(code: Emitter, i: number): void {
 }
 
 /**
- * tries(length): pads the message in place (zeros to the end of its last block, 0x01 after it, 0x80 in the
- * block's last byte: never the same byte, as lengths are whole words), absorbs the first block into both states,
- * the second with the alternative lanes, then every other block into both, and stores each state's digest.
+ * tries(length): pads the message in place, absorbs its first block into both states (the second state with the
+ * alternative lanes in place of the message's), then every other block into both, and stores each digest.
  */
 function triesBody(code: Emitter): void {
   const { loop, voidBlock, brIf, end } = op;
-  code.get(LENGTH).i32(RATE_BYTES).bytes(i32Op.divU).i32(1).bytes(i32Op.add).i32(RATE_BYTES).bytes(i32Op.mul).set(PADDED_END);
-  code.get(LENGTH).set(BLOCK_AT);
-  code.bytes(loop, voidBlock);
-  code.get(BLOCK_AT).i32(0).i32Store(MESSAGE_AT);
-  code.get(BLOCK_AT).i32(4).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end);
-  code.get(LENGTH).i32(0x01).i32Store8(MESSAGE_AT);
-  code.get(PADDED_END).i32(0x80).i32Store8(MESSAGE_AT - 1);
+  padMessage(code, { length: LENGTH, blockAt: BLOCK_AT, paddedEnd: PADDED_END, messageAt: MESSAGE_AT });
 
   code.i32(0).set(BLOCK_AT);
   for (let i = 0; i < 25; i++) {

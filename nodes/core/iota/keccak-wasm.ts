@@ -58,7 +58,7 @@ export interface RoundLocals {
 }
 
 /** One round on the lanes in locals A: theta, rho and pi into B, chi back into A, iota from the constants. */
-export function roundBody(code: Emitter, lanes: LaneOps, { A, B, C, D, scratch, constantAt }: RoundLocals): void {
+function roundBody(code: Emitter, lanes: LaneOps, { A, B, C, D, scratch, constantAt }: RoundLocals): void {
   for (let x = 0; x < 5; x++) {
     code.get(A + x);
     for (let y = 1; y < 5; y++) {
@@ -94,6 +94,39 @@ export function roundBody(code: Emitter, lanes: LaneOps, { A, B, C, D, scratch, 
   code.set(A);
 }
 
+/** Keccak-f[1600]: 24 rounds on the lanes in locals A, each constant `constantBytes` after the one before. */
+export function permutation(code: Emitter, lanes: LaneOps, locals: RoundLocals, constantBytes: number): void {
+  code.i32(0).set(locals.constantAt);
+  code.bytes(op.loop, op.voidBlock);
+  roundBody(code, lanes, locals);
+  code.get(locals.constantAt).i32(constantBytes).bytes(i32Op.add).tee(locals.constantAt);
+  code.i32(ROUNDS * constantBytes).bytes(i32Op.ltU, op.brIf, 0, op.end);
+}
+
+/** The locals and the message address that padMessage works with. */
+export interface PaddingLocals {
+  length: number;
+  blockAt: number;
+  paddedEnd: number;
+  messageAt: number;
+}
+
+/**
+ * Pads the message of `length` bytes at `messageAt` in place: zeros to the end of its last block, 0x01 after it,
+ * 0x80 in the block's last byte (never the same byte, as lengths are whole words). Leaves the padded length in
+ * local `paddedEnd`.
+ */
+export function padMessage(code: Emitter, { length, blockAt, paddedEnd, messageAt }: PaddingLocals): void {
+  const { loop, voidBlock, brIf, end } = op;
+  code.get(length).i32(RATE_BYTES).bytes(i32Op.divU).i32(1).bytes(i32Op.add).i32(RATE_BYTES).bytes(i32Op.mul).set(paddedEnd);
+  code.get(length).set(blockAt);
+  code.bytes(loop, voidBlock);
+  code.get(blockAt).i32(0).i32Store(messageAt);
+  code.get(blockAt).i32(4).bytes(i32Op.add).tee(blockAt).get(paddedEnd).bytes(i32Op.ltU, brIf, 0, end);
+  code.get(length).i32(0x01).i32Store8(messageAt);
+  code.get(paddedEnd).i32(0x80).i32Store8(messageAt - 1);
+}
+
 // keccak384(length)'s locals: the parameter, three i32 counters, then the i64 lanes A, B (after rho and pi), C, D.
 const LENGTH = 0;
 const BLOCK_AT = 1;
@@ -114,30 +147,19 @@ const I64_LANES: LaneOps = {
 };
 
 /**
- * keccak384(length): pads the message at MESSAGE_AT in place (zeros to the end of its last block, 0x01 after it,
- * 0x80 in the block's last byte: never the same byte, as lengths are whole words), absorbs every block with 24
- * rounds each, and stores the first 6 lanes at DIGEST_AT. Locals start at zero, which is the empty state.
+ * keccak384(length): pads the message at MESSAGE_AT in place, absorbs every block with 24 rounds each, and stores
+ * the first 6 lanes at DIGEST_AT. Locals start at zero, which is the empty state.
  */
 function keccak384Body(code: Emitter): void {
   const { loop, voidBlock, brIf, end } = op;
-  code.get(LENGTH).i32(RATE_BYTES).bytes(i32Op.divU).i32(1).bytes(i32Op.add).i32(RATE_BYTES).bytes(i32Op.mul).set(PADDED_END);
-  code.get(LENGTH).set(BLOCK_AT);
-  code.bytes(loop, voidBlock);
-  code.get(BLOCK_AT).i32(0).i32Store(MESSAGE_AT);
-  code.get(BLOCK_AT).i32(4).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end);
-  code.get(LENGTH).i32(0x01).i32Store8(MESSAGE_AT);
-  code.get(PADDED_END).i32(0x80).i32Store8(MESSAGE_AT - 1);
+  padMessage(code, { length: LENGTH, blockAt: BLOCK_AT, paddedEnd: PADDED_END, messageAt: MESSAGE_AT });
 
   code.i32(0).set(BLOCK_AT);
   code.bytes(loop, voidBlock);
   for (let lane = 0; lane < RATE_BYTES / LANE_BYTES; lane++) {
     code.get(A + lane).get(BLOCK_AT).i64Load(MESSAGE_AT + lane * LANE_BYTES).bytes(i64Op.xor).set(A + lane);
   }
-  code.i32(0).set(ROUND_CONSTANT_AT);
-  code.bytes(loop, voidBlock);
-  roundBody(code, I64_LANES, LOCALS);
-  code.get(ROUND_CONSTANT_AT).i32(LANE_BYTES).bytes(i32Op.add).tee(ROUND_CONSTANT_AT);
-  code.i32(ROUNDS * LANE_BYTES).bytes(i32Op.ltU, brIf, 0, end);
+  permutation(code, I64_LANES, LOCALS, LANE_BYTES);
   code.get(BLOCK_AT).i32(RATE_BYTES).bytes(i32Op.add).tee(BLOCK_AT).get(PADDED_END).bytes(i32Op.ltU, brIf, 0, end);
 
   for (let lane = 0; lane < KECCAK384_BYTES / LANE_BYTES; lane++) code.i32(0).get(A + lane).i64Store(DIGEST_AT + lane * LANE_BYTES);
