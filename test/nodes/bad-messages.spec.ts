@@ -107,7 +107,7 @@ describe('nodes: bad messages on the protocol topics', function () {
     assert.match(await refusal('pay-v', `${PREFIX}/pay/vehicle`, claim({ seq: last + 5 })), /expected seq \d+, got \d+: messages are missing/);
   });
 
-  it('keeps the session’s terms when the station offers another price, and refuses an impostor’s offer', async function () {
+  it('keeps the session’s terms when the station offers another price, and refuses an impostor’s offer and one that names another station', async function () {
     const offer = { ...vehicle.session.offer!, pricePerKWh: 300 };
     const before = moneyState(vehicle);
     const heard: { pricePerKWh: number }[] = [];
@@ -120,6 +120,11 @@ describe('nodes: bad messages on the protocol topics', function () {
     const impostor = newKeyPair();
     const forged = signEnvelope(makeEnvelope('offer', 'station', '', 0, { ...offer, pricePerKWh: 100, stationKey: impostor.publicKey }), impostor);
     assert.match(await refusal('open-v', `${PREFIX}/offer`, forged), /not the one this vehicle trusts/);
+    // On its station's offer topic, an offer that names another station (signed by that station's own key).
+    const stranger = newKeyPair();
+    const elsewhere = signEnvelope(makeEnvelope('offer', 'station', '', 0, { ...offer, stationId: 'station-elsewhere', stationKey: stranger.publicKey }), stranger);
+    assert.match(await refusal('open-v', `${PREFIX}/offer`, elsewhere), /offer names station "station-elsewhere".*configured station only/);
+    assert.equal(moneyState(vehicle), before);
   });
 
   it('refuses an over-claim from the station’s own meter, then keeps running', async function () {

@@ -126,6 +126,11 @@ export class VehicleParty extends Party {
 
   protected override async keyFor(envelope: AnyEnvelope): Promise<string> {
     if (envelope.type !== 'offer') return super.keyFor(envelope);
+    // Only the configured station's offer topic reaches a vehicle that has one: an offer there naming another
+    // station is refused, not silently dropped.
+    if (!this.chooser.hears(envelope.body.stationId)) {
+      throw new ProtocolError('INVALID_FIELD', `offer names station "${envelope.body.stationId}", and this vehicle takes offers of its configured station only: refused`);
+    }
     const trusted = await this.trust.keyOf(envelope.body.stationId);
     if (trusted && trusted !== envelope.body.stationKey) {
       throw new ProtocolError('UNTRUSTED_KEY', `offer for station "${envelope.body.stationId}" signed with a key that is not the one this vehicle trusts: refused`);
@@ -308,7 +313,6 @@ export class VehicleParty extends Party {
   private async onOffer(envelope: Envelope<'offer'>): Promise<Step> {
     const offer = envelope.body;
     const s = this.snapshot;
-    if (!this.chooser.hears(offer.stationId)) return { snapshot: s };
     if (offer.notAfter <= this.expiryClock()) {
       this.emit('warning', `the offer of ${offer.stationId} expired ${Math.round((this.now() - offer.notAfter) / 1000)} s ago by our clock: ignored`);
       return { snapshot: s };
