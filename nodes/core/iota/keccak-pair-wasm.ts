@@ -20,7 +20,7 @@
  * Exports: memory; rounds(n) (n >= 1); tries(length); normalize(0) normalizes both chunks (for the tests).
  */
 import { Emitter, I32, I64, V128, functionBody, i32Op, i64Op, moduleBytes, op, simd } from '../wasm/emitter';
-import { type LaneOps, padMessage, permutation } from './keccak-wasm';
+import { type LaneOps, laneLocals, padMessage, permutation } from './keccak-wasm';
 import { KECCAK384_BYTES, RATE_BYTES, ROUNDS, ROUND_CONSTANTS } from './keccak-constants';
 
 const V128_BYTES = 16;
@@ -56,11 +56,7 @@ const BORROW = 2;
 const FIRST_BORROW = 3;
 const BLOCK_AT = 4;
 const PADDED_END = 5;
-const A = 6;
-const B = A + 25;
-const C = B + 25;
-const D = C + 5;
-const SCRATCH = D + 5;
+const { A, B, C, D, next: SCRATCH } = laneLocals(6);
 const W = SCRATCH + 1;
 const TEMP = W + WORDS;
 const LOCALS: Array<[number, number]> = [[5, I32], [SCRATCH + 1 - A, V128], [WORDS + 1, I64]];

@@ -57,6 +57,11 @@ export interface RoundLocals {
   constantAt: number;
 }
 
+/** The lane locals of a round from local `first` on: A (25), B (25), C (5), D (5); `next` is the first after them. */
+export function laneLocals(first: number): { A: number; B: number; C: number; D: number; next: number } {
+  return { A: first, B: first + 25, C: first + 50, D: first + 55, next: first + 60 };
+}
+
 /** One round on the lanes in locals A: theta, rho and pi into B, chi back into A, iota from the constants. */
 function roundBody(code: Emitter, lanes: LaneOps, { A, B, C, D, scratch, constantAt }: RoundLocals): void {
   for (let x = 0; x < 5; x++) {
@@ -132,10 +137,7 @@ const LENGTH = 0;
 const BLOCK_AT = 1;
 const PADDED_END = 2;
 const ROUND_CONSTANT_AT = 3;
-const A = 4;
-const B = A + 25;
-const C = B + 25;
-const D = C + 5;
+const { A, B, C, D, next: LOCALS_END } = laneLocals(4);
 const LOCALS: RoundLocals = { A, B, C, D, scratch: -1, constantAt: ROUND_CONSTANT_AT };
 
 const I64_LANES: LaneOps = {
@@ -176,7 +178,7 @@ export function keccakWasmModule(): Uint8Array<ArrayBuffer> {
   exports.text('memory').bytes(memoryExport, 0);
   exports.text('keccak384').bytes(functionExport, 0);
   const code = new Emitter().unsigned(1);
-  code.sized(functionBody([[3, I32], [D + 5 - A, I64]], keccak384Body));
+  code.sized(functionBody([[3, I32], [LOCALS_END - A, I64]], keccak384Body));
   // The round constants little-endian, low half first: the byte order of an i64 in memory.
   const data = new Emitter().bytes(1, 0x00).i32(ROUND_CONSTANTS_AT).bytes(op.end).unsigned(ROUNDS * LANE_BYTES);
   for (const word of ROUND_CONSTANTS) data.bytes(word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, word >>> 24);
