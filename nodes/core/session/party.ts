@@ -263,6 +263,7 @@ export abstract class Party extends EventEmitter {
           verifyEnvelope(envelope, this.ended.peerKey);
           return 'duplicate';
         }
+        if (await this.overhear(envelope)) return 'duplicate';
         throw new ProtocolError('WRONG_SESSION', `message for session "${envelope.session}", ours is "${this.snapshot.sessionId || 'none'}"`);
       }
       // Authenticate before the sequencer sees the message: a forgery must not use up a sequence number.
@@ -310,6 +311,14 @@ export abstract class Party extends EventEmitter {
   protected keyFor(_envelope: AnyEnvelope): Promise<string> | string {
     if (!this.snapshot.peerKey) throw new ProtocolError('UNTRUSTED_KEY', 'no peer key is bound to this session');
     return this.snapshot.peerKey;
+  }
+
+  /**
+   * A message of a session not ours, on our topics: whether it is another party's authentic traffic that we only
+   * overheard (then it is ignored, after any conclusion drawn from it). False leaves it refused as WRONG_SESSION.
+   */
+  protected overhear(_envelope: AnyEnvelope): Promise<boolean> | boolean {
+    return false;
   }
 
   /** The key that signs what we send. */

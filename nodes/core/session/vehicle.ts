@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { depthForPayments, depositAddress, mustSettle, offThreadEngine, remainingCapacity, withdrawProposal } from '../flash';
 import { maxPlausibleWh, type MeterReading } from '../meter';
-import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, parseTopic, ProtocolError, Stage, StopReason, topicFor } from '../protocol';
+import { AnyEnvelope, Claim, digestOf, Envelope, KeyPair, newKeyPair, Offer, parseTopic, ProtocolError, Stage, StopReason, topicFor, verifyEnvelope } from '../protocol';
 import { incrementPrice, paymentEvent, sessionRecord } from './accounting';
 import type { TrustStore } from './identity';
 import { emptySnapshot, Party, PartyOptions, Send, Step } from './party';
@@ -308,6 +308,23 @@ export class VehicleParty extends Party {
       ? await offThreadEngine.proposeClose(channel, this.options.wallet, { now: this.now() })
       : await offThreadEngine.proposeTransfer(channel, this.options.wallet, { amount: pending.transfer.amount }, { now: this.now() });
     return { snapshot: { ...s, channel: state }, send: [{ stage: pending.close ? 'settle' : 'pay', type: 'proposal', body: message }] };
+  }
+
+  /**
+   * A station's topics are shared by every vehicle that talks to it: before our session runs there (idle with a
+   * configured station, or with our open unanswered), its messages to another vehicle are no error. Its open-accept
+   * of another session means that vehicle's open came first: the next best is tried at once, not after the open
+   * timeout. Only what the station signed counts, so no one else can make us skip it this way.
+   */
+  protected override async overhear(envelope: AnyEnvelope): Promise<boolean> {
+    const s = this.snapshot;
+    if (s.phase !== 'idle' && s.phase !== 'opening') return false;
+    const stationId = this.stationOf(s);
+    const key = s.phase === 'opening' ? s.peerKey : (await this.trust.keyOf(stationId)) ?? this.chooser.book.get(stationId)?.stationKey;
+    if (!key) return false;
+    verifyEnvelope(envelope, key);
+    if (s.phase === 'opening' && envelope.type === 'open-accept') await this.tryNext(s, 'taken by another vehicle');
+    return true;
   }
 
   private async onOffer(envelope: Envelope<'offer'>): Promise<Step> {

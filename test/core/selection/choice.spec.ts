@@ -47,11 +47,11 @@ describe('core/selection: a vehicle chooses among stations and opens with the be
     return party;
   }
 
-  async function vehicle(policy: Partial<VehiclePolicy> = {}, options: { now?: () => number; trusted?: Record<string, string> } = {}) {
+  async function vehicle(policy: Partial<VehiclePolicy> = {}, options: { now?: () => number; trusted?: Record<string, string>; id?: string; stationId?: string } = {}) {
     const w = wallet();
     await w.topUpFromFaucet(100);
     const party = new VehicleParty(
-      { id: 'EV1', stationId: '', prefix: PREFIX, wallet: w, journal: journal(), pollMs: 20, messagesPerSecond: 1e6, ...(options.now ? { now: options.now } : {}) },
+      { id: options.id ?? 'EV1', stationId: options.stationId ?? '', prefix: PREFIX, wallet: w, journal: journal(), pollMs: 20, messagesPerSecond: 1e6, ...(options.now ? { now: options.now } : {}) },
       {
         maxPricePerKWh: 300, deposit: 60, maxStationDeposit: 0, targetWh: 0, maxPowerW: 22000, meterToleranceWh: 0, maxDepth: 4, security: 1,
         autoStart: true, choiceWindowMs: 200, selection: { strategy: 'cheapest', position: HERE }, ...policy,
@@ -141,6 +141,29 @@ describe('core/selection: a vehicle chooses among stations and opens with the be
     await until(() => ok.phase === 'funding' && party.phase === 'funding');
     assert.equal(choices[1].text, 'chose ST-OK: 100 i/kWh, 11 kW; skipped ST-X: went away');
     assert.equal(opensTo('ST-L'), 0);
+  });
+
+  it('loses a race for a connector without an error: the open-accept of the other vehicle sends it to the next best at once', async function () {
+    const cheap = await station('ST-A', { pricePerKWh: 100 });
+    const next = await station('ST-B', { pricePerKWh: 200 });
+    // An open timeout longer than the test: only what the loser overhears can send it on.
+    const racers = [await vehicle({ autoStart: false, openTimeoutMs: 600_000 }, { id: 'EV1' }), await vehicle({ autoStart: false, openTimeoutMs: 600_000 }, { id: 'EV2' })];
+    // A vehicle configured for ST-A, idle meanwhile, hears all of ST-A's traffic with the winner.
+    const bystander = await vehicle({ autoStart: false }, { id: 'EV3', stationId: 'ST-A' });
+    await Promise.all(racers.map(({ party }) => party.startSession()));
+    assert.equal(opensTo('ST-A'), 2);
+    await until(() => racers.every(({ party }) => party.phase === 'charging'));
+    const winner = racers.find(({ party }) => party.session.peerId === 'ST-A')!;
+    const loser = racers.find(({ party }) => party.session.peerId === 'ST-B')!;
+    assert.ok(winner && loser, 'one charges at ST-A, the other opened with ST-B');
+    assert.equal(cheap.session.peerId, winner.party === racers[0].party ? 'EV1' : 'EV2');
+    assert.equal(next.session.peerId, loser.party === racers[0].party ? 'EV1' : 'EV2');
+    assert.deepEqual(loser.choices.map((c) => c.text), ['chose ST-A: 100 i/kWh, 11 kW', 'chose ST-B: 200 i/kWh, 11 kW; skipped ST-A: taken by another vehicle']);
+    assert.equal(bystander.party.phase, 'idle');
+    // The one error: the station's, for the open that came second (it gets no answer).
+    assert.equal(bus.errors.length, 1, JSON.stringify(bus.errors));
+    assert.equal(bus.errors[0].party, 'station');
+    assert.match(bus.errors[0].message, /^busy with session EV\d-[0-9a-f]+: open refused$/);
   });
 
   it('takes only offers signed with the key it trusts, and none that expired', async function () {
