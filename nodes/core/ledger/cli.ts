@@ -67,7 +67,7 @@ function parse(argv: string[]): Parsed | 'help' {
     host: values.host as string,
     dataDir: path.resolve(values.data as string),
     mwm: wholeNumber(values.mwm as string, '--mwm'),
-    milestoneIntervalMs: Math.round(Number(values['milestone-interval']) * 1000),
+    milestoneIntervalMs: seconds(values['milestone-interval'] as string, '--milestone-interval'),
     powWorkers: wholeNumber(values['pow-workers'] as string, '--pow-workers'),
     dev: values.dev as boolean,
     genesis,
@@ -75,9 +75,16 @@ function parse(argv: string[]): Parsed | 'help' {
   };
 }
 
+/** A number of seconds >= 0 (fractions allowed), in milliseconds. */
+function seconds(text: string, what: string): number {
+  const s = Number(text);
+  if (text.trim() === '' || !Number.isFinite(s) || s < 0) throw new Error(`${what} must be a number of seconds >= 0, got "${text}"`);
+  return Math.round(s * 1000);
+}
+
 function wholeNumber(text: string | undefined, what: string): number {
   const n = Number(text);
-  if (text === undefined || !Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a whole number, got "${text}"`);
+  if (text === undefined || text.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a whole number, got "${text}"`);
   return n;
 }
 
@@ -92,9 +99,6 @@ async function main(): Promise<void> {
   if (options === 'help') {
     console.log(HELP);
     return;
-  }
-  if (!Number.isFinite(options.milestoneIntervalMs) || options.milestoneIntervalMs < 0) {
-    throw new Error('--milestone-interval must be a number of seconds >= 0');
   }
   const tangle = await DevTangle.open({
     dataDir: options.dataDir,

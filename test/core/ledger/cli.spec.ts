@@ -16,6 +16,18 @@ describe('ledger: m2m-tangle CLI', function () {
     assert.match(stdout, /--milestone-interval/);
   });
 
+  it('refuses a bad option value with its name and the usage, exit code 2, and serves nothing', async () => {
+    for (const [option, value] of [['--milestone-interval', 'soon'], ['--milestone-interval', '-1'], ['--mwm', '9.5'], ['--port', '']]) {
+      const failed = await promisify(execFile)(process.execPath, [CLI, `${option}=${value}`, '--data', tempDir()], { timeout: 20_000 }).then(
+        () => assert.fail(`${option}=${value} was taken`),
+        (err: { code: number; stderr: string }) => err,
+      );
+      assert.equal(failed.code, 2, `${option}=${value}`);
+      assert.match(failed.stderr, new RegExp(`^m2m-tangle: ${option} must be a .+, got "${value}"`));
+      assert.match(failed.stderr, /Usage: m2m-tangle \[options\]/);
+    }
+  });
+
   it('serves a funded development ledger, logs requests, and shuts down cleanly on SIGTERM', async () => {
     const dir = tempDir();
     const address = generateAddress(seed('CLI'), 0, 2);
