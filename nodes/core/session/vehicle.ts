@@ -314,7 +314,8 @@ export class VehicleParty extends Party {
    * A station's topics are shared by every vehicle that talks to it: before our session runs there (idle with a
    * configured station, or with our open unanswered), its messages to another vehicle are no error. Its open-accept
    * of another session means that vehicle's open came first: the next best is tried at once, not after the open
-   * timeout. Only what the station signed counts, so no one else can make us skip it this way.
+   * timeout. Only what the station signed counts; a replay of its old accept could make us skip it, which costs
+   * no more than a withdrawn offer does (PROTOCOL.md).
    */
   protected override async overhear(envelope: AnyEnvelope): Promise<boolean> {
     const s = this.snapshot;
