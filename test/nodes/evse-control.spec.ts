@@ -211,9 +211,10 @@ describe('nodes: evse-control', function () {
 
   it('stops the session when the simulated vehicle is full', async function () {
     // 32 A on 3 phases: 22 kW fills a 1 Wh battery in about 0.16 s.
+    // That may happen before `load` resolves, so wait on the session's stop reason rather than on the event.
     const { party } = await load({ maxCurrentA: '32', phases: '3', vehicleTargetWh: '1' }, { charging: true });
-    const stopping = await new Promise((resolve) => party.once('stopping', resolve));
-    assert.deepEqual(stopping, { sessionId: 'S1', reason: 'vehicle-full' });
+    await until(() => party.session.stopReason !== null, 'a stopped session');
+    assert.deepEqual([party.session.sessionId, party.session.stopReason], ['S1', 'vehicle-full']);
   });
 
   it('pauses when no payment comes while charging, until the operator resumes', async function () {
