@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as channel from './channel';
 import { MAX_DEPTH } from './channel';
 import { FlashError, type FlashErrorCode } from './errors';
-import type { ChannelState, KeyHolder, SignedBundle } from './types';
+import type { ChannelState, KeyHolder, SignedBundle, TreeNode } from './types';
 
 /**
  * The channel engine off the event loop. A payment costs some milliseconds of hashing on a fast machine and many
@@ -111,7 +111,7 @@ export class OffThreadEngine {
       const request: EngineRequest = { id, name, args: rest, keysAt, seed: keys?.seed ?? '', reserved };
       worker.postMessage(request);
     });
-    if (given) restoreChainTrytes(result, given);
+    if (given) reuseUnchanged(result, given);
     return result;
   }
 
@@ -174,21 +174,42 @@ function withoutChainTrytes(state: ChannelState): ChannelState {
   return { ...state, chain: strip(state.chain), pending: state.pending && { ...state.pending, reused: strip(state.pending.reused) } };
 }
 
-/** Puts the trytes back into the bundles of the result's state that came from `given` (the new ones have theirs). */
-function restoreChainTrytes(result: unknown, given: ChannelState): void {
+/**
+ * Puts back into the result's state what came from `given` unchanged: the chain's bundles (with their trytes,
+ * which did not travel) and the tree nodes. The very objects, not equal copies from the worker, so that the states
+ * share their memory and the journal skips what it has written already.
+ */
+function reuseUnchanged(result: unknown, given: ChannelState): void {
   const state = isChannelState(result) ? result : (result as { state?: unknown }).state;
   if (!isChannelState(state)) return;
-  const known = new Map([...given.chain, ...(given.pending?.reused ?? [])].map((b) => [b.hash, b.trytes]));
-  const restore = (bundles: SignedBundle[]) => {
-    for (const bundle of bundles) {
-      if (bundle.trytes.length > 0) continue;
-      const trytes = known.get(bundle.hash);
-      if (!trytes) throw new Error(`the engine's worker returned bundle ${bundle.hash} of node ${bundle.node} without its trytes`);
-      bundle.trytes = trytes;
-    }
-  };
+  const known = new Map([...given.chain, ...(given.pending?.reused ?? [])].map((b) => [b.hash, b]));
+  const restore = (bundles: SignedBundle[]) =>
+    bundles.forEach((bundle, i) => {
+      if (bundle.trytes.length > 0) return;
+      const original = known.get(bundle.hash);
+      if (original?.node !== bundle.node) throw new Error(`the engine's worker returned bundle ${bundle.hash} of node ${bundle.node} without its trytes`);
+      bundles[i] = original;
+    });
   restore(state.chain);
   if (state.pending) restore(state.pending.reused);
+  const ids = Object.keys(state.nodes);
+  for (const id of ids) if (sameNode(state.nodes[id], given.nodes[id])) state.nodes[id] = given.nodes[id];
+  if (ids.length === Object.keys(given.nodes).length && ids.every((id) => state.nodes[id] === given.nodes[id])) state.nodes = given.nodes;
+}
+
+/** Whether the worker returned a tree node unchanged. It compares every field: a field added to TreeNode fails to compile here. */
+function sameNode(a: TreeNode, b: TreeNode | undefined): boolean {
+  if (!b) return false;
+  const { digests, keyIndex, address, signedBundles, ...others } = a;
+  others satisfies Record<string, never>;
+  return (
+    keyIndex === b.keyIndex &&
+    address === b.address &&
+    digests[0] === b.digests[0] &&
+    digests[1] === b.digests[1] &&
+    signedBundles.length === b.signedBundles.length &&
+    signedBundles.every((hash, i) => hash === b.signedBundles[i])
+  );
 }
 
 function isChannelState(value: unknown): value is ChannelState {

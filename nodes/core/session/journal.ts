@@ -31,12 +31,12 @@ type JournalRecord =
   | { set: [Path, unknown][]; unset: Path[]; lists: [Path, ListChange][] }
   | { set: Fields; grow: Record<string, { drop: number; append: unknown[] }> };
 
-/** A leaf as last written: its value and JSON, or for a list the JSON of each entry. */
-interface Leaf {
-  path: Path;
-  value: unknown;
-  json: string | string[];
-}
+/**
+ * What the journal last wrote of a value: for a leaf, its JSON (a list's entry by entry); for an object with keys,
+ * the same for each of its fields. Kept as a tree so that a save can skip a part of the session that is the very
+ * object it wrote before: sessions are replaced, never changed in place, so an unchanged part is the same object.
+ */
+type Written = { value: unknown; json: string | string[] } | { value: Fields; fields: Map<string, Written> };
 
 /**
  * The durable copy of one party's session, kept before any message that depends on it is sent.
@@ -51,8 +51,8 @@ interface Leaf {
  */
 export class SessionJournal<T extends object> {
   private log: AppendLog<JournalRecord> | null = null;
-  /** The leaves last written, by their id (see leavesOf); empty when the next save must write a whole snapshot. */
-  private written = new Map<string, Leaf>();
+  /** What was written last (see writtenOf); null when the next save must write a whole snapshot. */
+  private written: Written | null = null;
   private deltas = 0;
   /** Set by close(): the party has stopped, and a successor may own the file now; nothing more is written. */
   private closed = false;
@@ -62,19 +62,19 @@ export class SessionJournal<T extends object> {
   async save(snapshot: T): Promise<void> {
     if (this.closed) throw new JournalError(`session journal ${this.file} is closed; the step was not saved`);
     const fields = snapshot as Fields;
-    const leaves = leavesOf(fields, this.written);
+    const written = writtenOf(fields, this.written ?? undefined, true);
     if (!this.log) this.log = (await this.open()).log;
-    if (this.written.size === 0 || this.deltas >= COMPACT_AFTER) {
+    if (this.written === null || this.deltas >= COMPACT_AFTER) {
       await this.log.rewrite(LOG, [{ snapshot: fields }]);
       this.deltas = 0;
     } else {
-      const change = delta(this.written, leaves);
+      const change = delta(this.written, written);
       // A step that changed nothing (a heartbeat, say) leaves the file as it is.
       if (change === null) return;
       await this.log.appendJson([change]);
       this.deltas++;
     }
-    this.written = leaves;
+    this.written = written;
   }
 
   /** The latest snapshot, or null when there is none yet. */
@@ -84,7 +84,7 @@ export class SessionJournal<T extends object> {
     let fields: Fields | null = null;
     for (const record of records) fields = apply(fields, record);
     // A log of an earlier version is compacted into this version's format by the next save.
-    this.written = fields && version === LOG.version ? leavesOf(fields, new Map()) : new Map();
+    this.written = fields && version === LOG.version ? writtenOf(fields, undefined, true) : null;
     this.deltas = records.length;
     return fields as T | null;
   }
@@ -130,38 +130,30 @@ function isRecord(value: unknown): value is Fields {
 }
 
 /**
- * The session's leaves: values that are not objects with keys (lists are leaves). A value that is the very same
- * object as last written keeps its JSON, so an unchanged outbox entry is not encoded again.
+ * What a save writes of `value`, reusing `was` (what the save before wrote there) for every part that is the same
+ * object, and the JSON of leaves that are equal. Leaves are values that are not objects with keys (lists are
+ * leaves); `root` keeps the session itself an object even when it has no fields.
  */
-function leavesOf(fields: Fields, before: Map<string, Leaf>): Map<string, Leaf> {
-  const leaves = new Map<string, Leaf>();
-  // The keys down to the value visited; a leaf's path is copied from them only when the leaf is new.
-  const keys: Path = [];
-  // The id is the path joined by a character that JSON keys here never hold: cheaper than encoding the path.
-  const visit = (value: unknown, id: string) => {
-    if (isRecord(value)) {
-      let inners = 0;
-      for (const key in value) {
-        const inner = value[key];
-        // JSON leaves an undefined field out, and a function or a symbol; so does the journal (as in its snapshots).
-        if (inner === undefined || typeof inner === 'function' || typeof inner === 'symbol') continue;
-        inners++;
-        keys.push(key);
-        visit(inner, `${id}\u0000${key}`);
-        keys.pop();
-      }
-      if (inners > 0 || keys.length === 0) return;
+function writtenOf(value: unknown, was: Written | undefined, root = false): Written {
+  if (was && was.value === value) return was;
+  if (isRecord(value)) {
+    const wasFields = was && 'fields' in was ? was.fields : undefined;
+    const fields = new Map<string, Written>();
+    for (const key in value) {
+      const inner = value[key];
+      // JSON leaves an undefined field out, and a function or a symbol; so does the journal (as in its snapshots).
+      if (inner === undefined || typeof inner === 'function' || typeof inner === 'symbol') continue;
+      fields.set(key, writtenOf(inner, wasFields?.get(key)));
     }
-    const was = before.get(id);
-    leaves.set(id, { path: was?.path ?? [...keys], value, json: was && was.value === value ? was.json : encode(value, was?.value, was?.json) });
-  };
-  visit(fields, '');
-  return leaves;
+    if (fields.size > 0 || root) return { value, fields };
+  }
+  const wasLeaf = was && 'json' in was ? was : undefined;
+  return { value, json: encode(value, wasLeaf?.value, wasLeaf?.json) };
 }
 
 /**
- * A leaf's JSON, reusing what was written for an equal value: comparing is cheaper than encoding again, and the
- * channel state comes back from the engine's worker as new objects every time, the chain's bundles mostly equal.
+ * A leaf's JSON, reusing what was written for an equal value: comparing is cheaper than encoding again, and a
+ * value may come back equal in a new object (from the engine's worker, or from a restart's load).
  */
 function encode(value: unknown, was: unknown, wasJson: string | string[] | undefined): string | string[] {
   if (!Array.isArray(value)) return typeof wasJson === 'string' && sameJson(value, was) ? wasJson : JSON.stringify(value);
@@ -184,27 +176,54 @@ function sameJson(a: unknown, b: unknown): boolean {
   return keys.every((key) => key in b && sameJson((a as Fields)[key], (b as Fields)[key]));
 }
 
+/** A change record being put together: its `set`, `unset` and `lists` entries, as JSON. */
+interface Change {
+  set: string[];
+  unset: string[];
+  lists: string[];
+}
+
 /**
  * The change record from `before` to `after`, as JSON, or null when nothing changed. It is put together from the
  * leaves' JSON, which the comparison needed anyway: encoding the record again would encode every new bundle twice.
  */
-function delta(before: Map<string, Leaf>, after: Map<string, Leaf>): string | null {
-  const set: string[] = [];
-  const lists: string[] = [];
-  const unset = [...before].filter(([id]) => !after.has(id)).map(([, leaf]) => JSON.stringify(leaf.path));
-  for (const [id, leaf] of after) {
-    const was = before.get(id)?.json;
-    if (typeof leaf.json === 'string' || !Array.isArray(was)) {
-      if (leaf.json !== was) set.push(`[${JSON.stringify(leaf.path)},${listJson(leaf.json)}]`);
-      continue;
-    }
-    const { drop, keep } = longestRun(was, leaf.json);
-    if (drop === 0 && keep === was.length && keep === leaf.json.length) continue;
-    if (keep === 0) set.push(`[${JSON.stringify(leaf.path)},${listJson(leaf.json)}]`);
-    else lists.push(`[${JSON.stringify(leaf.path)},{"drop":${drop},"keep":${keep},"append":${listJson(leaf.json.slice(keep))}}]`);
-  }
+function delta(before: Written, after: Written): string | null {
+  const change: Change = { set: [], unset: [], lists: [] };
+  collect(before, after, [], change);
+  const { set, unset, lists } = change;
   if (set.length === 0 && unset.length === 0 && lists.length === 0) return null;
   return `{"set":[${set.join(',')}],"unset":[${unset.join(',')}],"lists":[${lists.join(',')}]}`;
+}
+
+/** Adds to `change` what turns `before` into `after` at `path`; a part written by both saves is skipped. */
+function collect(before: Written | undefined, after: Written | undefined, path: Path, change: Change): void {
+  if (before === after) return;
+  if (before && after && 'fields' in before && 'fields' in after) {
+    for (const [key, inner] of before.fields) if (!after.fields.has(key)) collect(inner, undefined, [...path, key], change);
+    for (const [key, inner] of after.fields) collect(before.fields.get(key), inner, [...path, key], change);
+    return;
+  }
+  if (before && after && 'json' in before && 'json' in after) return leafChange(before.json, after.json, path, change);
+  // Gone, new, or a leaf that became an object or back: the old leaves go, the new ones are set.
+  if (before) leavesOf(before, path, (leafPath) => change.unset.push(JSON.stringify(leafPath)));
+  if (after) leavesOf(after, path, (leafPath, json) => change.set.push(`[${JSON.stringify(leafPath)},${listJson(json)}]`));
+}
+
+function leavesOf(written: Written, path: Path, each: (path: Path, json: string | string[]) => void): void {
+  if ('json' in written) return each(path, written.json);
+  for (const [key, inner] of written.fields) leavesOf(inner, [...path, key], each);
+}
+
+/** How a leaf changed: a value replaced, or a list that kept a run of its entries. */
+function leafChange(was: string | string[], json: string | string[], path: Path, change: Change): void {
+  if (typeof json === 'string' || !Array.isArray(was)) {
+    if (json !== was) change.set.push(`[${JSON.stringify(path)},${listJson(json)}]`);
+    return;
+  }
+  const { drop, keep } = longestRun(was, json);
+  if (drop === 0 && keep === was.length && keep === json.length) return;
+  if (keep === 0) change.set.push(`[${JSON.stringify(path)},${listJson(json)}]`);
+  else change.lists.push(`[${JSON.stringify(path)},{"drop":${drop},"keep":${keep},"append":${listJson(json.slice(keep))}}]`);
 }
 
 /** A leaf's JSON: a value's, or a list's from its entries'. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import isBundle from '@iota/bundle-validator';
 import { FlashError, OffThreadEngine, type ChannelState, type KeyHolder } from '../../../nodes/core/flash';
 import { deriveDigest, deriveDigestAhead } from '../../../nodes/core/flash/signing';
@@ -29,6 +30,13 @@ describe('flash: the engine off the event loop (worker threads)', () => {
       const applied = await engine.applyCompletion(cosigned.state, viaJson(completed.message));
       assert.deepEqual(completed.state.balances, [100 - 7 * i, 100 + 7 * i]);
       assert.deepEqual(applied.chain, completed.state.chain);
+      // What the worker returned unchanged is the caller's own object again: the states share it, the journal skips it.
+      const given = cosigned.state;
+      const givenBundles = new Map([...given.chain, ...(given.pending?.reused ?? [])].map((bundle) => [bundle.hash, bundle]));
+      for (const bundle of applied.chain) if (givenBundles.has(bundle.hash)) assert.equal(bundle, givenBundles.get(bundle.hash), `payment ${i}: bundle of node ${bundle.node}`);
+      for (const id of Object.keys(applied.nodes)) {
+        assert.equal(applied.nodes[id] === given.nodes[id], isDeepStrictEqual(applied.nodes[id], given.nodes[id]), `payment ${i}: node ${id} is the given one exactly when unchanged`);
+      }
       for (const bundle of applied.chain) assert.ok(isBundle(parse(bundle.trytes)), `payment ${i}: the bundle of node ${bundle.node} validates`);
       [a, b] = [completed.state, applied];
     }
