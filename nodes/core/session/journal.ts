@@ -59,6 +59,10 @@ export class SessionJournal<T extends object> {
 
   constructor(readonly file: string) {}
 
+  /**
+   * Appends what changed since the last save. A part of `snapshot` that is the very object saved last time counts
+   * as unchanged without being looked at: a session is replaced by a new one, never changed in place after a save.
+   */
   async save(snapshot: T): Promise<void> {
     if (this.closed) throw new JournalError(`session journal ${this.file} is closed; the step was not saved`);
     const fields = snapshot as Fields;

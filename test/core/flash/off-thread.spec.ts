@@ -21,6 +21,9 @@ describe('flash: the engine off the event loop (worker threads)', () => {
   it('runs payments with the same checks and results as the engine on the main thread, the chain\'s trytes kept across calls', async () => {
     const keys: [KeyHolder, KeyHolder] = [wallet(SEEDS[0]), wallet(SEEDS[1])];
     let [a, b] = await openPair(keys, 'off-thread');
+    // How many unchanged bundles and tree nodes came back as the caller's own objects, over all payments.
+    let sharedBundles = 0;
+    let sharedNodes = 0;
     // Five payments: leaves are reused and the tree grows, so later chains carry bundles of earlier states.
     for (let i = 1; i <= 5; i++) {
       const proposal = await engine.proposeTransfer(a, keys[0], { amount: 7 });
@@ -33,13 +36,18 @@ describe('flash: the engine off the event loop (worker threads)', () => {
       // What the worker returned unchanged is the caller's own object again: the states share it, the journal skips it.
       const given = cosigned.state;
       const givenBundles = new Map([...given.chain, ...(given.pending?.reused ?? [])].map((bundle) => [bundle.hash, bundle]));
-      for (const bundle of applied.chain) if (givenBundles.has(bundle.hash)) assert.equal(bundle, givenBundles.get(bundle.hash), `payment ${i}: bundle of node ${bundle.node}`);
+      for (const bundle of applied.chain.filter((b) => givenBundles.has(b.hash))) {
+        assert.equal(bundle, givenBundles.get(bundle.hash), `payment ${i}: bundle of node ${bundle.node}`);
+        sharedBundles++;
+      }
       for (const id of Object.keys(applied.nodes)) {
         assert.equal(applied.nodes[id] === given.nodes[id], isDeepStrictEqual(applied.nodes[id], given.nodes[id]), `payment ${i}: node ${id} is the given one exactly when unchanged`);
+        if (applied.nodes[id] === given.nodes[id]) sharedNodes++;
       }
       for (const bundle of applied.chain) assert.ok(isBundle(parse(bundle.trytes)), `payment ${i}: the bundle of node ${bundle.node} validates`);
       [a, b] = [completed.state, applied];
     }
+    assert.ok(sharedBundles > 0 && sharedNodes > 0, `shared ${sharedBundles} bundles and ${sharedNodes} nodes: the checks above ran on some`);
   });
 
   it('rejects a forged co-signature with the FlashError code of the engine, and the state stays as it was', async () => {
