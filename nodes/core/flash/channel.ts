@@ -337,7 +337,7 @@ function buildPending(
     const trytes = buildBundle(addressOf(state, step.node), totalOf(state), outputs, state.security, timestamp);
     return { node: step.node, hash: hashField(trytes), trytes };
   });
-  return { role, seq: state.seq + 1, transfer, close, timestamp, balances, reused: state.chain.slice(0, plan.reuse), bundles };
+  return { role, seq: state.seq + 1, transfer, close, timestamp, balances, reuse: plan.reuse, bundles };
 }
 
 function hashField(txTrytes: readonly string[]): string {
@@ -350,7 +350,7 @@ function commitInto(draft: ChannelState, pending: PendingState, signed: string[]
     const uses = draft.nodes[bundle.node].signedBundles;
     if (!uses.includes(bundle.hash)) uses.push(bundle.hash);
   });
-  draft.chain = [...pending.reused, ...pending.bundles.map((b, i): SignedBundle => ({ node: b.node, hash: b.hash, trytes: signed[i] }))];
+  draft.chain = [...draft.chain.slice(0, pending.reused?.length ?? pending.reuse), ...pending.bundles.map((b, i): SignedBundle => ({ node: b.node, hash: b.hash, trytes: signed[i] }))];
   draft.seq = pending.seq;
   draft.balances = [...pending.balances];
   draft.timestamp = pending.timestamp;

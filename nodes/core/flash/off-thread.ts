@@ -171,7 +171,7 @@ export class OffThreadEngine {
  */
 function withoutChainTrytes(state: ChannelState): ChannelState {
   const strip = (bundles: SignedBundle[]) => bundles.map((b) => ({ ...b, trytes: [] }));
-  return { ...state, chain: strip(state.chain), pending: state.pending && { ...state.pending, reused: strip(state.pending.reused) } };
+  return { ...state, chain: strip(state.chain) };
 }
 
 /**
@@ -182,16 +182,13 @@ function withoutChainTrytes(state: ChannelState): ChannelState {
 function reuseUnchanged(result: unknown, given: ChannelState): void {
   const state = isChannelState(result) ? result : (result as { state?: unknown }).state;
   if (!isChannelState(state)) return;
-  const known = new Map([...given.chain, ...(given.pending?.reused ?? [])].map((b) => [b.hash, b]));
-  const restore = (bundles: SignedBundle[]) =>
-    bundles.forEach((bundle, i) => {
-      if (bundle.trytes.length > 0) return;
-      const original = known.get(bundle.hash);
-      if (original?.node !== bundle.node) throw new Error(`the engine's worker returned bundle ${bundle.hash} of node ${bundle.node} without its trytes`);
-      bundles[i] = original;
-    });
-  restore(state.chain);
-  if (state.pending) restore(state.pending.reused);
+  const known = new Map(given.chain.map((b) => [b.hash, b]));
+  state.chain.forEach((bundle, i) => {
+    if (bundle.trytes.length > 0) return;
+    const original = known.get(bundle.hash);
+    if (original?.node !== bundle.node) throw new Error(`the engine's worker returned bundle ${bundle.hash} of node ${bundle.node} without its trytes`);
+    state.chain[i] = original;
+  });
   const ids = Object.keys(state.nodes);
   for (const id of ids) if (sameNode(state.nodes[id], given.nodes[id])) state.nodes[id] = given.nodes[id];
   if (ids.length === Object.keys(given.nodes).length && ids.every((id) => state.nodes[id] === given.nodes[id])) state.nodes = given.nodes;

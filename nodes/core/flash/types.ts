@@ -62,8 +62,13 @@ export interface PendingState {
   close: boolean;
   timestamp: number;
   balances: [number, number];
-  /** The chain after this state: bundles reused from the latest state, then the new ones. */
-  reused: SignedBundle[];
+  /**
+   * The chain after this state: the first `reuse` bundles of the latest state's chain, then the new ones. A count,
+   * not the bundles: they are in the chain already, and the journal would write their trytes a second time.
+   */
+  reuse: number;
+  /** Instead of `reuse`, in states saved by version 0.1.0: those bundles themselves. */
+  reused?: SignedBundle[];
   bundles: PendingBundle[];
   /** Our signature fragments for `bundles` (cosigner only: kept so a repeated proposal gets the same answer). */
   signatures?: string[][];

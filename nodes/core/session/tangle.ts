@@ -146,7 +146,7 @@ export class ChannelTangle {
       .filter((n) => n.signedBundles.length > 0 && n.address)
       .map((n) => n.address!);
     if (addresses.length === 0) return [];
-    const known = new Set([...channel.chain.map((b) => b.hash), ...(channel.pending ? [...channel.pending.bundles, ...channel.pending.reused].map((b) => b.hash) : [])]);
+    const known = new Set([...channel.chain.map((b) => b.hash), ...(channel.pending?.bundles.map((b) => b.hash) ?? [])]);
     const hashes = await api.findTransactions({ addresses });
     if (hashes.length === 0) return [];
     const txs = await api.getTransactionObjects(hashes);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import isBundle from '@iota/bundle-validator';
 import {
   acceptChannel,
+  applyCompletion,
   type ChannelState,
   completeProposal,
   cosignProposal,
@@ -215,6 +216,19 @@ describe('flash protocol edge cases (security 1)', function () {
     assert.deepEqual(completed.state.balances, [95, 105]);
     pair.states = [completed.state, cosigned.state];
     assert.equal(pair.states[1].pending?.role, 'cosigner');
+  });
+
+  it('completes a state under signature that version 0.1.0 saved, with the kept bundles instead of their count', () => {
+    const pair = new Pair(2, 1, [100, 100]);
+    pair.pay(0, 5);
+    const proposal = proposeTransfer(pair.states[0], pair.keys[0], { amount: 5 });
+    const cosigned = cosignProposal(pair.states[1], pair.keys[1], viaJson(proposal.message));
+    const { reuse, ...rest } = proposal.state.pending!;
+    assert.ok(reuse > 0, 'the next state keeps bundles of this one');
+    const saved: ChannelState = viaJson({ ...proposal.state, pending: { ...rest, reused: proposal.state.chain.slice(0, reuse) } } as ChannelState);
+    const completed = completeProposal(saved, pair.keys[0], viaJson(cosigned.message));
+    assert.deepEqual(completed.state, completeProposal(proposal.state, pair.keys[0], viaJson(cosigned.message)).state);
+    assert.deepEqual(chainHashes(applyCompletion(cosigned.state, viaJson(completed.message))), chainHashes(completed.state));
   });
 
   it('withdraws a stale proposal, after which a fresh one goes through', () => {
