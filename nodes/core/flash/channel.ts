@@ -128,8 +128,23 @@ function checkDigests(value: unknown, security: SecurityLevel): NodeDigest[] {
 
 // ----------------------------------------------------------------------------------------------------- digests
 
+/**
+ * The node records each draft may change. A draft shares the records of the state it was copied from (a tree of
+ * thousands of nodes would otherwise be copied at every step), so a record is copied the first time a draft
+ * changes it, and only then.
+ */
+const ownedNodes = new WeakMap<ChannelState, Set<number>>();
+
+/** The record of `node` in `draft`, to change: the draft's own copy (a new record for a node not in the tree yet). */
 function nodeRecord(draft: ChannelState, node: number): TreeNode {
-  return (draft.nodes[node] ??= { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
+  let owned = ownedNodes.get(draft);
+  if (!owned) ownedNodes.set(draft, (owned = new Set()));
+  const record = draft.nodes[node];
+  if (record && owned.has(node)) return record;
+  owned.add(node);
+  return (draft.nodes[node] = record
+    ? { ...record, digests: [record.digests[0], record.digests[1]], signedBundles: [...record.signedBundles] }
+    : { digests: [null, null], keyIndex: -1, address: null, signedBundles: [] });
 }
 
 /** Derives our digests for the nodes that lack one, at key indices the wallet allocates. */
@@ -148,7 +163,7 @@ function deriveOwnDigests(draft: ChannelState, keys: KeyHolder, nodes: number[])
     const record = nodeRecord(draft, node);
     record.keyIndex = indices[i];
     record.digests[draft.self] = deriveDigest(keys.seed, indices[i], draft.security);
-    composeAddress(draft, node);
+    composeAddress(draft, record);
   });
 }
 
@@ -160,16 +175,17 @@ function storePeerDigests(draft: ChannelState, digests: NodeDigest[], expected: 
   }
   const peer = other(draft.self);
   for (const [node, digest] of received) {
-    const record = nodeRecord(draft, node);
-    const known = record.digests[peer];
+    const known = draft.nodes[node]?.digests[peer] ?? null;
     if (known !== null && known !== digest) fail('DIGEST_MISMATCH', `node ${node}: digest differs from the one received earlier`);
+    // Digests ahead come again with every round until their branch is used: a record is copied only when new.
+    if (known === digest) continue;
+    const record = nodeRecord(draft, node);
     record.digests[peer] = digest;
-    composeAddress(draft, node);
+    composeAddress(draft, record);
   }
 }
 
-function composeAddress(draft: ChannelState, node: number): void {
-  const record = draft.nodes[node];
+function composeAddress(draft: ChannelState, record: TreeNode): void {
   const [d0, d1] = record.digests;
   if (d0 !== null && d1 !== null && record.address === null) {
     record.address = multisigAddress(d0, d1);
@@ -273,17 +289,16 @@ function emptyState(terms: ChannelTerms, self: Party, settlementAddresses: [stri
 
 /**
  * A copy to change: the engine's steps replace or append to the state's parts, so a fresh copy of the small
- * mutable parts (balances, node records, lists) suffices; the bundle trytes, immutable strings, are shared.
+ * mutable parts (balances, lists) suffices; node records are copied when changed (nodeRecord), and the bundle
+ * trytes, immutable strings, are shared.
  */
 function copyState(state: ChannelState): ChannelState {
-  const nodes: ChannelState['nodes'] = {};
-  for (const [id, n] of Object.entries(state.nodes)) nodes[Number(id)] = { ...n, digests: [...n.digests], signedBundles: [...n.signedBundles] };
   return {
     ...state,
     deposits: [...state.deposits],
     balances: [...state.balances],
     settlementAddresses: [...state.settlementAddresses],
-    nodes,
+    nodes: { ...state.nodes },
     chain: [...state.chain],
   };
 }
@@ -347,8 +362,7 @@ function hashField(txTrytes: readonly string[]): string {
 /** The state as it would be once `pending` is co-signed; `signed` holds the final bundle trytes. */
 function commitInto(draft: ChannelState, pending: PendingState, signed: string[][]): void {
   pending.bundles.forEach((bundle) => {
-    const uses = draft.nodes[bundle.node].signedBundles;
-    if (!uses.includes(bundle.hash)) uses.push(bundle.hash);
+    if (!draft.nodes[bundle.node].signedBundles.includes(bundle.hash)) nodeRecord(draft, bundle.node).signedBundles.push(bundle.hash);
   });
   draft.chain = [...draft.chain.slice(0, pending.reused?.length ?? pending.reuse), ...pending.bundles.map((b, i): SignedBundle => ({ node: b.node, hash: b.hash, trytes: signed[i] }))];
   draft.seq = pending.seq;

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { FlashError } from './errors';
-import { ENGINE_CALLS, type EngineReply, type EngineRequest } from './off-thread';
+import { ENGINE_CALLS, type EngineReply, type EngineRequest, isChannelState, stateOf } from './off-thread';
 import { deriveDigestAhead } from './signing';
 import type { ChannelState, KeyHolder, SecurityLevel } from './types';
 
@@ -11,6 +11,35 @@ import type { ChannelState, KeyHolder, SecurityLevel } from './types';
 
 /** How many of a call's unused reserved indices to derive digests for while idle: a growing tree needs one or two. */
 const DERIVE_AHEAD = 4;
+/** How many of the trees it returned a worker keeps for the next calls (about two per session it serves). */
+const TREES_KEPT = 512;
+
+/** The trees (states' `nodes`) this worker returned, by reference, least recently used first. */
+const trees = new Map<number, ChannelState['nodes']>();
+let lastTreeRef = 0;
+
+function keepTree(nodes: ChannelState['nodes']): number {
+  trees.set(++lastTreeRef, nodes);
+  if (trees.size > TREES_KEPT) trees.delete(trees.keys().next().value as number);
+  return lastTreeRef;
+}
+
+/** The tree kept under `ref`, now the most recently used; undefined once it was let go. */
+function keptTree(ref: number): ChannelState['nodes'] | undefined {
+  const nodes = trees.get(ref);
+  if (nodes) {
+    trees.delete(ref);
+    trees.set(ref, nodes);
+  }
+  return nodes;
+}
+
+/** The records of `after` that are not those of `before`: the engine copies a record only to change it. */
+function changedNodes(after: ChannelState['nodes'], before: ChannelState['nodes']): ChannelState['nodes'] {
+  const changed: ChannelState['nodes'] = {};
+  for (const id in after) if (after[id] !== before[id]) changed[id] = after[id];
+  return changed;
+}
 
 function reservedKeys(seed: string, reserved: number[]): KeyHolder & { consumed: number } {
   return {
@@ -27,25 +56,33 @@ function reservedKeys(seed: string, reserved: number[]): KeyHolder & { consumed:
 parentPort?.on('message', (request: EngineRequest) => {
   const keys = reservedKeys(request.seed, request.reserved);
   const args = request.args.slice();
+  if (request.treeRef !== undefined) {
+    const nodes = keptTree(request.treeRef);
+    if (!nodes) return parentPort?.postMessage({ id: request.id, consumed: 0, treeGone: true } satisfies EngineReply);
+    args[0] = { ...(args[0] as ChannelState), nodes };
+  }
+  const given = isChannelState(args[0]) ? args[0] : null;
   if (request.keysAt >= 0) args.splice(request.keysAt, 0, keys);
   let reply: EngineReply;
   try {
     const call = ENGINE_CALLS[request.name] as (...a: unknown[]) => unknown;
     reply = { id: request.id, result: call(...args), consumed: keys.consumed };
+    const state = stateOf(reply.result);
+    if (state) {
+      reply.treeRef = keepTree(state.nodes);
+      if (given) {
+        state.nodes = changedNodes(state.nodes, given.nodes);
+        reply.changedNodesOnly = true;
+      }
+    }
   } catch (err) {
     const code = err instanceof FlashError ? err.code : undefined;
     reply = { id: request.id, error: { code, message: (err as Error).message }, consumed: keys.consumed };
   }
   parentPort?.postMessage(reply);
-  const security = securityOf(reply.result);
+  const security = stateOf(reply.result)?.security;
   if (request.seed && security) deriveAhead(request.seed, request.reserved.slice(keys.consumed, keys.consumed + DERIVE_AHEAD), security);
 });
-
-/** The security level of a call's resulting state: every call returns a state, alone or with a message. */
-function securityOf(result: unknown): SecurityLevel | undefined {
-  const state = (result as { state?: ChannelState } | undefined)?.state ?? (result as ChannelState | undefined);
-  return state?.security;
-}
 
 /** One digest per turn of the event loop, so that a call that arrives meanwhile waits for one digest at most. */
 function deriveAhead(seed: string, indices: number[], security: SecurityLevel): void {

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import * as channel from './channel';
 import { MAX_DEPTH } from './channel';
 import { FlashError, type FlashErrorCode } from './errors';
-import type { ChannelState, KeyHolder, SignedBundle, TreeNode } from './types';
+import type { ChannelState, KeyHolder, SignedBundle } from './types';
 
 /**
  * The channel engine off the event loop. A payment costs some milliseconds of hashing on a fast machine and many
@@ -17,6 +17,12 @@ import type { ChannelState, KeyHolder, SignedBundle, TreeNode } from './types';
  * call takes a reserve of fresh indices (enough for a whole branch; the key holder hands them out a block at a time)
  * and the worker hands out only those. What a call leaves unused is kept for the next call on the main thread; what it took counts as used,
  * even when it failed. A reserve lost in a crash is only skipped: an index is never handed out twice.
+ *
+ * The tree: a channel's node records grow with every advance (thousands in a long session), and copying them to
+ * the worker and back at every call made a payment cost more the longer the session ran. So a worker keeps the
+ * trees it returned, and a call whose state holds a tree that its worker returned sends a reference instead; the
+ * worker returns only the records that changed, and the state the caller gets holds its own records for the rest.
+ * This relies on the engine's contract that a state is replaced, never changed in place.
  */
 
 export const ENGINE_CALLS = {
@@ -40,6 +46,8 @@ export interface EngineRequest {
   keysAt: number;
   seed: string;
   reserved: number[];
+  /** The state's tree is the one the worker returned under this reference, and was left out of `args`. */
+  treeRef?: number;
 }
 
 export interface EngineReply {
@@ -48,6 +56,12 @@ export interface EngineReply {
   error?: { code?: FlashErrorCode; message: string };
   /** How many of the reserved indices the call took (they count as used even when it failed). */
   consumed: number;
+  /** The reference under which the worker keeps the resulting state's tree. */
+  treeRef?: number;
+  /** The resulting state holds only the tree nodes that differ from the given state's. */
+  changedNodesOnly?: boolean;
+  /** The worker no longer holds the tree `treeRef` named (it keeps the recent ones): the call did not run. */
+  treeGone?: boolean;
 }
 
 /** The compiled worker sits next to this module. */
@@ -64,7 +78,7 @@ type Engine = typeof ENGINE_CALLS;
 type Call<K extends EngineCallName> = (...args: Parameters<Engine[K]>) => Promise<ReturnType<Engine[K]>>;
 
 interface Pending {
-  resolve(value: unknown): void;
+  resolve(reply: EngineReply): void;
   reject(err: Error): void;
   reserved: number[];
   keys: KeyHolder | null;
@@ -76,6 +90,8 @@ export class OffThreadEngine {
   private readonly busy = new Map<Worker, number>();
   private readonly pending = new Map<number, Pending>();
   private readonly spare = new WeakMap<KeyHolder, number[]>();
+  /** Which worker keeps which tree (a state's `nodes`), and under what reference. */
+  private readonly trees = new WeakMap<ChannelState['nodes'], { worker: Worker; ref: number }>();
   private nextId = 1;
 
   /** `size` worker threads, started on first use; idle ones do not keep the process alive. */
@@ -99,20 +115,40 @@ export class OffThreadEngine {
     const keys = keysAt >= 0 ? (args[keysAt] as KeyHolder) : null;
     const rest = keysAt >= 0 ? [...args.slice(0, keysAt), ...args.slice(keysAt + 1)] : args;
     if (keys && typeof keys.allocateKeyIndices !== 'function') throw new FlashError('INVALID_ARGUMENT', 'the key holder must allocate key indices');
+    const given = isChannelState(rest[0]) ? rest[0] : null;
+    const kept = given ? this.trees.get(given.nodes) : undefined;
+    let { reply, worker } = await this.post(name, rest, keysAt, keys, kept && this.workers.includes(kept.worker) ? kept : undefined);
+    if (reply.treeGone) ({ reply, worker } = await this.post(name, rest, keysAt, keys, undefined));
+    if (reply.error) {
+      const { code, message } = reply.error;
+      throw code ? new FlashError(code, message.slice(code.length + 2)) : new Error(message);
+    }
+    const state = stateOf(reply.result);
+    if (state && given) takeBack(state, given, reply.changedNodesOnly === true);
+    if (state && reply.treeRef !== undefined) this.trees.set(state.nodes, { worker, ref: reply.treeRef });
+    return reply.result as T;
+  }
+
+  /** Runs one call on a worker: the one that keeps the state's tree when `kept` names it (then the tree stays here). */
+  private post(
+    name: EngineCallName,
+    rest: unknown[],
+    keysAt: number,
+    keys: KeyHolder | null,
+    kept: { worker: Worker; ref: number } | undefined,
+  ): Promise<{ reply: EngineReply; worker: Worker }> {
     const reserved = keys ? this.reserve(keys) : [];
     const id = this.nextId++;
-    const worker = this.leastBusy();
-    const given = isChannelState(rest[0]) ? rest[0] : null;
-    if (given) rest[0] = withoutChainTrytes(given);
-    const result = await new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, reserved, keys, worker });
+    const worker = kept?.worker ?? this.leastBusy();
+    const args = [...rest];
+    if (isChannelState(args[0])) args[0] = { ...withoutChainTrytes(args[0]), ...(kept ? { nodes: {} } : {}) };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: (reply) => resolve({ reply, worker }), reject, reserved, keys, worker });
       this.busy.set(worker, (this.busy.get(worker) ?? 0) + 1);
       if (this.busy.get(worker) === 1) worker.ref();
-      const request: EngineRequest = { id, name, args: rest, keysAt, seed: keys?.seed ?? '', reserved };
+      const request: EngineRequest = { id, name, args, keysAt, seed: keys?.seed ?? '', reserved, treeRef: kept?.ref };
       worker.postMessage(request);
     });
-    if (given) reuseUnchanged(result, given);
-    return result;
   }
 
   /** Takes at least RESERVE fresh indices for one call: the spares of earlier calls first, then a new block. */
@@ -141,9 +177,7 @@ export class OffThreadEngine {
     this.pending.delete(reply.id);
     this.release(worker);
     if (call.keys) this.spare.get(call.keys)?.push(...call.reserved.slice(reply.consumed));
-    if (!reply.error) return call.resolve(reply.result);
-    const { code, message } = reply.error;
-    call.reject(code ? new FlashError(code, message.slice(code.length + 2)) : new Error(message));
+    call.resolve(reply);
   }
 
   /** A worker that died takes its calls with it; their reserved indices are dropped, never reused. */
@@ -176,12 +210,10 @@ function withoutChainTrytes(state: ChannelState): ChannelState {
 
 /**
  * Puts back into the result's state what came from `given` unchanged: the chain's bundles (with their trytes,
- * which did not travel) and the tree nodes. The very objects, not equal copies from the worker, so that the states
- * share their memory and the journal skips what it has written already.
+ * which did not travel) and, when the worker sent only the changed tree nodes, the rest of the tree. The very
+ * objects, not equal copies, so that the states share their memory and the journal skips what it has written.
  */
-function reuseUnchanged(result: unknown, given: ChannelState): void {
-  const state = isChannelState(result) ? result : (result as { state?: unknown }).state;
-  if (!isChannelState(state)) return;
+function takeBack(state: ChannelState, given: ChannelState, changedNodesOnly: boolean): void {
   const known = new Map(given.chain.map((b) => [b.hash, b]));
   state.chain.forEach((bundle, i) => {
     if (bundle.trytes.length > 0) return;
@@ -189,27 +221,17 @@ function reuseUnchanged(result: unknown, given: ChannelState): void {
     if (original?.node !== bundle.node) throw new Error(`the engine's worker returned bundle ${bundle.hash} of node ${bundle.node} without its trytes`);
     state.chain[i] = original;
   });
-  const ids = Object.keys(state.nodes);
-  for (const id of ids) if (sameNode(state.nodes[id], given.nodes[id])) state.nodes[id] = given.nodes[id];
-  if (ids.length === Object.keys(given.nodes).length && ids.every((id) => state.nodes[id] === given.nodes[id])) state.nodes = given.nodes;
+  if (changedNodesOnly) state.nodes = Object.keys(state.nodes).length === 0 ? given.nodes : { ...given.nodes, ...state.nodes };
 }
 
-/** Whether the worker returned a tree node unchanged. It compares every field: a field added to TreeNode fails to compile here. */
-function sameNode(a: TreeNode, b: TreeNode | undefined): boolean {
-  if (!b) return false;
-  const { digests, keyIndex, address, signedBundles, ...others } = a;
-  others satisfies Record<string, never>;
-  return (
-    keyIndex === b.keyIndex &&
-    address === b.address &&
-    digests[0] === b.digests[0] &&
-    digests[1] === b.digests[1] &&
-    signedBundles.length === b.signedBundles.length &&
-    signedBundles.every((hash, i) => hash === b.signedBundles[i])
-  );
+/** The state a call returned, alone or with a message. */
+export function stateOf(result: unknown): ChannelState | null {
+  if (isChannelState(result)) return result;
+  const state = (result as { state?: unknown } | undefined)?.state;
+  return isChannelState(state) ? state : null;
 }
 
-function isChannelState(value: unknown): value is ChannelState {
+export function isChannelState(value: unknown): value is ChannelState {
   return typeof value === 'object' && value !== null && Array.isArray((value as ChannelState).chain) && 'pending' in value;
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import isBundle from '@iota/bundle-validator';
 import {
   acceptChannel,
@@ -216,6 +217,25 @@ describe('flash protocol edge cases (security 1)', function () {
     assert.deepEqual(completed.state.balances, [95, 105]);
     pair.states = [completed.state, cosigned.state];
     assert.equal(pair.states[1].pending?.role, 'cosigner');
+  });
+
+  it('shares the tree records a payment leaves unchanged, and never changes the states it is given', () => {
+    const pair = new Pair(4, 1, [100, 100]);
+    let shared = 0;
+    for (let i = 1; i <= 8; i++) {
+      const old = [...pair.states];
+      const asBefore = viaJson(old);
+      pair.pay(0, 1);
+      assert.deepEqual(old, asBefore, `payment ${i}: the states given are as they were`);
+      pair.states.forEach((state, p) => {
+        for (const [id, node] of Object.entries(state.nodes)) {
+          const was = old[p].nodes[Number(id)];
+          assert.equal(node === was, isDeepStrictEqual(node, was), `payment ${i}, party ${p}: node ${id} is shared exactly when unchanged`);
+          if (node === was) shared++;
+        }
+      });
+    }
+    assert.ok(shared > 0);
   });
 
   it('completes a state under signature that version 0.1.0 saved, with the kept bundles instead of their count', () => {

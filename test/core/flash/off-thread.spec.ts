@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import isBundle from '@iota/bundle-validator';
+import * as mainThread from '../../../nodes/core/flash';
 import { FlashError, OffThreadEngine, type ChannelState, type KeyHolder } from '../../../nodes/core/flash';
+import type { EngineReply, EngineRequest } from '../../../nodes/core/flash/off-thread';
 import { deriveDigest, deriveDigestAhead } from '../../../nodes/core/flash/signing';
 import { parse, SEEDS, SETTLE, viaJson, wallet } from './helpers';
 
@@ -79,6 +83,67 @@ describe('flash: the engine off the event loop (worker threads)', () => {
     clearInterval(timer);
     // On the main thread the 7 digests would run in one go: no timer could fire before the result.
     assert.ok(ticksWhenDone > 0, 'timers ran while the digests were derived');
+  });
+
+  it('sends a tree its worker keeps by reference and takes back only the changed records; a new worker gets it whole', async () => {
+    const requests: EngineRequest[] = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      requests.push(args[0] as EngineRequest);
+      return post.apply(this, args);
+    };
+    const solo = new OffThreadEngine(1);
+    try {
+      const now = Date.now();
+      // The same channel twice, on the main thread and off it: every state must come out the same.
+      const [k0, k1, m0, m1] = [wallet(SEEDS[0]), wallet(SEEDS[1]), wallet(SEEDS[0]), wallet(SEEDS[1])];
+      const terms = { channelId: 'trees', depth: 4, security: 1 as const, deposits: [100, 100] as [number, number] };
+      const offer = await solo.openChannel(terms, SETTLE[0], k0);
+      const accept = await solo.acceptChannel(viaJson(offer.message), SETTLE[1], k1);
+      let off: [ChannelState, ChannelState] = [await solo.completeSetup(offer.state, viaJson(accept.message)), accept.state];
+      const mOffer = mainThread.openChannel(terms, SETTLE[0], m0);
+      const mAccept = mainThread.acceptChannel(viaJson(mOffer.message), SETTLE[1], m1);
+      let on: [ChannelState, ChannelState] = [mainThread.completeSetup(mOffer.state, viaJson(mAccept.message)), mAccept.state];
+      const pay = async (i: number) => {
+        const proposal = await solo.proposeTransfer(off[0], k0, { amount: 1 }, { now });
+        const cosigned = await solo.cosignProposal(off[1], k1, viaJson(proposal.message), { now });
+        const completed = await solo.completeProposal(proposal.state, k0, viaJson(cosigned.message));
+        off = [completed.state, await solo.applyCompletion(cosigned.state, viaJson(completed.message))];
+        const mProposal = mainThread.proposeTransfer(on[0], m0, { amount: 1 }, { now });
+        const mCosigned = mainThread.cosignProposal(on[1], m1, viaJson(mProposal.message), { now });
+        const mCompleted = mainThread.completeProposal(mProposal.state, m0, viaJson(mCosigned.message));
+        on = [mCompleted.state, mainThread.applyCompletion(mCosigned.state, viaJson(mCompleted.message))];
+        assert.deepEqual(off, on, `payment ${i}: the same states off the main thread as on it`);
+      };
+      for (let i = 1; i <= 12; i++) await pay(i);
+      const calls = requests.filter((r) => r.name !== 'openChannel' && r.name !== 'acceptChannel');
+      assert.ok(calls.length >= 12 * 4);
+      for (const call of calls) {
+        const nodes = (call.args[0] as ChannelState).nodes;
+        assert.ok(call.treeRef !== undefined && Object.keys(nodes).length === 0, `${call.name}: the tree went by reference (${Object.keys(nodes).length} nodes sent)`);
+      }
+      // A worker that stopped took its trees along: the next call sends the whole tree, with the same result.
+      await solo.close();
+      requests.length = 0;
+      const tree = on[0].nodes;
+      await pay(13);
+      assert.equal(requests[0].treeRef, undefined);
+      assert.deepEqual((requests[0].args[0] as ChannelState).nodes, tree);
+    } finally {
+      Worker.prototype.postMessage = post;
+      await solo.close();
+    }
+  });
+
+  it('answers a call whose tree it no longer keeps with nothing done, so that the caller sends it whole', async () => {
+    const worker = new Worker(path.join(__dirname, '../../../nodes/core/flash/engine-worker.js'));
+    try {
+      const reply = new Promise<EngineReply>((resolve) => worker.once('message', resolve));
+      worker.postMessage({ id: 7, name: 'applyCompletion', args: [{ chain: [], pending: null, nodes: {} }, {}], keysAt: -1, seed: '', reserved: [], treeRef: 12345 } satisfies EngineRequest);
+      assert.deepEqual(await reply, { id: 7, consumed: 0, treeGone: true });
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it('never hands out a key index twice, also to calls that run at the same time on one key holder', async () => {
