@@ -10,7 +10,7 @@ import { StoreError } from './errors';
  * File layout: the 8-byte magic `M2MEVLOG`, then records. The first record is the header `{kind, version}`.
  * A record is `u32 big-endian payload length | first 8 bytes of sha256(payload) | payload (UTF-8 JSON)`.
  *
- * `append` returns once the records are fsynced, so whatever a caller reports after it survives a crash.
+ * `append` returns once the records are on disk (O_DSYNC, or fsync), so whatever a caller reports after it survives a crash.
  * A crash during an append can leave a torn last record. On open it is detected (short, bad checksum or zeros
  * up to the end of the file) and cut off: it was never acknowledged. A bad record followed by more data is not
  * a torn write but damage, and opening fails with a StoreError instead of silently dropping data.
@@ -22,6 +22,13 @@ const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const SCRATCH_KEEP_BYTES = 64 * 1024;
 /** Appends after which the scratch is fitted to the largest of them. */
 const SCRATCH_WINDOW = 32;
+/**
+ * How appends are made durable: where the platform has O_DSYNC, the file is opened with it, so that a write returns
+ * once its bytes are on disk (what write and fdatasync do, in one call to the thread pool instead of two); elsewhere
+ * (Windows) each write is followed by fdatasync.
+ */
+const DSYNC = fs.constants.O_DSYNC as number | undefined;
+const OPEN_FOR_APPENDS = DSYNC === undefined ? 'r+' : fs.constants.O_RDWR | DSYNC;
 
 export interface AppendLogOptions {
   /** What the file holds, e.g. 'tangle-ledger'. Opening a file of another kind fails. */
@@ -64,7 +71,7 @@ export class AppendLog<T> {
   static async create<T>(file: string, options: AppendLogOptions, records: readonly T[]): Promise<AppendLog<T>> {
     await ensurePrivateDir(path.dirname(file));
     const size = await writeLog(file, options, records);
-    return new AppendLog<T>(file, await fs.promises.open(file, 'r+'), size);
+    return new AppendLog<T>(file, await fs.promises.open(file, OPEN_FOR_APPENDS), size);
   }
 
   static async open<T>(file: string, options: AppendLogOptions): Promise<OpenedLog<T>> {
@@ -76,7 +83,7 @@ export class AppendLog<T> {
     }
     const data = await fs.promises.readFile(file);
     const { records, validLength, version } = parse(file, data, options);
-    const handle = await fs.promises.open(file, 'r+');
+    const handle = await fs.promises.open(file, OPEN_FOR_APPENDS);
     if (validLength < data.length) {
       await handle.truncate(validLength);
       await handle.sync();
@@ -116,7 +123,7 @@ export class AppendLog<T> {
       this.size = await writeLog(this.file, options, records);
       this.broken = null;
       await this.handle.close();
-      this.handle = await fs.promises.open(this.file, 'r+');
+      this.handle = await fs.promises.open(this.file, OPEN_FOR_APPENDS);
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -128,7 +135,7 @@ export class AppendLog<T> {
     this.scratch = buffer;
     try {
       await this.handle.write(buffer, 0, length, this.size);
-      await this.handle.datasync();
+      if (DSYNC === undefined) await this.handle.datasync();
       this.size += length;
     } catch (err) {
       // Cut the partial write off so that a later append does not land behind garbage.

@@ -38,6 +38,30 @@ describe('store: append-only log', function () {
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   });
 
+  it('writes each append through to the disk: on Linux its file is open with O_DSYNC, so a write returns once the bytes are there', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const { log } = await AppendLog.open<object>(file, KIND);
+    try {
+      await log.append([{ a: 1 }]);
+      const target = (fd: string) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return null; // the descriptor that listed the directory, closed since
+        }
+      };
+      const openFlags = fs
+        .readdirSync('/proc/self/fd')
+        .filter((fd) => target(fd) === file)
+        .map((fd) => parseInt(/flags:\s+([0-7]+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8));
+      assert.equal(openFlags.length, 1, 'the log holds its file open once');
+      assert.equal(openFlags[0] & fs.constants.O_DSYNC, fs.constants.O_DSYNC);
+    } finally {
+      await log.close();
+    }
+    assert.deepEqual((await read()).records, [{ a: 1 }]);
+  });
+
   it('drops a torn last record (cut short, or zeros) and appends cleanly after it', async () => {
     await write([{ n: 1 }, { n: 2 }]);
     const size = fs.statSync(file).size;
