@@ -1,3 +1,4 @@
+import { BUNDLE_LENGTH, BUNDLE_OFFSET } from '@iota/transaction';
 import { bundleHashOf } from '../iota/bundle-validator';
 import { HASH_TRYTES, isSeed, isTrytes, isValueAddress } from '../iota/trytes';
 import {
@@ -355,8 +356,9 @@ function buildPending(
   return { role, seq: state.seq + 1, transfer, close, timestamp, balances, reuse: plan.reuse, bundles };
 }
 
+/** The bundle field of the first transaction: the hash finalization wrote into every transaction. */
 function hashField(txTrytes: readonly string[]): string {
-  return parseBundle(txTrytes.slice(0, 1))[0].bundle;
+  return txTrytes[0].slice(BUNDLE_OFFSET / 3, (BUNDLE_OFFSET + BUNDLE_LENGTH) / 3);
 }
 
 /** The state as it would be once `pending` is co-signed; `signed` holds the final bundle trytes. */

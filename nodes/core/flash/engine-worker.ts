@@ -11,7 +11,7 @@ import type { ChannelState, KeyHolder, SecurityLevel } from './types';
 
 /** How many of a call's unused reserved indices to derive digests for while idle: a growing tree needs one or two. */
 const DERIVE_AHEAD = 4;
-/** How many of the trees it returned a worker keeps for the next calls (about two per session it serves). */
+/** How many of the trees it returned a worker keeps for the next calls: a session needs its latest one or two. */
 const TREES_KEPT = 512;
 
 /** The trees (states' `nodes`) this worker returned, by reference, least recently used first. */
