@@ -193,16 +193,28 @@ export class SimulatedEvse extends EventEmitter implements Evse {
     const drawing = !this.fault && vehicle !== null && !vehicle.full && allowed > TARGET_SLACK_WH;
     const amps = drawing ? Math.min(this.control.offeredCurrentA, vehicle.maxCurrentA) : 0;
     this.powerW = this.volts * amps * this.phases;
+    this.wakeWhenDone();
+    this.emit('status', this.snapshot());
+  }
+
+  /**
+   * Wakes up when the vehicle will be full or the limit reached, so that it is reported on time even if nobody
+   * reads the meter. A timer may fire a millisecond before the clock says it is due (Node's timers and Date.now
+   * differ): then the energy is not quite in, and the timer is set again for what is left.
+   */
+  private wakeWhenDone(): void {
     this.clock.clearTimeout(this.fullTimer);
     this.fullTimer = undefined;
-    const untilStop = vehicle ? Math.min(vehicle.targetWh - vehicle.receivedWh, allowed) : Infinity;
+    const vehicle = this.vehicle;
+    const untilStop = vehicle ? Math.min(vehicle.targetWh - vehicle.receivedWh, this.energyLimitWh - this.energyWh) : Infinity;
     if (this.powerW > 0 && Number.isFinite(untilStop)) {
-      // Wake up when the vehicle will be full or the limit reached, so it is reported on time even if nobody reads
-      // the meter.
       const ms = Math.ceil((untilStop / this.powerW) * MS_PER_HOUR);
-      this.fullTimer = this.clock.setTimeout(() => this.apply('timer', () => false), ms);
+      this.fullTimer = this.clock.setTimeout(() => {
+        const stopped = this.accrue();
+        if (stopped) this.settle(stopped);
+        else this.wakeWhenDone();
+      }, Math.max(1, ms));
     }
-    this.emit('status', this.snapshot());
   }
 
   private iecState(): IecState {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { SimulatedEvse } from '../../../nodes/core/evse/simulated';
+import type { Clock } from '../../../nodes/core/evse/clock';
 import { EvseStatus } from '../../../nodes/core/evse/types';
 import { FakeClock } from './fake-clock';
 
@@ -86,6 +87,21 @@ describe('core/evse simulated EVSE and vehicle', () => {
     assert.equal(evse.deliveredWh(), targetWh, 'a full vehicle draws nothing more');
     evse.close();
     assert.equal(clock.pendingTimers, 0, 'close() leaves no timer behind');
+  });
+
+  it('reports vehicle-full also when its timer fires a millisecond before the clock says it is due', () => {
+    const clock = new FakeClock();
+    // Node's timers and Date.now may differ by a millisecond: this clock fires every timer of 2 ms or more 1 ms early.
+    const early: Clock = { now: () => clock.now(), setTimeout: (callback, ms) => clock.setTimeout(callback, Math.max(1, ms - 1)), clearTimeout: (handle) => clock.clearTimeout(handle) };
+    const evse = new SimulatedEvse({ maxCurrentA: 32, phases: 3, clock: early });
+    const events: EvseStatus[] = [];
+    evse.on('status', (s) => events.push(s));
+    evse.plug({ targetWh: 1 });
+    evse.enable();
+    clock.advance(1000);
+    assert.equal(events.at(-1)?.reason, 'vehicle-full');
+    assert.deepEqual(evse.vehicleState(), { receivedWh: 1, full: true });
+    evse.close();
   });
 
   it('stops by itself at an energy limit, reports it as such (not as full), and goes on when the limit rises', () => {
