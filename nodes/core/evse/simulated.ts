@@ -158,9 +158,15 @@ export class SimulatedEvse extends EventEmitter implements Evse {
 
   /** Integrates energy up to now at the old power, applies the change, then settles at the new power. */
   private apply(reason: string, mutate: () => boolean): void {
+    this.catchUp();
+    if (mutate()) this.settle(reason);
+  }
+
+  /** Counts the energy up to now and reports a stop it brought (the vehicle full, the limit reached); true if so. */
+  private catchUp(): boolean {
     const stopped = this.accrue();
     if (stopped) this.settle(stopped);
-    if (mutate()) this.settle(reason);
+    return stopped !== null;
   }
 
   /** Says why energy stopped during this interval (the vehicle became full, the limit was reached), if it did. */
@@ -209,11 +215,8 @@ export class SimulatedEvse extends EventEmitter implements Evse {
     const untilStop = vehicle ? Math.min(vehicle.targetWh - vehicle.receivedWh, this.energyLimitWh - this.energyWh) : Infinity;
     if (this.powerW > 0 && Number.isFinite(untilStop)) {
       const ms = Math.ceil((untilStop / this.powerW) * MS_PER_HOUR);
-      this.fullTimer = this.clock.setTimeout(() => {
-        const stopped = this.accrue();
-        if (stopped) this.settle(stopped);
-        else this.wakeWhenDone();
-      }, Math.max(1, ms));
+      // At least 1 ms, so that what is left of a hair never sets a timer of 0 ms again and again.
+      this.fullTimer = this.clock.setTimeout(() => this.catchUp() || this.wakeWhenDone(), Math.max(1, ms));
     }
   }
 

@@ -70,10 +70,7 @@ parentPort?.on('message', (request: EngineRequest) => {
     const state = stateOf(reply.result);
     if (state) {
       reply.treeRef = keepTree(state.nodes);
-      if (given) {
-        state.nodes = changedNodes(state.nodes, given.nodes);
-        reply.changedNodesOnly = true;
-      }
+      if (given) state.nodes = changedNodes(state.nodes, given.nodes);
     }
   } catch (err) {
     const code = err instanceof FlashError ? err.code : undefined;

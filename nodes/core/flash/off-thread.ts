@@ -56,10 +56,11 @@ export interface EngineReply {
   error?: { code?: FlashErrorCode; message: string };
   /** How many of the reserved indices the call took (they count as used even when it failed). */
   consumed: number;
-  /** The reference under which the worker keeps the resulting state's tree. */
+  /**
+   * The reference under which the worker keeps the resulting state's tree. When the call was given a state, the
+   * resulting state holds only the tree nodes that differ from the given state's.
+   */
   treeRef?: number;
-  /** The resulting state holds only the tree nodes that differ from the given state's. */
-  changedNodesOnly?: boolean;
   /** The worker no longer holds the tree `treeRef` named (it keeps the recent ones): the call did not run. */
   treeGone?: boolean;
 }
@@ -124,7 +125,7 @@ export class OffThreadEngine {
       throw code ? new FlashError(code, message.slice(code.length + 2)) : new Error(message);
     }
     const state = stateOf(reply.result);
-    if (state && given) takeBack(state, given, reply.changedNodesOnly === true);
+    if (state && given) takeBack(state, given);
     if (state && reply.treeRef !== undefined) this.trees.set(state.nodes, { worker, ref: reply.treeRef });
     return reply.result as T;
   }
@@ -210,10 +211,10 @@ function withoutChainTrytes(state: ChannelState): ChannelState {
 
 /**
  * Puts back into the result's state what came from `given` unchanged: the chain's bundles (with their trytes,
- * which did not travel) and, when the worker sent only the changed tree nodes, the rest of the tree. The very
+ * which did not travel) and the tree nodes, of which the worker sent only those that changed. The very
  * objects, not equal copies, so that the states share their memory and the journal skips what it has written.
  */
-function takeBack(state: ChannelState, given: ChannelState, changedNodesOnly: boolean): void {
+function takeBack(state: ChannelState, given: ChannelState): void {
   const known = new Map(given.chain.map((b) => [b.hash, b]));
   state.chain.forEach((bundle, i) => {
     if (bundle.trytes.length > 0) return;
@@ -221,7 +222,7 @@ function takeBack(state: ChannelState, given: ChannelState, changedNodesOnly: bo
     if (original?.node !== bundle.node) throw new Error(`the engine's worker returned bundle ${bundle.hash} of node ${bundle.node} without its trytes`);
     state.chain[i] = original;
   });
-  if (changedNodesOnly) state.nodes = Object.keys(state.nodes).length === 0 ? given.nodes : { ...given.nodes, ...state.nodes };
+  state.nodes = Object.keys(state.nodes).length === 0 ? given.nodes : { ...given.nodes, ...state.nodes };
 }
 
 /** The state a call returned, alone or with a message. */

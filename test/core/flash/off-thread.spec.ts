@@ -135,6 +135,39 @@ describe('flash: the engine off the event loop (worker threads)', () => {
     }
   });
 
+  it('sends the whole tree again when its worker has let it go, and the call goes through', async () => {
+    const requests: EngineRequest[] = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      requests.push(args[0] as EngineRequest);
+      return post.apply(this, args);
+    };
+    const solo = new OffThreadEngine(1);
+    try {
+      const keys: [KeyHolder, KeyHolder] = [wallet(SEEDS[0]), wallet(SEEDS[1])];
+      const offer = await solo.openChannel({ channelId: 'evicted', depth: 2, security: 1, deposits: [100, 100] }, SETTLE[0], keys[0]);
+      const accept = await solo.acceptChannel(viaJson(offer.message), SETTLE[1], keys[1]);
+      const kept = await solo.completeSetup(offer.state, viaJson(accept.message));
+      // Every result is a tree the worker keeps: 600 more push this one out of its 512.
+      for (let i = 0; i < 600; i++) await solo.completeSetup(offer.state, viaJson(accept.message));
+      requests.length = 0;
+      const proposal = await solo.proposeTransfer(kept, keys[0], { amount: 5 });
+      assert.deepEqual(
+        requests.map((r) => [r.name, r.treeRef !== undefined, Object.keys((r.args[0] as ChannelState).nodes).length > 0]),
+        [['proposeTransfer', true, false], ['proposeTransfer', false, true]],
+        'by reference first, then the whole tree',
+      );
+      const cosigned = await solo.cosignProposal(accept.state, keys[1], viaJson(proposal.message));
+      const completed = await solo.completeProposal(proposal.state, keys[0], viaJson(cosigned.message));
+      assert.deepEqual(completed.state.balances, [95, 105]);
+      assert.deepEqual((await solo.applyCompletion(cosigned.state, viaJson(completed.message))).chain, completed.state.chain);
+      assert.ok(Object.keys(kept.nodes).every((id) => id in completed.state.nodes), 'no node of the tree was lost');
+    } finally {
+      Worker.prototype.postMessage = post;
+      await solo.close();
+    }
+  });
+
   it('answers a call whose tree it no longer keeps with nothing done, so that the caller sends it whole', async () => {
     const worker = new Worker(path.join(__dirname, '../../../nodes/core/flash/engine-worker.js'));
     try {
